@@ -1,0 +1,98 @@
+# SPDX-License-Identifier: Apache-2.0
+# skiff - build, test, demo and benchmark.
+#
+#   make            release build in build/rel (-O2)
+#   make test       install deps, ASan+UBSan -Werror build in build/san, then
+#                   unit tests (cmocka), fuzz smoke runs, system tests (pytest)
+#   make demo       install deps, build, run the demo app
+#   make bench      benchmarks against the Debian peers (bench/)
+
+CC       ?= cc
+PKGS     := libseccomp jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
+            -Wmissing-prototypes -Wstrict-prototypes
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Isrc/lib -g $(WARN) $(PKG_CFLAGS) \
+            -DSK_VERSION='"$(VERSION)"' -DSK_COMMIT='"$(COMMIT)"'
+
+REL_CFLAGS := $(BASE_CFLAGS) -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
+
+LIB_SRCS := $(shell find src/lib -name '*.c' | sort)
+CMDS     := skiff-runtime
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
+
+REL_OBJS := $(LIB_SRCS:%.c=build/rel/%.o)
+SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o)
+
+.PHONY: all san test unit fuzz system demo bench clean deps format format-check
+all: $(CMDS:%=build/rel/%)
+san: $(CMDS:%=build/san/%)
+
+build/rel/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+build/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+
+build/rel/libskiff.a: $(REL_OBJS)
+	ar rcs $@ $^
+build/san/libskiff.a: $(SAN_OBJS)
+	ar rcs $@ $^
+
+build/rel/%: build/rel/src/cmd/%.o build/rel/libskiff.a
+	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+build/san/%: build/san/src/cmd/%.o build/san/libskiff.a
+	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# Unit tests: one cmocka binary per tests/unit/test-*.c, sanitized.
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san/tests/unit/%)
+build/san/tests/unit/%: tests/unit/%.c build/san/libskiff.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/san/libskiff.a $(PKG_LIBS) -lcmocka
+
+# Fuzz targets: clang libFuzzer, each linked with the library sources.
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -Wno-unknown-warning-option
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/cmd/%,$(LIB_SRCS)) $(PKG_LIBS)
+
+deps:
+	./scripts/install-deps.sh
+
+unit: $(UNIT_BINS)
+	@./scripts/run-unit.sh $(UNIT_BINS)
+
+FUZZ_SECONDS ?= 15
+fuzz: $(FUZZ_BINS)
+	@./scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+system: san
+	SKIFF_BUILD=$(CURDIR)/build/san ./scripts/run-system.sh
+
+test: deps
+	$(MAKE) san unit fuzz system
+
+demo: deps all
+	./scripts/demo.sh
+
+bench: deps all
+	./bench/runtime.sh
+
+format:
+	clang-format -i $(shell find src tests -name '*.[ch]')
+format-check:
+	clang-format --dry-run --Werror $(shell find src tests -name '*.[ch]')
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
