@@ -96,6 +96,10 @@ static void test_build_errors(void **state)
 	call.n_args = 0;
 	call.action = "SCMP_ACT_FOO";
 	expect_build_error(&s, "syscall 'personality': bad action 'SCMP_ACT_FOO'");
+	call.action = "SCMP_ACT_ERRNO";
+	call.has_errno_ret = true;
+	call.errno_ret = 70000;
+	expect_build_error(&s, "bad action 'SCMP_ACT_ERRNO' (errnoRet above 65535)");
 }
 
 static void test_flag_wait_killable(void **state)

@@ -53,7 +53,7 @@ bool sk_seccomp_uses_notify(const struct sk_seccomp *s)
 /*
  * Maps an action name and its errnoRet to a libseccomp action.  ERRNO and
  * TRACE take errnoRet (EPERM when absent), as in runc; other actions ignore
- * it.  Returns 0 or -EINVAL.
+ * it.  Returns 0, -EINVAL (unknown name) or -ERANGE (errno above 0xffff).
  */
 static int parse_action(const char *name, bool has_ret, unsigned ret, uint32_t *ret_action)
 {
@@ -121,7 +121,7 @@ static int add_arch(scmp_filter_ctx ctx, const char *name, struct sk_error **err
 	lower[i] = '\0';
 	arch = seccomp_arch_resolve_name(lower);
 	if (arch == 0)
-		return sk_error_set(err, EINVAL, "seccomp: unknown architecture '%s'", name);
+		return sk_error_set(err, 0, "seccomp: unknown architecture '%s'", name);
 	r = seccomp_arch_add(ctx, arch);
 	if (r < 0 && r != -EEXIST)
 		return sk_error_set(err, -r, "seccomp: add architecture '%s'", name);
@@ -144,7 +144,7 @@ static int set_flag(scmp_filter_ctx ctx, const char *flag, struct sk_error **err
 		attr = SCMP_FLTATR_CTL_WAITKILL;
 #endif
 	else
-		return sk_error_set(err, EINVAL,
+		return sk_error_set(err, 0,
 				    "seccomp: flag '%s' is not supported (libseccomp %d.%d.%d)",
 				    flag, SCMP_VER_MAJOR, SCMP_VER_MINOR, SCMP_VER_MICRO);
 	r = seccomp_attr_set(ctx, attr, 1);
@@ -171,10 +171,10 @@ static int make_conds(const struct sk_seccomp_syscall *sc, struct scmp_arg_cmp *
 		enum scmp_compare op;
 
 		if (a->index > 5)
-			return sk_error_set(err, EINVAL, "seccomp: argument index %u out of range",
+			return sk_error_set(err, 0, "seccomp: argument index %u out of range",
 					    a->index);
 		if (parse_op(a->op, &op) < 0)
-			return sk_error_set(err, EINVAL, "seccomp: unknown operator '%s'",
+			return sk_error_set(err, 0, "seccomp: unknown operator '%s'",
 					    a->op ? a->op : "(null)");
 		conds[i] = (struct scmp_arg_cmp){ .arg = a->index, .op = op,
 						  .datum_a = a->value, .datum_b = a->value_two };
@@ -216,8 +216,9 @@ static int add_syscall(scmp_filter_ctx ctx, uint32_t def, const struct sk_seccom
 
 	r = parse_action(sc->action, sc->has_errno_ret, sc->errno_ret, &action);
 	if (r < 0)
-		return sk_error_set(err, -r, "seccomp: syscall '%s': bad action '%s'", first,
-				    sc->action ? sc->action : "(null)");
+		return sk_error_set(err, 0, "seccomp: syscall '%s': bad action '%s'%s", first,
+				    sc->action ? sc->action : "(null)",
+				    r == -ERANGE ? " (errnoRet above 65535)" : "");
 	if (action == def) {
 		sk_debug("seccomp: syscall '%s': action equals the default, skipped", first);
 		return 0;
@@ -238,11 +239,12 @@ int sk_seccomp_build(const struct sk_seccomp *s, void **ret_ctx, struct sk_error
 
 	r = parse_action(s->default_action, s->has_default_errno_ret, s->default_errno_ret, &def);
 	if (r < 0)
-		return sk_error_set(err, -r, "seccomp: bad defaultAction '%s'",
-				    s->default_action ? s->default_action : "(null)");
+		return sk_error_set(err, 0, "seccomp: bad defaultAction '%s'%s",
+				    s->default_action ? s->default_action : "(null)",
+				    r == -ERANGE ? " (defaultErrnoRet above 65535)" : "");
 	ctx = seccomp_init(def);
 	if (!ctx)
-		return sk_error_set(err, EINVAL, "seccomp: cannot initialize the filter");
+		return sk_error_set(err, 0, "seccomp: cannot initialize the filter");
 	/* no_new_privs is finalize.c's decision, not a side effect of loading. */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	if (r < 0)
@@ -274,7 +276,7 @@ int sk_seccomp_load_notify(const struct sk_seccomp *s, int *ret_notify_fd,
 	int r;
 
 	if (notify && !s->listener_path)
-		return sk_error_set(err, EINVAL, "seccomp: SCMP_ACT_NOTIFY needs a listenerPath");
+		return sk_error_set(err, 0, "seccomp: SCMP_ACT_NOTIFY needs a listenerPath");
 	r = sk_seccomp_build(s, &ctx, err);
 	if (r < 0)
 		return r;
@@ -296,11 +298,13 @@ int sk_seccomp_load(const struct sk_seccomp *s, struct sk_error **err)
 {
 	int fd = -1;
 
-	if (sk_seccomp_uses_notify(s))
-		return sk_error_set(err, EOPNOTSUPP,
-				    "seccomp: listenerPath '%s' is not supported here "
-				    "(SCMP_ACT_NOTIFY needs sk_seccomp_load_notify)",
-				    s->listener_path ? s->listener_path : "");
+	if (sk_seccomp_uses_notify(s)) {
+		sk_error_set(err, 0,
+			     "seccomp: listenerPath '%s' is not supported here "
+			     "(SCMP_ACT_NOTIFY needs sk_seccomp_load_notify)",
+			     s->listener_path ? s->listener_path : "");
+		return -EOPNOTSUPP;
+	}
 	return sk_seccomp_load_notify(s, &fd, err);
 }
 
@@ -315,7 +319,7 @@ static char *process_state_json(const struct sk_seccomp *s, pid_t pid, const cha
 	if (state_json) {
 		state = json_loads(state_json, 0, &jerr);
 		if (!state) {
-			sk_error_set(err, EINVAL, "seccomp: bad state JSON: %s", jerr.text);
+			sk_error_set(err, 0, "seccomp: bad state JSON: %s", jerr.text);
 			return NULL;
 		}
 	}
@@ -364,7 +368,7 @@ int sk_seccomp_notify_send(const struct sk_seccomp *s, int notify_fd, pid_t pid,
 	int r;
 
 	if (!s->listener_path || strlen(s->listener_path) >= sizeof(sa.sun_path))
-		return sk_error_set(err, EINVAL, "seccomp: bad listenerPath '%s'",
+		return sk_error_set(err, 0, "seccomp: bad listenerPath '%s'",
 				    s->listener_path ? s->listener_path : "");
 	msg = process_state_json(s, pid, state_json, err);
 	if (!msg)
