@@ -65,6 +65,23 @@ def runtime_is_runc():
     return os.path.basename(runtime_path()).startswith("runc")
 
 
+def runc_version():
+    """(major, minor, patch) of the runtime under test if it is runc, else None."""
+    if not runtime_is_runc():
+        return None
+    out = subprocess.run([runtime_path(), "--version"], capture_output=True, text=True, timeout=TIMEOUT).stdout
+    v = out.split()[2].split("+")[0].split("-")[0]
+    return tuple(int(x) for x in v.split(".")[:3])
+
+
+def skip_on_old_runc(version, feature):
+    """Skip a test of a spec feature the runc under test predates (the same
+    test still runs against skiff-runtime)."""
+    rv = runc_version()
+    if rv is not None and rv < version:
+        pytest.skip(f"runc {'.'.join(map(str, rv))} predates {feature}")
+
+
 @pytest.fixture(scope="session")
 def runtime():
     path = runtime_path()
