@@ -69,6 +69,18 @@ void sk_error_prefix(struct sk_error **err, const char *fmt, ...)
 	(*err)->msg = full;
 }
 
+int sk_error_move(struct sk_error **to, struct sk_error **from)
+{
+	int r = sk_error_ret(*from);
+
+	if (to && !*to)
+		*to = *from;
+	else
+		sk_error_free(*from);
+	*from = NULL;
+	return r;
+}
+
 int sk_error_ret(const struct sk_error *err)
 {
 	return err && err->code > 0 ? -err->code : -EINVAL;

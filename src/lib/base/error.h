@@ -30,6 +30,12 @@ int sk_error_errno(struct sk_error **err, const char *fmt, ...) _printf_(2, 3);
 /* Prepends "context: " to an existing error; a no-op when there is none. */
 void sk_error_prefix(struct sk_error **err, const char *fmt, ...) _printf_(2, 3);
 
+/*
+ * Moves *from into *to (when *to is still NULL, else drops it) and returns
+ * its negative errno: for callers that looked at an error before passing it on.
+ */
+int sk_error_move(struct sk_error **to, struct sk_error **from);
+
 /* Returns the negative errno stored in err (or -EINVAL when it has none). */
 int sk_error_ret(const struct sk_error *err);
 

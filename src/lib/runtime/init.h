@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * init.h - the container process between clone and execve (internal).
+ *
+ * launch.c clones a child with the new namespaces and calls sk_init_main()
+ * in it.  The two talk over a SOCK_SEQPACKET pair with one-byte messages
+ * (plus an error text) so each side knows where the other is.
+ */
+#ifndef SK_RUNTIME_INIT_H
+#define SK_RUNTIME_INIT_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cgroup/cgroup.h"
+#include "oci/spec.h"
+
+/* Messages on the sync socket. */
+enum {
+	SK_SYNC_GO = 'G',       /* parent -> child: maps written, cgroup joined */
+	SK_SYNC_HOOKS = 'P',    /* child -> parent: run prestart/createRuntime hooks now */
+	SK_SYNC_HOOKS_DONE = 'H',
+	SK_SYNC_READY = 'R',    /* child -> parent: set up, waiting for start */
+	SK_SYNC_START = 'S',    /* parent -> child (run): exec now */
+	SK_SYNC_ERROR = 'E',    /* child -> parent: 'E' followed by the message */
+};
+
+struct sk_init_args {
+	const struct sk_spec *spec;
+	const char *id;
+	const char *bundle;
+	const char *rootfs;
+	const char *fifo_path;  /* create: wait on this fifo; NULL: wait for SK_SYNC_START */
+	int sync_fd;
+	int console_fd;         /* connected console socket, or -1 */
+	unsigned preserve_fds;
+	bool no_pivot, no_new_keyring;
+	bool new_userns;
+	int new_ns_flags;       /* CLONE_NEW* the child still has to unshare */
+	struct sk_cgroup *cgroup;
+};
+
+/* Never returns: execs the container process or exits non-zero. */
+_Noreturn void sk_init_main(const struct sk_init_args *a);
+
+/* Sends an error message on the sync socket (best effort). */
+void sk_sync_send_error(int fd, const char *msg);
+int sk_sync_send(int fd, char msg);
+/* Receives one message; for SK_SYNC_ERROR *ret_msg gets the text. 0 on EOF. */
+int sk_sync_recv(int fd, char *ret, char **ret_msg);
+
+/* Marks every fd from 3+preserve CLOEXEC and keeps 3..3+preserve-1 open across exec. */
+int sk_init_prepare_fds(unsigned preserve);
+
+/*
+ * Waits for pid (a child of the caller), forwarding every catchable signal
+ * to it and, when master >= 0, proxying stdin/stdout to that pty master.
+ * *ret_status gets the exit code (128+N for signal N).  Used by run and exec.
+ */
+int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status);
+
+#endif

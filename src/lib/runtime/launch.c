@@ -1,0 +1,611 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * launch.c - create and run: the runtime's side of starting a container.
+ *
+ * Sets up what lives outside the container (state directory, cgroup, exec
+ * fifo, console socket), clones the container process with its new pid and
+ * user namespaces, writes id maps, places it in the cgroup, runs the
+ * runtime-namespace hooks, and records the state.  On any failure it undoes
+ * all of that, so a failed create leaves nothing behind.  `run` without
+ * --detach then waits for the process, forwarding signals and the terminal.
+ */
+#include "runtime/container.h"
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "cgroup/cgroup.h"
+#include "runtime/hooks.h"
+#include "runtime/init.h"
+#include "runtime/terminal.h"
+
+struct launch {
+	const struct sk_runtime *rt;
+	const struct sk_create_opts *o;
+	const char *id;
+	struct sk_spec *spec;
+	char *spec_text;
+	size_t spec_len;
+	char *bundle, *rootfs;
+	struct sk_state st;
+	struct sk_cgroup *cg;
+	bool made_dir;
+	int sync_fd;     /* parent end */
+	int console_fd;  /* connected console socket, or our end of the run pty pair */
+	int pty_master;  /* run in the foreground with a terminal */
+	pid_t pid;
+};
+
+static char *now_rfc3339(void)
+{
+	struct timespec ts;
+	struct tm tm;
+	char buf[64];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sizeof(buf) - n, ".%09ldZ", ts.tv_nsec);
+	return sk_strdup(buf);
+}
+
+static void launch_cleanup(struct launch *l)
+{
+	if (l->pid > 0) {
+		(void)kill(l->pid, SIGKILL);
+		(void)waitpid(l->pid, NULL, 0);
+		l->pid = 0;
+	}
+	if (l->cg) {
+		_cleanup_error_ struct sk_error *e = NULL;
+		if (sk_cgroup_destroy(l->cg, &e) < 0)
+			sk_warn("cleanup: %s", e->msg);
+	}
+	if (l->made_dir)
+		(void)sk_rm_rf(l->st.dir);
+	l->made_dir = false;
+}
+
+static void launch_release(struct launch *l)
+{
+	sk_spec_free(l->spec);
+	free(l->spec_text);
+	free(l->bundle);
+	free(l->rootfs);
+	free(l->st.id);
+	free(l->st.dir);
+	free(l->st.created);
+	free(l->st.cgroup_path);
+	free(l->st.annotations_json);
+	/* st.bundle/rootfs alias l->bundle/rootfs; cgroup_created aliases the cgroup's */
+	sk_cgroup_free(l->cg);
+	if (l->sync_fd >= 0)
+		close(l->sync_fd);
+	if (l->console_fd >= 0)
+		close(l->console_fd);
+	if (l->pty_master >= 0)
+		close(l->pty_master);
+}
+
+static int load_spec(struct launch *l, struct sk_error **err)
+{
+	char cwd[PATH_MAX];
+	const char *b = l->o->bundle;
+	int r;
+
+	if (!b) {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return sk_error_errno(err, "getcwd");
+		b = cwd;
+	}
+	l->bundle = realpath(b, NULL);
+	if (!l->bundle)
+		return sk_error_errno(err, "bundle '%s'", b);
+	_cleanup_free_ char *cfg = sk_path_join(l->bundle, "config.json");
+	r = sk_read_file(cfg, &l->spec_text, &l->spec_len);
+	if (r < 0)
+		return sk_error_set(err, -r, "read '%s'", cfg);
+	if ((r = sk_spec_parse(l->spec_text, l->spec_len, "config.json", &l->spec, err)) < 0)
+		return r;
+	if (!l->spec->process)
+		return sk_error_set(err, 0, "config.json: process: required to create a container");
+	if (!l->spec->linux_)
+		return sk_error_set(err, 0, "config.json: linux: required on Linux");
+	if (l->spec->process->terminal && !l->o->console_socket && l->o->detach)
+		return sk_error_set(err, 0, "cannot allocate tty if the runtime will detach without "
+					    "setting console socket");
+	_cleanup_free_ char *root = l->spec->root_path[0] == '/'
+					    ? sk_strdup(l->spec->root_path)
+					    : sk_path_join(l->bundle, l->spec->root_path);
+	l->rootfs = realpath(root, NULL);
+	struct stat sb;
+	if (!l->rootfs || stat(l->rootfs, &sb) < 0)
+		return sk_error_errno(err, "config.json: root.path: '%s'", root);
+	if (!S_ISDIR(sb.st_mode))
+		return sk_error_set(err, ENOTDIR, "config.json: root.path: '%s'", root);
+	return 0;
+}
+
+/* Spec device rules, then the devices every container may use (as runc adds). */
+static struct sk_resources *device_resources(const struct sk_resources *in)
+{
+	static const struct sk_device_rule defaults[] = {
+		{ true, 'c', -1, -1, "m" },  { true, 'b', -1, -1, "m" },  { true, 'c', 1, 3, "rwm" },
+		{ true, 'c', 1, 8, "rwm" },  { true, 'c', 1, 7, "rwm" },  { true, 'c', 5, 0, "rwm" },
+		{ true, 'c', 1, 5, "rwm" },  { true, 'c', 1, 9, "rwm" },  { true, 'c', 136, -1, "rwm" },
+		{ true, 'c', 5, 2, "rwm" },  { true, 'c', 10, 200, "rwm" },
+	};
+	struct sk_resources *r = sk_new0(struct sk_resources, 1);
+
+	*r = *in;
+	if (in->n_devices == 0) {
+		r->devices = NULL;
+		return r;
+	}
+	r->devices = sk_new0(struct sk_device_rule, in->n_devices + SK_ELEMENTSOF(defaults));
+	memcpy(r->devices, in->devices, sizeof(*in->devices) * in->n_devices);
+	memcpy(r->devices + in->n_devices, defaults, sizeof(defaults));
+	r->n_devices = in->n_devices + SK_ELEMENTSOF(defaults);
+	return r;
+}
+
+static int setup_cgroup(struct launch *l, struct sk_error **err)
+{
+	const struct sk_linux *lx = l->spec->linux_;
+	int r;
+
+	r = sk_cgroup_resolve_path(lx->cgroups_path, l->id, l->rt->systemd_cgroup, &l->st.cgroup_path,
+				   err);
+	if (r < 0)
+		return r;
+	if ((r = sk_cgroup_create(l->st.cgroup_path, &l->cg, err)) < 0)
+		return r;
+	l->st.cgroup_created = (char **)sk_cgroup_created(l->cg);
+	if (lx->has_resources) {
+		struct sk_resources *res = device_resources(&lx->resources);
+		r = sk_cgroup_apply(l->cg, res, err);
+		if (res->devices != lx->resources.devices)
+			free(res->devices);
+		free(res);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int setup_state_dir(struct launch *l, struct sk_error **err)
+{
+	int r;
+
+	if ((r = sk_mkdir_p(l->rt->root, 0711)) < 0)
+		return sk_error_set(err, -r, "create state root '%s'", l->rt->root);
+	l->st.dir = sk_path_join(l->rt->root, l->id);
+	if (mkdir(l->st.dir, 0711) < 0) {
+		if (errno == EEXIST) {
+			sk_error_set(err, 0, "container with id exists: %s", l->id);
+			return -EEXIST;
+		}
+		return sk_error_errno(err, "create state directory '%s'", l->st.dir);
+	}
+	l->made_dir = true;
+	_cleanup_free_ char *cfg = sk_state_file(&l->st, "config.json");
+	if ((r = sk_write_file_atomic(cfg, l->spec_text, l->spec_len, 0600, false)) < 0)
+		return sk_error_set(err, -r, "write '%s'", cfg);
+	return 0;
+}
+
+static int write_id_map(pid_t pid, const char *file, const struct sk_id_mapping *m, size_t n,
+			struct sk_error **err)
+{
+	_cleanup_free_ char *buf = sk_strdup("");
+	char path[64];
+
+	for (size_t i = 0; i < n; i++) {
+		char *b = sk_asprintf("%s%u %u %u\n", buf, m[i].container_id, m[i].host_id, m[i].size);
+		free(buf);
+		buf = b;
+	}
+	if (!*buf)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	int r = sk_write_file(path, buf, strlen(buf));
+	return r < 0 ? sk_error_set(err, -r, "write %s", file) : 0;
+}
+
+static char *hook_state(struct launch *l, enum sk_status status)
+{
+	l->st.pid = l->pid;
+	return sk_state_json(&l->st, status, false);
+}
+
+static int run_runtime_hooks(struct launch *l, struct sk_error **err)
+{
+	_cleanup_free_ char *doc = hook_state(l, SK_STATUS_CREATING);
+	const struct sk_spec *s = l->spec;
+	int r;
+
+	r = sk_hooks_run(s->hooks[SK_HOOK_PRESTART], s->n_hooks[SK_HOOK_PRESTART], "prestart", doc, err);
+	if (r == 0)
+		r = sk_hooks_run(s->hooks[SK_HOOK_CREATE_RUNTIME], s->n_hooks[SK_HOOK_CREATE_RUNTIME],
+				 "createRuntime", doc, err);
+	return r;
+}
+
+/* Reads the child's messages until it is ready; runs runtime hooks when asked. */
+static int wait_ready(struct launch *l, struct sk_error **err)
+{
+	for (;;) {
+		_cleanup_free_ char *msg = NULL;
+		char m = 0;
+		int r = sk_sync_recv(l->sync_fd, &m, &msg);
+
+		if (r < 0)
+			return sk_error_set(err, -r, "read from container init");
+		if (r == 0) {
+			int status = 0;
+			(void)waitpid(l->pid, &status, 0);
+			l->pid = 0;
+			return sk_error_set(err, 0, "container init exited before it was ready (status %d)",
+					    status);
+		}
+		if (m == SK_SYNC_ERROR)
+			return sk_error_set(err, 0, "%s", msg);
+		if (m == SK_SYNC_READY)
+			return 0;
+		if (m != SK_SYNC_HOOKS)
+			return sk_error_set(err, EPROTO, "unexpected message '%c' from container init", m);
+		if ((r = run_runtime_hooks(l, err)) < 0)
+			return r;
+		if ((r = sk_sync_send(l->sync_fd, SK_SYNC_HOOKS_DONE)) < 0)
+			return sk_error_set(err, -r, "resume container init");
+	}
+}
+
+static int clone_flags(const struct sk_spec *s, int *ret_later, bool *ret_userns, int *ret_pidns_fd,
+		       struct sk_error **err)
+{
+	int flags = 0, later = 0;
+
+	*ret_pidns_fd = -1;
+	*ret_userns = false;
+	for (size_t i = 0; i < s->linux_->n_namespaces; i++) {
+		const struct sk_namespace *ns = &s->linux_->namespaces[i];
+		int f = sk_ns_type_clone_flag(ns->type);
+		if (ns->type == SK_NS_PID && ns->path) {
+			*ret_pidns_fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+			if (*ret_pidns_fd < 0)
+				return sk_error_errno(err, "open pid namespace '%s'", ns->path);
+			continue;
+		}
+		if (ns->path)
+			continue;
+		if (ns->type == SK_NS_PID || ns->type == SK_NS_USER || ns->type == SK_NS_MNT ||
+		    ns->type == SK_NS_UTS || ns->type == SK_NS_IPC || ns->type == SK_NS_NET)
+			flags |= f;
+		else
+			later |= f; /* cgroup after joining the cgroup; time needs offsets first */
+		if (ns->type == SK_NS_USER)
+			*ret_userns = true;
+	}
+	const struct sk_namespace *user = sk_spec_namespace(s, SK_NS_USER);
+	if (user && user->path && (flags & ~CLONE_NEWPID)) {
+		/* New namespaces must be owned by the joined user namespace: unshare them later. */
+		if (flags & CLONE_NEWPID)
+			return sk_error_set(err, 0, "joining a user namespace by path together with a "
+						    "new pid namespace is not supported");
+		later |= flags;
+		flags = 0;
+	}
+	*ret_later = later;
+	return flags;
+}
+
+static int spawn(struct launch *l, const char *fifo, struct sk_error **err)
+{
+	int sp[2];
+	int later = 0;
+	bool userns = false;
+	_cleanup_close_ int pidns = -1;
+	int flags = clone_flags(l->spec, &later, &userns, &pidns, err);
+
+	if (flags < 0)
+		return flags;
+	if (pidns >= 0 && setns(pidns, CLONE_NEWPID) < 0)
+		return sk_error_errno(err, "join pid namespace");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return sk_error_errno(err, "socketpair");
+	struct sk_init_args a = {
+		.spec = l->spec, .id = l->id, .bundle = l->bundle, .rootfs = l->rootfs,
+		.fifo_path = fifo, .sync_fd = sp[1], .console_fd = l->console_fd,
+		.preserve_fds = l->o->preserve_fds, .no_pivot = l->o->no_pivot,
+		.no_new_keyring = l->o->no_new_keyring, .new_userns = userns,
+		.new_ns_flags = later, .cgroup = l->cg,
+	};
+	fflush(NULL);
+	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return sk_error_errno(err, "clone container process");
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		sk_init_main(&a);
+	}
+	close(sp[1]);
+	l->sync_fd = sp[0];
+	l->pid = pid;
+	return 0;
+}
+
+static int configure_child(struct launch *l, struct sk_error **err)
+{
+	const struct sk_linux *lx = l->spec->linux_;
+	int r;
+
+	if (lx->n_uid_mappings || lx->n_gid_mappings) {
+		if ((r = write_id_map(l->pid, "uid_map", lx->uid_mappings, lx->n_uid_mappings, err)) < 0 ||
+		    (r = write_id_map(l->pid, "gid_map", lx->gid_mappings, lx->n_gid_mappings, err)) < 0)
+			return r;
+	}
+	if ((r = sk_cgroup_enter(l->cg, l->pid, err)) < 0)
+		return r;
+	if ((r = sk_sync_send(l->sync_fd, SK_SYNC_GO)) < 0)
+		return sk_error_set(err, -r, "start container init");
+	return wait_ready(l, err);
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct sk_error **err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", (int)pid);
+	int r = sk_write_file_atomic(path, buf, (size_t)n, 0644, false);
+
+	return r < 0 ? sk_error_set(err, -r, "write pid file '%s'", path) : 0;
+}
+
+static int record_state(struct launch *l, struct sk_error **err)
+{
+	int r;
+
+	l->st.id = sk_strdup(l->id);
+	l->st.pid = l->pid;
+	l->st.pid_start = sk_proc_start_time(l->pid);
+	l->st.bundle = l->bundle;
+	l->st.rootfs = l->rootfs;
+	l->st.created = now_rfc3339();
+	l->st.systemd_cgroup = l->rt->systemd_cgroup;
+	const struct sk_namespace *pidns = sk_spec_namespace(l->spec, SK_NS_PID);
+	l->st.new_pidns = pidns && !pidns->path;
+	if (l->spec->n_annotations) {
+		json_t *o = json_object();
+		for (size_t i = 0; i < l->spec->n_annotations; i++)
+			json_object_set_new(o, l->spec->annotations[i].key,
+					    json_string(l->spec->annotations[i].value));
+		l->st.annotations_json = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+	}
+	if ((r = sk_state_save(&l->st, err)) < 0)
+		return r;
+	if (l->o->pid_file && (r = write_pid_file(l->o->pid_file, l->pid, err)) < 0)
+		return r;
+	return 0;
+}
+
+/* Everything up to a container waiting for start; on failure nothing is left. */
+static int launch_create(struct launch *l, bool fifo, struct sk_error **err)
+{
+	_cleanup_free_ char *fifo_path = NULL;
+	int r;
+
+	if ((r = sk_state_check_id(l->id, err)) < 0 || (r = load_spec(l, err)) < 0)
+		return r;
+	if ((r = setup_state_dir(l, err)) < 0 || (r = setup_cgroup(l, err)) < 0)
+		goto fail;
+	if (fifo) {
+		fifo_path = sk_state_file(&l->st, "exec.fifo");
+		if (mkfifo(fifo_path, 0622) < 0) {
+			r = sk_error_errno(err, "create exec fifo '%s'", fifo_path);
+			goto fail;
+		}
+	}
+	if (l->spec->process->terminal) {
+		if (l->o->console_socket) {
+			l->console_fd = sk_terminal_connect(l->o->console_socket, err);
+		} else {
+			int sp[2];
+			if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+				r = sk_error_errno(err, "socketpair");
+				goto fail;
+			}
+			l->console_fd = sp[1];
+			l->pty_master = sp[0]; /* until the master arrives on it */
+		}
+		if (l->console_fd < 0) {
+			r = l->console_fd;
+			goto fail;
+		}
+	}
+	if ((r = spawn(l, fifo_path, err)) < 0 || (r = configure_child(l, err)) < 0)
+		goto fail;
+	if (l->pty_master >= 0) {
+		int m = sk_terminal_recv_fd(l->pty_master, err);
+		if (m < 0) {
+			r = m;
+			goto fail;
+		}
+		close(l->pty_master);
+		l->pty_master = m;
+	}
+	if ((r = record_state(l, err)) < 0)
+		goto fail;
+	return 0;
+fail:
+	launch_cleanup(l);
+	return r;
+}
+
+int sk_container_create(const struct sk_runtime *rt, const char *id,
+			const struct sk_create_opts *o, struct sk_error **err)
+{
+	struct launch l = { .rt = rt, .o = o, .id = id, .sync_fd = -1, .console_fd = -1,
+			    .pty_master = -1 };
+	struct sk_create_opts oo = *o;
+	int r;
+
+	oo.detach = true; /* create always leaves the container behind */
+	l.o = &oo;
+	r = launch_create(&l, true, err);
+	l.pid = 0; /* the container outlives us */
+	launch_release(&l);
+	return r;
+}
+
+/* Waits for the container process to exec (its end of the sync socket closes). */
+static int wait_exec(struct launch *l, struct sk_error **err)
+{
+	_cleanup_free_ char *msg = NULL;
+	char m = 0;
+	int r = sk_sync_send(l->sync_fd, SK_SYNC_START);
+
+	if (r < 0)
+		return sk_error_set(err, -r, "start container process");
+	r = sk_sync_recv(l->sync_fd, &m, &msg);
+	if (r < 0)
+		return sk_error_set(err, -r, "wait for container process");
+	if (r > 0 && m == SK_SYNC_ERROR)
+		return sk_error_set(err, 0, "%s", msg);
+	return 0;
+}
+
+static int exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+static void copy_fd(int from, int to, bool *open_)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			*open_ = false;
+		return;
+	}
+	if (sk_write_all(to, buf, (size_t)n) < 0)
+		*open_ = false;
+}
+
+/*
+ * Waits for pid, forwarding every catchable signal to it and, when master
+ * is a pty master, copying stdin to it and its output to stdout.
+ */
+int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status)
+{
+	sigset_t all, old;
+	struct termios saved;
+	bool raw = false, in_open = master >= 0, out_open = master >= 0;
+	int status = 0;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	_cleanup_close_ int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	if (master >= 0 && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+	}
+	for (bool done = false; !done;) {
+		struct pollfd p[3] = { { sfd, POLLIN, 0 },
+				       { out_open ? master : -1, POLLIN, 0 },
+				       { in_open ? STDIN_FILENO : -1, POLLIN, 0 } };
+		if (poll(p, 3, -1) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			copy_fd(master, STDOUT_FILENO, &out_open);
+		if (p[2].revents)
+			copy_fd(STDIN_FILENO, master, &in_open);
+		if (!(p[0].revents & POLLIN))
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo != SIGCHLD) {
+			(void)kill(pid, (int)si.ssi_signo);
+			continue;
+		}
+		for (pid_t w; (w = waitpid(-1, &status, WNOHANG)) > 0;)
+			if (w == pid)
+				done = true;
+	}
+	while (out_open) { /* drain what the process wrote last */
+		struct pollfd p = { master, POLLIN, 0 };
+		if (poll(&p, 1, 0) <= 0)
+			break;
+		copy_fd(master, STDOUT_FILENO, &out_open);
+	}
+	if (raw)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	*ret_status = exit_code(status);
+	return 0;
+}
+
+int sk_container_run(const struct sk_runtime *rt, const char *id, const struct sk_create_opts *o,
+		     int *ret_status, struct sk_error **err)
+{
+	struct launch l = { .rt = rt, .o = o, .id = id, .sync_fd = -1, .console_fd = -1,
+			    .pty_master = -1 };
+	int r;
+
+	*ret_status = 0;
+	if ((r = launch_create(&l, false, err)) < 0)
+		goto out;
+	if ((r = wait_exec(&l, err)) < 0) {
+		launch_cleanup(&l);
+		goto out;
+	}
+	_cleanup_free_ char *doc = hook_state(&l, SK_STATUS_RUNNING);
+	r = sk_hooks_run(l.spec->hooks[SK_HOOK_POSTSTART], l.spec->n_hooks[SK_HOOK_POSTSTART],
+			 "poststart", doc, err);
+	if (r < 0) {
+		launch_cleanup(&l);
+		goto out;
+	}
+	if (o->detach) {
+		l.pid = 0;
+		goto out;
+	}
+	pid_t pid = l.pid;
+	l.pid = 0;
+	r = sk_runtime_wait_forward(pid, l.pty_master, ret_status);
+	if (r < 0)
+		sk_error_set(err, -r, "wait for container");
+	_cleanup_error_ struct sk_error *derr = NULL;
+	if (sk_container_delete(rt, id, true, &derr) < 0)
+		sk_warn("delete %s: %s", id, derr->msg);
+out:
+	launch_release(&l);
+	return r;
+}
