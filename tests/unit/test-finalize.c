@@ -98,6 +98,33 @@ static void test_user_keeps_caps(void **state)
 				 "CapAmb=0000000000000400\n");
 }
 
+/* In a user namespace with setgroups "deny", setgroups is skipped (runc does the same). */
+static int child_userns(void *arg, int fd)
+{
+	if (unshare(CLONE_NEWUSER) < 0)
+		return 77;
+	if (sk_write_file("/proc/self/setgroups", "deny", 4) < 0 ||
+	    sk_write_file("/proc/self/uid_map", "0 0 1", 5) < 0 ||
+	    sk_write_file("/proc/self/gid_map", "0 0 1", 5) < 0)
+		return 78;
+	return child_finalize(arg, fd);
+}
+
+static void test_setgroups_denied(void **state)
+{
+	uint32_t gids[] = { 0 };
+	struct fin_case c = { .p = { .cwd = "/", .user = { .additional_gids = gids,
+							   .n_additional_gids = 1 } },
+			      .report = report_ids };
+	_cleanup_free_ char *out = NULL;
+	int r = sk_test_fork(child_userns, &c, &out);
+
+	if (r == 77)
+		skip(); /* no user namespaces here */
+	assert_int_equal(r, 0);
+	assert_non_null(strstr(out, "Uid=0\t0\t0\t0\n"));
+}
+
 static int report_rlimits(int fd)
 {
 	struct rlimit nofile, core;
@@ -392,6 +419,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_user_switch),
 		cmocka_unit_test(test_user_keeps_caps),
+		cmocka_unit_test(test_setgroups_denied),
 		cmocka_unit_test(test_rlimits),
 		cmocka_unit_test(test_rlimit_above_hard),
 		cmocka_unit_test(test_nnp_umask),

@@ -199,13 +199,27 @@ static int load_seccomp(const struct sk_seccomp *s, const struct sk_finalize_opt
 	return o->seccomp_notify_cb(fd, o->userdata, err);
 }
 
+/* Whether /proc/self/setgroups says "deny" (a user namespace set up for rootless). */
+static bool setgroups_is_denied(void)
+{
+	_cleanup_free_ char *buf = NULL;
+
+	return sk_read_file("/proc/self/setgroups", &buf, NULL) == 0 &&
+	       sk_str_has_prefix(buf, "deny");
+}
+
 int sk_finalize_user(const struct sk_process *p, bool setgroups_denied, struct sk_error **err)
 {
 	const struct sk_user *u = &p->user;
 
-	if (!setgroups_denied && setgroups(u->n_additional_gids, u->additional_gids) < 0)
-		return sk_error_errno(err, "setgroups (%zu additional gids)",
-				      u->n_additional_gids);
+	if (!setgroups_denied && setgroups(u->n_additional_gids, u->additional_gids) < 0) {
+		if (errno != EPERM || !setgroups_is_denied())
+			return sk_error_errno(err, "setgroups (%zu additional gids)",
+					      u->n_additional_gids);
+		/* runc skips supplementary groups there, silently */
+		sk_debug("setgroups is denied in this user namespace: skipping %zu gids",
+			 u->n_additional_gids);
+	}
 	if (setresgid(u->gid, u->gid, u->gid) < 0)
 		return sk_error_errno(err, "setresgid %u", u->gid);
 	if (setresuid(u->uid, u->uid, u->uid) < 0)

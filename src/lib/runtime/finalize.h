@@ -15,7 +15,7 @@
  *      so it comes before the capabilities are dropped
  *   7. chdir(cwd), first try as the runtime's user
  *   8. PR_SET_KEEPCAPS 1, drop the bounding set
- *   9. setgroups(additionalGids) (not when opts->setgroups_denied),
+ *   9. setgroups(additionalGids) (not when setgroups is denied, see opts),
  *      setresgid(gid), setresuid(uid)
  *  10. chdir(cwd) again if step 7 failed with EACCES/EPERM (the directory
  *      may be readable only by the container user)
@@ -52,7 +52,11 @@
 typedef int (*sk_finalize_notify_cb)(int notify_fd, void *userdata, struct sk_error **err);
 
 struct sk_finalize_opts {
-	/* In a user namespace whose /proc/self/setgroups is "deny": skip setgroups(). */
+	/*
+	 * In a user namespace whose /proc/self/setgroups is "deny": skip
+	 * setgroups().  When unset and setgroups() fails with EPERM, the file
+	 * is checked and a "deny" there skips it too (as runc does).
+	 */
 	bool setgroups_denied;
 	/* The parent already set the rlimits with prlimit(), e.g. before entering a userns. */
 	bool skip_rlimits;

@@ -91,6 +91,7 @@ static void hook_release(struct hook_run *h)
 _Noreturn static void hook_child(const int fds[3], int errfd, char *const argv[],
 				 char *const envp[], const char *path)
 {
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	sigset_t none;
 	int tmp[3], e;
 
@@ -100,7 +101,8 @@ _Noreturn static void hook_child(const int fds[3], int errfd, char *const argv[]
 	for (int i = 0; i < 3; i++)
 		if (dup2(tmp[i], i) < 0)
 			goto fail;
-	signal(SIGPIPE, SIG_DFL);
+	/* An ignored SIGPIPE would survive execve; hooks get the default. */
+	(void)sigaction(SIGPIPE, &dfl, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(path, argv, envp);
