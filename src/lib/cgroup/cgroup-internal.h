@@ -19,6 +19,19 @@ struct sk_cgroup {
 	char **created; /* absolute dirs skiff made, outermost first per hierarchy */
 };
 
+/* The host's hierarchies (cgroup-layout.c); dir is NULL in these. */
+struct sk_cgroup_layout {
+	enum sk_cgroup_mode mode;
+	struct sk_cgroup_hierarchy *h;
+	size_t n;
+};
+
+/* Parsed once per process and kept; the caller must not free it. */
+int sk_cgroup_layout_get(const struct sk_cgroup_layout **ret, struct sk_error **err);
+void sk_cgroup_hierarchy_release(struct sk_cgroup_hierarchy *h);
+/* Collapses "//" and "/./", rejects ".." (-EINVAL); "/a/b" or "/" in *ret. */
+int sk_cgroup_path_normalize(const char *in, char **ret);
+
 /* The controller groups that sk_cgroup_apply() drives, one writer each. */
 enum sk_cgroup_ctl {
 	SK_CGROUP_MEMORY,
