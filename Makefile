@@ -16,7 +16,7 @@ COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
             -Wmissing-prototypes -Wstrict-prototypes
-BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Isrc/lib -g $(WARN) $(PKG_CFLAGS) \
+BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Isrc/lib -Isrc -g $(WARN) $(PKG_CFLAGS) \
             -DSK_VERSION='"$(VERSION)"' -DSK_COMMIT='"$(COMMIT)"'
 
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
@@ -47,10 +47,15 @@ build/rel/libskiff.a: $(REL_OBJS)
 build/san/libskiff.a: $(SAN_OBJS)
 	ar rcs $@ $^
 
+# Each executable: its main plus the src/cmd/<name-prefix>-*.c files of its CLI.
+RUNTIME_CLI := $(patsubst %.c,%.o,$(wildcard src/cmd/runtime-*.c))
+build/rel/skiff-runtime: $(RUNTIME_CLI:%=build/rel/%)
+build/san/skiff-runtime: $(RUNTIME_CLI:%=build/san/%)
+
 build/rel/%: build/rel/src/cmd/%.o build/rel/libskiff.a
-	$(CC) $(REL_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) build/rel/libskiff.a $(PKG_LIBS)
 build/san/%: build/san/src/cmd/%.o build/san/libskiff.a
-	$(CC) $(SAN_CFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) build/san/libskiff.a $(PKG_LIBS)
 
 # Unit tests: one cmocka binary per tests/unit/test-*.c, sanitized.
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san/tests/unit/%)
