@@ -700,6 +700,36 @@ static void test_stats(void **state)
 	(void)reap(pid);
 }
 
+/*
+ * A create that fails half-way removes what it made: "memory.stat" is a
+ * file in a memory cgroup, so mkdir of ".../memory.stat/x" fails there
+ * after other hierarchies (v1) or the upper levels (v2) were made.
+ */
+static void test_create_undo(void **state)
+{
+	_cleanup_error_ struct sk_error *err = NULL;
+	_cleanup_(sk_cgroup_freep) struct sk_cgroup *probe = NULL;
+	_cleanup_free_ char *top = sub("undo"), *path = sub("undo/memory.stat/x");
+	const struct sk_cgroup_hierarchy *h;
+	struct sk_cgroup *cg = NULL;
+	size_t n;
+
+	NEED_KERNEL();
+	assert_int_equal(sk_cgroup_open(top, NULL, &probe, &err), 0);
+	n = sk_cgroup_hierarchies(probe, &h);
+	if (!sk_cgroup_find_v1(probe, "memory") &&
+	    !(sk_cgroup_find_v2(probe) && sk_cgroup_hierarchy_has(sk_cgroup_find_v2(probe), "memory")))
+		skip();
+	assert_true(sk_cgroup_create(path, &cg, &err) < 0);
+	assert_null(cg);
+	assert_non_null(strstr(err->msg, "mkdir"));
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *b = sk_path_join(h[i].mountpoint, base);
+		assert_int_equal(access(h[i].dir, F_OK), -1);
+		assert_int_equal(access(b, F_OK), -1);
+	}
+}
+
 /* A cgroup opened from a saved list of created dirs destroys exactly those. */
 static void test_open_destroy(void **state)
 {
@@ -884,6 +914,7 @@ int main(void)
 		cmocka_unit_test(test_swap_to_v2),
 		cmocka_unit_test(test_mode),
 		cmocka_unit_test(test_create_enter_destroy),
+		cmocka_unit_test(test_create_undo),
 		cmocka_unit_test(test_apply_limits),
 		cmocka_unit_test(test_apply_optional),
 		cmocka_unit_test(test_unified),

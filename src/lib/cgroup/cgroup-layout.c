@@ -84,7 +84,8 @@ int sk_cgroup_read_key(const char *dir, const char *file, const char *key, uint6
 
 	if (r < 0)
 		return r;
-	for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+	for (char *save = NULL, *line = strtok_r(s, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		if (strncmp(line, key, klen) != 0 || line[klen] != ' ')
 			continue;
 		return sk_parse_uint64(line + klen + 1, ret);
