@@ -851,6 +851,33 @@ static void test_load(void **state)
 	assert_int_equal(sk_rm_rf(dir), 0);
 }
 
+/* Go tools write RLIM_INFINITY as 2^64-1, beyond what jansson holds as an integer. */
+static void test_big_integers(void **state)
+{
+	static const struct error_case cases[] = {
+		{ PROC(",'rlimits':[{'type':'RLIMIT_CORE','soft':1.5,'hard':18446744073709551615}]"),
+		  "config.json: process.rlimits[0].soft: expected integer, got number" },
+		{ RES("'memory':{'limit':18446744073709551615}"),
+		  "config.json: linux.resources.memory.limit: 18446744073709551616 is out of range "
+		  "[-1, 9223372036854775807]" },
+		{ PROC(",'user':{'uid':9999999999999999999}"),
+		  "config.json: process.user.uid: 10000000000000000000 is out of range [0, 4294967295]" },
+		{ RES("'memory':{'limit':1e9}"),
+		  "config.json: linux.resources.memory.limit: expected integer, got number" },
+	};
+	_cleanup_(sk_spec_freep) struct sk_spec *s = parse_ok(
+		PROC(",'rlimits':[{'type':'RLIMIT_MEMLOCK','soft':18446744073709551615,"
+		     "'hard':18446744073709551615},{'type':'RLIMIT_NOFILE','soft':1024,'hard':9223372036854775808}],"
+		     "'user':{'uid':1000}"));
+
+	assert_true(s->process->rlimits[0].soft == UINT64_MAX);
+	assert_true(s->process->rlimits[0].hard == UINT64_MAX);
+	assert_int_equal(s->process->rlimits[1].soft, 1024);
+	assert_true(s->process->rlimits[1].hard == 9223372036854775808ull);
+	assert_int_equal(s->process->user.uid, 1000);
+	run_cases(DOC_SPEC, cases, SK_ELEMENTSOF(cases));
+}
+
 static void test_free_null(void **state)
 {
 	sk_spec_free(NULL);
@@ -891,6 +918,7 @@ int main(void)
 		cmocka_unit_test(test_default_json_rootless),
 		cmocka_unit_test(test_features_json),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_big_integers),
 		cmocka_unit_test(test_free_null),
 		cmocka_unit_test(test_null_err_and_embedded_nul),
 	};

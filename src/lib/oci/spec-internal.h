@@ -21,10 +21,17 @@
 #include "base/error.h"
 #include "oci/spec.h"
 
-/* Where a parse reports: the document's name and the error out-parameter. */
+/*
+ * Where a parse reports: the document's name and the error out-parameter.
+ * jansson holds integers as int64; a document with a larger one (Go tools
+ * write RLIM_INFINITY as 18446744073709551615) is re-read with every
+ * number as a double, and `ints_as_reals` tells the getters to take
+ * integral doubles as integers (unsigned ones saturate at UINT64_MAX).
+ */
 struct sk_oj {
 	const char *name;
 	struct sk_error **err;
+	bool ints_as_reals;
 };
 
 /* Sets the error "NAME: PATH.KEY: MSG"; path and key may be "" or NULL. */
@@ -62,7 +69,7 @@ int sk_oj_elem_object(const struct sk_oj *j, json_t *arr, size_t i, const char *
 int sk_oj_kv(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
 	     struct sk_kv **ret, size_t *ret_n);
 /* Parses a whole document that must be a JSON object; errors carry line:column. */
-int sk_oj_load(const struct sk_oj *j, const char *json, size_t len, json_t **ret);
+int sk_oj_load(struct sk_oj *j, const char *json, size_t len, json_t **ret);
 
 void sk_oj_kv_free(struct sk_kv *kv, size_t n);
 

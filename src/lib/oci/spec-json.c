@@ -10,6 +10,7 @@
  */
 #include "oci/spec-internal.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -121,15 +122,35 @@ int sk_oj_bool(const struct sk_oj *j, json_t *obj, const char *path, const char 
 	return 0;
 }
 
+/* Without libm: every double of magnitude 2^52 or more is a whole number. */
+static bool is_integral(double d)
+{
+	if (!isfinite(d))
+		return false;
+	if (d >= 4503599627370496.0 || d <= -4503599627370496.0)
+		return true;
+	return (double)(int64_t)d == d;
+}
+
 int sk_oj_int_value(const struct sk_oj *j, json_t *v, const char *path, const char *key,
 		    int64_t min, int64_t max, int64_t *ret)
 {
-	json_int_t n;
+	int64_t n;
 
-	if (!json_is_integer(v))
+	if (j->ints_as_reals && json_is_real(v) && is_integral(json_real_value(v))) {
+		double d = json_real_value(v);
+
+		/* 2^63 is exact as a double; anything at or beyond it cannot be an int64 */
+		if (d < -9223372036854775808.0 || d >= 9223372036854775808.0)
+			return sk_oj_fail(j, path, key, "%.0f is out of range [%lld, %lld]", d,
+					  (long long)min, (long long)max);
+		n = (int64_t)d;
+	} else if (json_is_integer(v)) {
+		n = json_integer_value(v);
+	} else {
 		return sk_oj_fail(j, path, key, "expected integer, got %s",
 				  type_name(json_typeof(v)));
-	n = json_integer_value(v);
+	}
 	if (min == 0 && n < 0)
 		return sk_oj_fail(j, path, key, "must not be negative (got %lld)", (long long)n);
 	if (n < min || n > max)
@@ -165,11 +186,21 @@ int sk_oj_int(const struct sk_oj *j, json_t *obj, const char *path, const char *
 int sk_oj_u64(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
 	      bool required, uint64_t *ret, bool *has)
 {
+	json_t *v = json_object_get(obj, key);
 	int64_t n = 0;
 	bool set = false;
 	int r;
 
-	/* jansson holds integers as int64: larger values fail at load time */
+	/* beyond int64 only in a document re-read with reals (see struct sk_oj) */
+	if (j->ints_as_reals && json_is_real(v) && is_integral(json_real_value(v)) &&
+	    json_real_value(v) >= 9223372036854775808.0) {
+		double d = json_real_value(v);
+
+		*ret = d >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)d;
+		if (has)
+			*has = true;
+		return 0;
+	}
 	r = sk_oj_int(j, obj, path, key, required, 0, INT64_MAX, &n, &set);
 	if (r < 0)
 		return r;
@@ -281,12 +312,16 @@ int sk_oj_kv(const struct sk_oj *j, json_t *obj, const char *path, const char *k
 	return 0;
 }
 
-int sk_oj_load(const struct sk_oj *j, const char *json, size_t len, json_t **ret)
+int sk_oj_load(struct sk_oj *j, const char *json, size_t len, json_t **ret)
 {
 	json_error_t jerr;
 	json_t *root;
 
 	root = json_loadb(json, len, 0, &jerr);
+	if (!root && strstr(jerr.text, "too big")) {
+		root = json_loadb(json, len, JSON_DECODE_INT_AS_REAL, &jerr);
+		j->ints_as_reals = true;
+	}
 	if (!root)
 		return sk_error_set(j->err, 0, "%s: line %d column %d: %s", j->name, jerr.line,
 				    jerr.column, jerr.text);

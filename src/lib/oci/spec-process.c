@@ -337,7 +337,7 @@ void sk_process_free(struct sk_process *p)
 int sk_spec_parse_process(const char *json, size_t len, const char *name,
 			  struct sk_process **ret, struct sk_error **err)
 {
-	const struct sk_oj j = { .name = name ? name : "process.json", .err = err };
+	struct sk_oj j = { .name = name ? name : "process.json", .err = err };
 	_cleanup_(sk_process_freep) struct sk_process *p = NULL;
 	json_t *root = NULL;
 	int r;

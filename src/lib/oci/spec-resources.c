@@ -332,7 +332,7 @@ void sk_resources_free(struct sk_resources *r)
 int sk_spec_parse_resources(const char *json, size_t len, const char *name,
 			    struct sk_resources **ret, struct sk_error **err)
 {
-	const struct sk_oj j = { .name = name ? name : "resources.json", .err = err };
+	struct sk_oj j = { .name = name ? name : "resources.json", .err = err };
 	_cleanup_(sk_resources_freep) struct sk_resources *res = NULL;
 	json_t *root = NULL;
 	int r;

@@ -155,13 +155,12 @@ static int parse_hook(const struct sk_oj *j, json_t *o, const char *p, struct sk
 	if ((r = sk_oj_strv(j, o, p, "args", false, &h->args)) < 0 ||
 	    (r = sk_oj_strv(j, o, p, "env", false, &h->env)) < 0)
 		return r;
-	if (json_is_integer(json_object_get(o, "timeout")) &&
-	    json_integer_value(json_object_get(o, "timeout")) <= 0)
-		return sk_oj_fail(j, p, "timeout", "must be greater than zero (got %lld)",
-				  (long long)json_integer_value(json_object_get(o, "timeout")));
-	r = sk_oj_int(j, o, p, "timeout", false, 1, INT32_MAX, &timeout, &h->has_timeout);
+	r = sk_oj_int(j, o, p, "timeout", false, INT32_MIN, INT32_MAX, &timeout, &h->has_timeout);
 	if (r < 0)
 		return r;
+	if (h->has_timeout && timeout <= 0)
+		return sk_oj_fail(j, p, "timeout", "must be greater than zero (got %lld)",
+				  (long long)timeout);
 	h->timeout = (int)timeout;
 	return 0;
 }
@@ -248,7 +247,7 @@ static int parse_spec(const struct sk_oj *j, json_t *root, struct sk_spec *s)
 int sk_spec_parse(const char *json, size_t len, const char *name, struct sk_spec **ret,
 		  struct sk_error **err)
 {
-	const struct sk_oj j = { .name = name ? name : "config.json", .err = err };
+	struct sk_oj j = { .name = name ? name : "config.json", .err = err };
 	_cleanup_(sk_spec_freep) struct sk_spec *s = NULL;
 	json_t *root = NULL;
 	int r;

@@ -6,7 +6,7 @@
  * of its memory; sk_spec_free() releases it.  Unknown fields are ignored,
  * ociVersion is checked, and the first invalid field yields one error line
  * naming it by its JSON path ("process.capabilities.bounding[2]: unknown
- * capability 'CAP_FOO'").  Optional values carry a `has_` flag so that "not
+ * capability "CAP_FOO"").  Optional values carry a `has_` flag so that "not
  * set" and "zero" stay different.  This module knows nothing about the
  * kernel: the runtime module applies what is described here.
  */
