@@ -162,10 +162,9 @@ else
 	echo "SKIFF-QEMU: cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 fi
 cd /
-sh /guest-test.sh >/tmp/guest.out 2>&1 &
-wait $!
-rc=$?
-cat /tmp/guest.out
+# streamed, so a hanging test still shows how far it got before the timeout
+{ sh /guest-test.sh; echo $? >/tmp/guest.rc; } 2>&1 | tee /tmp/guest.out
+rc=$(cat /tmp/guest.rc)
 pass=$(grep -c '^PASS' /tmp/guest.out)
 fail=$(grep -c '^FAIL' /tmp/guest.out)
 echo "SKIFF-QEMU: DONE pass=$pass fail=$fail rc=$rc uptime=$(cut -d' ' -f1 /proc/uptime)"
@@ -185,7 +184,8 @@ set +e
 timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 -nographic -m 512 -smp 1 \
 	-no-reboot -kernel "$boot_image" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=3" </dev/null 2>&1 |
-	tr -d '\r' | while IFS= read -r line; do
+	while IFS= read -r line; do
+	line=${line//$'\r'/}
 	printf '%s\n' "$line"
 	case "$line" in
 	*"SKIFF-QEMU: init at"*)

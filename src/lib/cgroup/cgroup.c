@@ -119,32 +119,6 @@ static int cpuset_inherit(const char *dir, struct sk_error **err)
 	return 0;
 }
 
-/* mkdir -p of cg->path under one hierarchy, recording each level it made. */
-static int mkdir_levels(struct sk_cgroup *cg, const struct sk_cgroup_hierarchy *h,
-			struct sk_error **err)
-{
-	_cleanup_free_ char *copy = sk_strdup(cg->path), *cur = sk_strdup(h->mountpoint);
-	char *save = NULL;
-
-	for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
-		char *next = sk_path_join(cur, t);
-		free(cur);
-		cur = next;
-		if (mkdir(cur, 0755) < 0) {
-			if (errno == EEXIST)
-				continue;
-			return sk_error_errno(err, "mkdir '%s'", cur);
-		}
-		sk_strv_push(&cg->created, cur);
-		if (!h->v2 && sk_cgroup_hierarchy_has(h, "cpuset")) {
-			int r = cpuset_inherit(cur, err);
-			if (r < 0)
-				return r;
-		}
-	}
-	return 0;
-}
-
 /* Enables in dir's cgroup.subtree_control every controller dir has. */
 static void v2_enable_controllers(const char *dir)
 {
@@ -166,19 +140,37 @@ static void v2_enable_controllers(const char *dir)
 	}
 }
 
-/* Enables controllers on every level above the cgroup in the v2 hierarchy. */
-static void v2_enable_path(const struct sk_cgroup *cg, const struct sk_cgroup_hierarchy *h)
+/*
+ * mkdir -p of cg->path under one hierarchy, recording each level it made.
+ * On v2 each parent delegates its controllers before the child is made, so
+ * every level has the controller files from the start; on v1 a new cpuset
+ * level gets its parent's cpus and mems.
+ */
+static int mkdir_levels(struct sk_cgroup *cg, const struct sk_cgroup_hierarchy *h,
+			struct sk_error **err)
 {
 	_cleanup_free_ char *copy = sk_strdup(cg->path), *cur = sk_strdup(h->mountpoint);
-	char *save = NULL, *t = strtok_r(copy, "/", &save);
+	char *save = NULL;
 
-	while (t) {
-		v2_enable_controllers(cur);
+	for (char *t = strtok_r(copy, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
 		char *next = sk_path_join(cur, t);
+		if (h->v2)
+			v2_enable_controllers(cur);
 		free(cur);
 		cur = next;
-		t = strtok_r(NULL, "/", &save);
+		if (mkdir(cur, 0755) < 0) {
+			if (errno == EEXIST)
+				continue;
+			return sk_error_errno(err, "mkdir '%s'", cur);
+		}
+		sk_strv_push(&cg->created, cur);
+		if (!h->v2 && sk_cgroup_hierarchy_has(h, "cpuset")) {
+			int r = cpuset_inherit(cur, err);
+			if (r < 0)
+				return r;
+		}
 	}
+	return 0;
 }
 
 /* rmdir of the created dirs, innermost first; best effort (undo path). */
@@ -203,8 +195,6 @@ int sk_cgroup_create(const char *path, struct sk_cgroup **ret, struct sk_error *
 	cg = cgroup_new(l, norm);
 	for (size_t i = 0; i < cg->n_h && r == 0; i++) {
 		r = mkdir_levels(cg, &cg->h[i], err);
-		if (r == 0 && cg->h[i].v2)
-			v2_enable_path(cg, &cg->h[i]);
 	}
 	if (r < 0) {
 		remove_created_now(cg);
