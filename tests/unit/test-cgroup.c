@@ -319,6 +319,48 @@ static void test_swap_to_v2(void **state)
 	assert_int_equal(sk_cgroup_swap_to_v2(200, -1, &v), -EINVAL);
 }
 
+static void test_layout_parse(void **state)
+{
+	static const char hybrid[] =
+		"22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+		"31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
+		"32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup "
+		"rw,cpu,cpuacct\n"
+		"33 31 0:30 / /sys/fs/cgroup/mem\\040ory rw - cgroup cgroup rw,nosuid,memory\n"
+		"34 31 0:31 / /sys/fs/cgroup/systemd rw - cgroup cgroup "
+		"rw,xattr,release_agent=/x,name=systemd\n"
+		"35 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+		"36 1 0:29 / /mnt/again rw - cgroup cgroup rw,cpu,cpuacct\n"
+		"37 1 0:38 / /mnt/unified2 rw - cgroup2 cgroup2 rw\n";
+	static const char v2only[] = "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+	_cleanup_error_ struct sk_error *err = NULL;
+	struct sk_cgroup_layout *l = NULL;
+
+	assert_int_equal(sk_cgroup_layout_parse(hybrid, &l, &err), 0);
+	assert_int_equal(l->mode, SK_CGROUP_HYBRID);
+	assert_int_equal(l->n, 4); /* the bind mounts of known hierarchies are dropped */
+	assert_string_equal(l->h[0].mountpoint, "/sys/fs/cgroup/cpu,cpuacct");
+	assert_string_equal(l->h[0].controllers, "cpu,cpuacct");
+	assert_true(sk_cgroup_hierarchy_has(&l->h[0], "cpuacct"));
+	assert_false(sk_cgroup_hierarchy_has(&l->h[0], "cpuset"));
+	assert_string_equal(l->h[1].mountpoint, "/sys/fs/cgroup/mem ory");
+	assert_string_equal(l->h[1].controllers, "memory");
+	assert_string_equal(l->h[2].controllers, "name=systemd");
+	assert_true(l->h[3].v2);
+	assert_string_equal(l->h[3].mountpoint, "/sys/fs/cgroup/unified");
+	sk_cgroup_layout_free(l);
+	assert_int_equal(sk_cgroup_layout_parse(v2only, &l, &err), 0);
+	assert_int_equal(l->mode, SK_CGROUP_V2);
+	assert_int_equal(l->n, 1);
+	sk_cgroup_layout_free(l);
+	l = NULL;
+	assert_int_equal(sk_cgroup_layout_parse("22 1 0:21 / /proc rw - proc proc rw\n", &l, &err),
+			 -ENOENT);
+	assert_null(l);
+	sk_error_free(TAKE_PTR(err));
+	assert_int_equal(sk_cgroup_layout_parse("garbage\n\n1 2 3\n", &l, &err), -ENOENT);
+}
+
 static void test_mode(void **state)
 {
 	_cleanup_error_ struct sk_error *err = NULL;
@@ -647,13 +689,13 @@ static int touch_memory(void *arg)
 {
 	size_t len = 8 << 20;
 	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	uint64_t end = sk_now_ns() + 100000000ull;
+	struct timespec ts = { 0 };
 
 	if (p == MAP_FAILED)
 		return 1;
 	memset(p, 1, len);
-	while (sk_now_ns() < end) /* burn some cpu time */
-		;
+	while (ts.tv_sec == 0 && ts.tv_nsec < 80000000L) /* burn 80 ms of cpu time */
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
 	for (;;)
 		pause();
 	return 0;
@@ -912,6 +954,7 @@ int main(void)
 		cmocka_unit_test(test_expand_slice),
 		cmocka_unit_test(test_shares_to_weight),
 		cmocka_unit_test(test_swap_to_v2),
+		cmocka_unit_test(test_layout_parse),
 		cmocka_unit_test(test_mode),
 		cmocka_unit_test(test_create_enter_destroy),
 		cmocka_unit_test(test_create_undo),

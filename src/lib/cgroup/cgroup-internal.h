@@ -29,6 +29,14 @@ struct sk_cgroup_layout {
 /* Parsed once per process and kept; the caller must not free it. */
 int sk_cgroup_layout_get(const struct sk_cgroup_layout **ret, struct sk_error **err);
 void sk_cgroup_hierarchy_release(struct sk_cgroup_hierarchy *h);
+/*
+ * Parses mountinfo text into a new layout (the first mount of each hierarchy
+ * wins; v2 controllers are read from the mount's cgroup.controllers, "" when
+ * unreadable).  -ENOENT when no cgroup filesystem is in it.
+ */
+int sk_cgroup_layout_parse(const char *mountinfo, struct sk_cgroup_layout **ret,
+			   struct sk_error **err);
+void sk_cgroup_layout_free(struct sk_cgroup_layout *l);
 /* Collapses "//" and "/./", rejects ".." (-EINVAL); "/a/b" or "/" in *ret. */
 int sk_cgroup_path_normalize(const char *in, char **ret);
 

@@ -109,7 +109,7 @@ void sk_cgroup_hierarchy_release(struct sk_cgroup_hierarchy *h)
 	free(h->dir);
 }
 
-static void layout_free(struct sk_cgroup_layout *l)
+void sk_cgroup_layout_free(struct sk_cgroup_layout *l)
 {
 	if (!l)
 		return;
@@ -229,16 +229,13 @@ static void layout_add_line(struct sk_cgroup_layout *l, char *line)
 	}
 }
 
-static int layout_parse(struct sk_cgroup_layout **ret, struct sk_error **err)
+int sk_cgroup_layout_parse(const char *mountinfo, struct sk_cgroup_layout **ret,
+			   struct sk_error **err)
 {
-	_cleanup_free_ char *mi = NULL;
-	struct sk_cgroup_layout *l;
+	_cleanup_free_ char *mi = sk_strdup(mountinfo);
+	struct sk_cgroup_layout *l = sk_new0(struct sk_cgroup_layout, 1);
 	bool v1 = false, v2 = false;
-	int r = sk_read_file("/proc/self/mountinfo", &mi, NULL);
 
-	if (r < 0)
-		return sk_error_set(err, -r, "read '/proc/self/mountinfo'");
-	l = sk_new0(struct sk_cgroup_layout, 1);
 	for (char *save = NULL, *line = strtok_r(mi, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
 		layout_add_line(l, line);
@@ -247,12 +244,22 @@ static int layout_parse(struct sk_cgroup_layout **ret, struct sk_error **err)
 		v2 |= l->h[i].v2;
 	}
 	if (!v1 && !v2) {
-		layout_free(l);
+		sk_cgroup_layout_free(l);
 		return sk_error_set(err, ENOENT, "no cgroup filesystem is mounted");
 	}
 	l->mode = v1 && v2 ? SK_CGROUP_HYBRID : v2 ? SK_CGROUP_V2 : SK_CGROUP_V1;
 	*ret = l;
 	return 0;
+}
+
+static int layout_parse(struct sk_cgroup_layout **ret, struct sk_error **err)
+{
+	_cleanup_free_ char *mi = NULL;
+	int r = sk_read_file("/proc/self/mountinfo", &mi, NULL);
+
+	if (r < 0)
+		return sk_error_set(err, -r, "read '/proc/self/mountinfo'");
+	return sk_cgroup_layout_parse(mi, ret, err);
 }
 
 int sk_cgroup_layout_get(const struct sk_cgroup_layout **ret, struct sk_error **err)
