@@ -409,6 +409,17 @@ def test_capabilities_root(bundle):
     assert st["CapAmb"] == "0" * 16
 
 
+def test_runc_spec_default_capabilities(bundle):
+    """`runc spec` lists its three capabilities as ambient but not
+    inheritable; the kernel refuses such an ambient raise, and runc ignores
+    that: the container must start, with the bounding set applied."""
+    caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    bundle.process["capabilities"] = {k: list(caps) for k in ("bounding", "effective", "permitted", "ambient")}
+    st = proc_status(run_ok(bundle, "cat /proc/self/status"))
+    assert st["CapBnd"] == capmask(*caps)
+    assert st["CapEff"] == capmask(*caps)
+
+
 def test_capability_enforced(bundle):
     """Without CAP_CHOWN, root cannot chown a file it does not own."""
     bundle.mount("/mnt/tmp", "tmpfs", "tmpfs")
