@@ -535,6 +535,7 @@ class Tracker:
         self.rt = Runtime(runtime, state_root, workdir)
         self.state_root, self.rootfs, self.workdir = state_root, rootfs, workdir
         self.ids = set()
+        self.deleted = set()
         self.pids = {}  # pid -> (starttime, id)
         self.mounts_before = {self._mkey(m) for m in mountinfo()}
         self.n = 0
@@ -616,10 +617,15 @@ class Tracker:
                 new.append(m)
         return new
 
-    def teardown(self):
-        for cid in sorted(self.ids):
+    def teardown_containers(self):
+        """Force-delete every container the test touched (idempotent)."""
+        for cid in sorted(self.ids - self.deleted):
             self.remember_pid(cid)
             self.rt("delete", "--force", cid)
+            self.deleted.add(cid)
+
+    def teardown(self):
+        self.teardown_containers()
         problems = []
         for cid in sorted(self.ids):
             problems += self.leaks(cid)

@@ -175,7 +175,16 @@ def shared_rootfs(bundle, tracker):
         subprocess.run(["mount", "--make-shared", root], check=True, timeout=TIMEOUT)
         yield root
     finally:
-        subprocess.run(["umount", "-R", root], timeout=TIMEOUT)
+        # delete the containers first: their mounts are peers of this one
+        tracker.teardown_containers()
+        subprocess.run(["umount", root], timeout=TIMEOUT)
+    # anything still mounted there came back from the container's mount
+    # namespace through the shared peer group: the runtime did not make its
+    # mounts private/slave before binding the rootfs
+    leaked = [m["line"] for m in mountinfo() if m["mountpoint"] == root or m["mountpoint"].startswith(root + "/")]
+    for _ in range(len(leaked)):
+        subprocess.run(["umount", "-l", root], timeout=TIMEOUT)
+    assert not leaked, "mounts propagated to the host from the container: " + "; ".join(leaked)
 
 
 @pytest.mark.parametrize("prop,propagates", [("private", False)])
