@@ -82,6 +82,13 @@ def skip_on_old_runc(version, feature):
         pytest.skip(f"runc {'.'.join(map(str, rv))} predates {feature}")
 
 
+def skip_on_runc(why):
+    """Skip where runc deliberately differs from the spec (crun and
+    skiff-runtime follow the spec there)."""
+    if runtime_is_runc():
+        pytest.skip(f"runc: {why}")
+
+
 @pytest.fixture(scope="session")
 def runtime():
     path = runtime_path()
