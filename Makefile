@@ -31,21 +31,26 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 REL_OBJS := $(LIB_SRCS:%.c=build/rel/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o)
 
-.PHONY: all san test unit fuzz system demo bench clean deps format format-check
+.PHONY: all san test unit fuzz system qemu demo bench clean deps format format-check
 all: $(CMDS:%=build/rel/%)
 san: $(CMDS:%=build/san/%)
 
+# V=1 shows the full command lines.
+Q := $(if $(V),,@)
+
 build/rel/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(REL_CFLAGS) -MMD -MP -c $< -o $@
 build/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
+	@$(if $(Q),echo "  CC san  $<")
+	$(Q)$(CC) $(SAN_CFLAGS) -MMD -MP -c $< -o $@
 
 build/rel/libskiff.a: $(REL_OBJS)
-	ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 build/san/libskiff.a: $(SAN_OBJS)
-	ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 # Each executable: its main plus the src/cmd/<name-prefix>-*.c files of its CLI.
 RUNTIME_CLI := $(patsubst %.c,%.o,$(wildcard src/cmd/runtime-*.c))
@@ -53,22 +58,22 @@ build/rel/skiff-runtime: $(RUNTIME_CLI:%=build/rel/%)
 build/san/skiff-runtime: $(RUNTIME_CLI:%=build/san/%)
 
 build/rel/%: build/rel/src/cmd/%.o build/rel/libskiff.a
-	$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) build/rel/libskiff.a $(PKG_LIBS)
+	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) build/rel/libskiff.a $(PKG_LIBS)
 build/san/%: build/san/src/cmd/%.o build/san/libskiff.a
-	$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) build/san/libskiff.a $(PKG_LIBS)
+	$(Q)$(CC) $(SAN_CFLAGS) -o $@ $(filter %.o,$^) build/san/libskiff.a $(PKG_LIBS)
 
 # Unit tests: one cmocka binary per tests/unit/test-*.c, sanitized.
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build/san/tests/unit/%)
 build/san/tests/unit/%: tests/unit/%.c build/san/libskiff.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/san/libskiff.a $(PKG_LIBS) -lcmocka
+	$(Q)$(CC) $(SAN_CFLAGS) -Itests/unit -o $@ $< build/san/libskiff.a $(PKG_LIBS) -lcmocka
 
 # Fuzz targets: clang libFuzzer, each linked with the library sources.
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -fsanitize=fuzzer,address,undefined -Wno-unknown-warning-option
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/cmd/%,$(LIB_SRCS)) $(PKG_LIBS)
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/cmd/%,$(LIB_SRCS)) $(PKG_LIBS)
 
 deps:
 	./scripts/install-deps.sh
@@ -83,8 +88,12 @@ fuzz: $(FUZZ_BINS)
 system: san
 	SKIFF_BUILD=$(CURDIR)/build/san ./scripts/run-system.sh
 
+# cgroup v2: the cgroup unit tests inside a pure-v2 QEMU guest (this host is v1 hybrid).
+qemu: build/san/tests/unit/test-cgroup
+	./scripts/qemu-cgroup2.sh build/san/tests/unit/test-cgroup
+
 test: deps
-	$(MAKE) san unit fuzz system
+	$(MAKE) san unit fuzz system qemu
 
 demo: deps all
 	./scripts/demo.sh

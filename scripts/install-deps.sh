@@ -11,7 +11,7 @@ libmnl-dev libcmocka-dev
 python3 python3-pytest
 busybox-static iproute2 procps util-linux strace
 crun runc podman containerd
-qemu-system-x86 linux-image-amd64 cpio"
+qemu-system-x86 linux-image-amd64 cpio xz-utils"
 
 missing=""
 for p in $PKGS; do

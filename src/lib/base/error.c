@@ -7,7 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-static int set_v(struct sk_error **err, int code, const char *fmt, va_list ap)
+static _printf_(3, 0) int set_v(struct sk_error **err, int code, const char *fmt, va_list ap)
 {
 	int ret = code > 0 ? -code : -EINVAL;
 	char *msg = NULL;

@@ -155,7 +155,8 @@ static int exec_spawn(const struct sk_state *st, struct exec_ctx *c, struct sk_c
 
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)st->pid);
 	_cleanup_close_ int pidns = open(path, O_RDONLY | O_CLOEXEC);
-	if (pidns < 0 || setns(pidns, CLONE_NEWPID) < 0)
+	_cleanup_close_ int own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (pidns < 0 || own < 0 || setns(pidns, CLONE_NEWPID) < 0)
 		return sk_error_errno(err, "join pid namespace of the container");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return sk_error_errno(err, "socketpair");
@@ -171,6 +172,9 @@ static int exec_spawn(const struct sk_state *st, struct exec_ctx *c, struct sk_c
 		c->sync_fd = sp[1];
 		exec_child(c);
 	}
+	/* Our later children (helpers, sanitizer threads) belong in our own namespace. */
+	if (setns(own, CLONE_NEWPID) < 0)
+		sk_warn("restore pid namespace: %m");
 	close(sp[1]);
 	c->sync_fd = sp[0];
 	*ret_pid = pid;

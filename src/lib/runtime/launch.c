@@ -324,7 +324,8 @@ static int spawn(struct launch *l, const char *fifo, struct sk_error **err)
 
 	if (flags < 0)
 		return flags;
-	if (pidns >= 0 && setns(pidns, CLONE_NEWPID) < 0)
+	_cleanup_close_ int own = pidns >= 0 ? open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC) : -1;
+	if (pidns >= 0 && (own < 0 || setns(pidns, CLONE_NEWPID) < 0))
 		return sk_error_errno(err, "join pid namespace");
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return sk_error_errno(err, "socketpair");
@@ -346,6 +347,8 @@ static int spawn(struct launch *l, const char *fifo, struct sk_error **err)
 		close(sp[0]);
 		sk_init_main(&a);
 	}
+	if (own >= 0 && setns(own, CLONE_NEWPID) < 0)
+		sk_warn("restore pid namespace: %m");
 	close(sp[1]);
 	l->sync_fd = sp[0];
 	l->pid = pid;
@@ -536,7 +539,9 @@ int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status)
 		cfmakeraw(&t);
 		raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
 	}
-	for (bool done = false; !done;) {
+	/* The child may have exited before SIGCHLD was blocked: look once first. */
+	bool done = waitpid(pid, &status, WNOHANG) == pid;
+	while (!done) {
 		struct pollfd p[3] = { { sfd, POLLIN, 0 },
 				       { out_open ? master : -1, POLLIN, 0 },
 				       { in_open ? STDIN_FILENO : -1, POLLIN, 0 } };
@@ -577,6 +582,8 @@ int sk_container_run(const struct sk_runtime *rt, const char *id, const struct s
 {
 	struct launch l = { .rt = rt, .o = o, .id = id, .sync_fd = -1, .console_fd = -1,
 			    .pty_master = -1 };
+	_cleanup_free_ char *doc = NULL;
+	_cleanup_error_ struct sk_error *derr = NULL;
 	int r;
 
 	*ret_status = 0;
@@ -586,7 +593,7 @@ int sk_container_run(const struct sk_runtime *rt, const char *id, const struct s
 		launch_cleanup(&l);
 		goto out;
 	}
-	_cleanup_free_ char *doc = hook_state(&l, SK_STATUS_RUNNING);
+	doc = hook_state(&l, SK_STATUS_RUNNING);
 	r = sk_hooks_run(l.spec->hooks[SK_HOOK_POSTSTART], l.spec->n_hooks[SK_HOOK_POSTSTART],
 			 "poststart", doc, err);
 	if (r < 0) {
@@ -602,7 +609,6 @@ int sk_container_run(const struct sk_runtime *rt, const char *id, const struct s
 	r = sk_runtime_wait_forward(pid, l.pty_master, ret_status);
 	if (r < 0)
 		sk_error_set(err, -r, "wait for container");
-	_cleanup_error_ struct sk_error *derr = NULL;
 	if (sk_container_delete(rt, id, true, &derr) < 0)
 		sk_warn("delete %s: %s", id, derr->msg);
 out:

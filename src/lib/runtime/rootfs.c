@@ -199,33 +199,21 @@ static int copy_tree(int srcfd, int dstfd)
 static int mount_cgroup(const struct sk_rootfs *r, int rootfd, const struct sk_mount *m,
 			const struct sk_mountopt *o, struct sk_error **err);
 
-static int do_mount(const struct sk_rootfs *r, int rootfd, const struct sk_mount *m,
-		    struct sk_error **err)
+/* Mounts one entry of `mounts` (not a cgroup one) on its target inside the rootfs. */
+static int mount_entry(const struct sk_rootfs *r, int rootfd, const struct sk_mount *m,
+		       const struct sk_mountopt *o, bool bind, struct sk_error **err)
 {
-	struct sk_mountopt o;
 	const char *type = m->type;
-	bool bind;
 	bool file = false;
 	char target[32];
 	int ret;
 
-	(void)sk_mountopt_parse(m->options, &o, NULL);
-	bind = (o.flags & MS_BIND) || (type && !strcmp(type, "bind"));
-	if (o.idmap || o.ridmap) {
-		sk_mountopt_release(&o);
-		return sk_error_set(err, EOPNOTSUPP, "mount '%s': idmapped mounts", m->destination);
-	}
-	if (!bind && type && (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2"))) {
-		ret = mount_cgroup(r, rootfd, m, &o, err);
-		sk_mountopt_release(&o);
-		return ret;
-	}
 	if (bind) {
 		struct stat st;
 		if (!m->source || stat(m->source, &st) < 0) {
 			ret = sk_error_errno(err, "mount '%s': bind source '%s'", m->destination,
 					     m->source ? m->source : "");
-			goto out;
+			return ret;
 		}
 		file = !S_ISDIR(st.st_mode);
 	}
@@ -233,22 +221,22 @@ static int do_mount(const struct sk_rootfs *r, int rootfd, const struct sk_mount
 	_cleanup_close_ int fd = mkpath_in_root(rootfd, m->destination, file, 0644);
 	if (fd < 0) {
 		ret = sk_error_set(err, -fd, "mount '%s': create mount point", m->destination);
-		goto out;
+		return ret;
 	}
 	_cleanup_close_ int under = -1;
-	if (o.tmpcopyup)
+	if (o->tmpcopyup)
 		under = openat2_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY);
 	fd_path(target, fd);
 
-	unsigned long flags = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	unsigned long flags = o->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 	if (bind) {
-		if (mount(m->source, target, NULL, MS_BIND | (o.flags & MS_REC), NULL) < 0) {
+		if (mount(m->source, target, NULL, MS_BIND | (o->flags & MS_REC), NULL) < 0) {
 			ret = sk_error_errno(err, "mount '%s' on '%s'", m->source, m->destination);
-			goto out;
+			return ret;
 		}
 	} else {
-		unsigned long mflags = o.tmpcopyup ? flags & ~MS_RDONLY : flags;
-		if (mount(m->source ? m->source : type, target, type, mflags, o.data) < 0) {
+		unsigned long mflags = o->tmpcopyup ? flags & ~MS_RDONLY : flags;
+		if (mount(m->source ? m->source : type, target, type, mflags, o->data) < 0) {
 			int e = errno;
 			/* sysfs cannot be mounted without a private netns under a user ns: bind it */
 			if (type && !strcmp(type, "sysfs") && (e == EPERM || e == EBUSY) &&
@@ -259,7 +247,7 @@ static int do_mount(const struct sk_rootfs *r, int rootfd, const struct sk_mount
 				errno = e;
 				ret = sk_error_errno(err, "mount %s on '%s'", type ? type : "(none)",
 						     m->destination);
-				goto out;
+				return ret;
 			}
 		}
 	}
@@ -269,43 +257,60 @@ static int do_mount(const struct sk_rootfs *r, int rootfd, const struct sk_mount
 	fd = openat2_in_root(rootfd, m->destination, O_PATH);
 	if (fd < 0) {
 		ret = sk_error_set(err, -fd, "reopen mount '%s'", m->destination);
-		goto out;
+		return ret;
 	}
 	fd_path(target, fd);
-	if (o.tmpcopyup && under >= 0) {
+	if (o->tmpcopyup && under >= 0) {
 		_cleanup_close_ int dst = openat2_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY);
 		int q = dst < 0 ? dst : copy_tree(under, dst);
 		if (q < 0) {
 			ret = sk_error_set(err, -q, "mount '%s': tmpcopyup", m->destination);
-			goto out;
+			return ret;
 		}
 		if ((flags & MS_RDONLY) &&
-		    mount(NULL, target, NULL, MS_REMOUNT | flags, o.data) < 0) {
+		    mount(NULL, target, NULL, MS_REMOUNT | flags, o->data) < 0) {
 			ret = sk_error_errno(err, "remount '%s' read-only", m->destination);
-			goto out;
+			return ret;
 		}
 	}
 	if (bind && flags) {
 		ret = remount_bind(target, flags, r->userns, m->destination, err);
 		if (ret < 0)
-			goto out;
+			return ret;
 	}
-	if (o.propagation && mount(NULL, target, NULL, o.propagation, NULL) < 0) {
+	if (o->propagation && mount(NULL, target, NULL, o->propagation, NULL) < 0) {
 		ret = sk_error_errno(err, "set propagation of '%s'", m->destination);
-		goto out;
+		return ret;
 	}
-	if (o.attr_set || o.attr_clr) {
-		struct mount_attr attr = { .attr_set = o.attr_set, .attr_clr = o.attr_clr };
-		if (o.attr_clr & MOUNT_ATTR__ATIME)
+	if (o->attr_set || o->attr_clr) {
+		struct mount_attr attr = { .attr_set = o->attr_set, .attr_clr = o->attr_clr };
+		if (o->attr_clr & MOUNT_ATTR__ATIME)
 			attr.attr_clr |= MOUNT_ATTR__ATIME;
 		if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
 			    sizeof(attr)) < 0) {
 			ret = sk_error_errno(err, "set recursive attributes of '%s'", m->destination);
-			goto out;
+			return ret;
 		}
 	}
-	ret = 0;
-out:
+	return 0;
+}
+
+
+static int do_mount(const struct sk_rootfs *r, int rootfd, const struct sk_mount *m,
+		    struct sk_error **err)
+{
+	struct sk_mountopt o;
+	const char *type = m->type;
+	int ret;
+
+	(void)sk_mountopt_parse(m->options, &o, NULL);
+	bool bind = (o.flags & MS_BIND) || (type && !strcmp(type, "bind"));
+	if (o.idmap || o.ridmap)
+		ret = sk_error_set(err, EOPNOTSUPP, "mount '%s': idmapped mounts", m->destination);
+	else if (!bind && type && (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")))
+		ret = mount_cgroup(r, rootfd, m, &o, err);
+	else
+		ret = mount_entry(r, rootfd, m, &o, bind, err);
 	sk_mountopt_release(&o);
 	return ret;
 }
