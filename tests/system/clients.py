@@ -8,6 +8,7 @@ $SKIFF_TEST_RUNTIME, e.g. /usr/sbin/runc to validate a test).
 """
 import contextlib
 import os
+import select
 import signal
 import subprocess
 import tempfile
@@ -15,7 +16,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-TIMEOUT = 60
+TIMEOUT = 30
 
 
 def read(path, default=None):
@@ -73,11 +74,45 @@ def run(argv, env=None, timeout=TIMEOUT, input=None, workdir=None):
 
 
 def run_tty(argv, env=None, timeout=TIMEOUT):
-    """Run argv on a fresh pseudo-terminal (via util-linux `script`), so a
-    client that asks "is stdin a terminal?" says yes. Returns Result with the
-    terminal's output in .out (CRLF line ends as a tty produces them)."""
-    cmd = " ".join(_shquote(a) for a in argv)
-    return run(["script", "-qec", cmd, "/dev/null"], env=env, timeout=timeout)
+    """Run argv with stdin/stdout/stderr on a fresh pseudo-terminal, so a
+    client that asks "is stdin a terminal?" says yes; nothing is typed into
+    it. Returns Result with the terminal's output in .out (a tty turns \n
+    into \r\n) and "" in .err."""
+    master, slave = os.openpty()
+    try:
+        p = subprocess.Popen([str(a) for a in argv], stdin=slave, stdout=slave, stderr=slave,
+                             env=env, start_new_session=True)
+    finally:
+        os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(p.pid, signal.SIGKILL)
+                p.wait()
+                raise AssertionError(f"timed out after {timeout}s: {argv} output {out!r}")
+            r, _, _ = select.select([master], [], [], min(left, 0.2))
+            if r:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: every slave fd is closed
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif p.poll() is not None and not _readable(master):
+                break
+    finally:
+        os.close(master)
+    rc = p.wait()
+    return Result([str(a) for a in argv], rc, out.decode(errors="replace"), "")
+
+
+def _readable(fd):
+    r, _, _ = select.select([fd], [], [], 0)
+    return bool(r)
 
 
 def _shquote(s):
