@@ -95,9 +95,9 @@ cleanup() {
 		case $name in skiff) bin=$SKIFF ;; crun) bin=$CRUN ;; runc) bin=$RUNC ;; esac
 		root=$WORK/root-$name
 		[ -d "$root" ] && [ -n "$bin" ] || continue
-		for id in $(ls "$root" 2>/dev/null); do
-			case $id in skb-*) ;; *) continue ;; esac
-			timeout 10 "$bin" --root "$root" delete -f "$id" >/dev/null 2>&1
+		for id in "$root"/skb-*; do
+			[ -e "$id" ] || continue
+			timeout 10 "$bin" --root "$root" delete -f "${id##*/}" >/dev/null 2>&1
 		done
 	done
 	# Our cgroups, in every hierarchy (leaves, then the parent if empty).
