@@ -95,9 +95,15 @@ static int set_ambient(uint64_t ambient, struct sk_error **err)
 	for (int cap = 0; cap <= last; cap++) {
 		if (!(ambient & (1ull << cap)))
 			continue;
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0)
-			return sk_error_errno(err, "raise ambient capability %s",
-					      cap_name(cap, buf, sizeof(buf)));
+		/* A cap not in permitted and inheritable cannot be ambient; runc
+		 * (and its default spec relies on this) warns and goes on. */
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, (unsigned long)cap, 0, 0) < 0) {
+			if (errno != EPERM)
+				return sk_error_errno(err, "raise ambient capability %s",
+						      cap_name(cap, buf, sizeof(buf)));
+			sk_debug("ambient capability %s not raised: not permitted and inheritable",
+				 cap_name(cap, buf, sizeof(buf)));
+		}
 	}
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "runtime/init.h"
 
 #include <fcntl.h>
+#include <jansson.h>
 #include <linux/close_range.h>
 #include <sched.h>
 #include <string.h>
@@ -37,6 +38,33 @@ int sk_sync_send(int fd, char msg)
 		n = send(fd, &msg, 1, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n == 1 ? 0 : -errno;
+}
+
+int sk_sync_send_go(int fd, pid_t host_pid)
+{
+	char buf[1 + sizeof(pid_t)] = { SK_SYNC_GO };
+	ssize_t n;
+
+	memcpy(buf + 1, &host_pid, sizeof(pid_t));
+	do
+		n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)sizeof(buf) ? 0 : -errno;
+}
+
+/* Waits for SK_SYNC_GO and returns the host pid it carries. */
+static int recv_go(int fd, pid_t *ret, struct sk_error **err)
+{
+	char buf[1 + sizeof(pid_t)];
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, sizeof(buf), 0);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(buf) || buf[0] != SK_SYNC_GO)
+		return sk_error_set(err, EPIPE, "wait for the runtime");
+	memcpy(ret, buf + 1, sizeof(pid_t));
+	return 0;
 }
 
 void sk_sync_send_error(int fd, const char *msg)
@@ -157,24 +185,35 @@ static int setup_uts(const struct sk_spec *spec, struct sk_error **err)
 	return 0;
 }
 
-static char *state_doc(const struct sk_init_args *a, const char *status)
+/* The state document in-container hooks read; pid as the host sees it. */
+static char *state_doc(const struct sk_init_args *a, pid_t host_pid, const char *status)
 {
-	return sk_asprintf("{\"ociVersion\":\"%s\",\"id\":\"%s\",\"status\":\"%s\",\"pid\":%d,"
-			   "\"bundle\":\"%s\"}",
-			   SK_OCI_VERSION, a->id, status, (int)getpid(), a->bundle);
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "ociVersion", SK_OCI_VERSION, "id",
+			      a->id, "status", status, "pid", (int)host_pid, "bundle", a->bundle,
+			      "rootfs", a->rootfs);
+	if (a->spec->n_annotations) {
+		json_t *ann = json_object();
+		for (size_t i = 0; i < a->spec->n_annotations; i++)
+			json_object_set_new(ann, a->spec->annotations[i].key,
+					    json_string(a->spec->annotations[i].value));
+		json_object_set_new(o, "annotations", ann);
+	}
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
 }
 
-static int run_hooks(const struct sk_init_args *a, enum sk_hook_kind kind, const char *status,
-		     struct sk_error **err)
+static int run_hooks(const struct sk_init_args *a, pid_t host_pid, enum sk_hook_kind kind,
+		     const char *status, struct sk_error **err)
 {
 	if (a->spec->n_hooks[kind] == 0)
 		return 0;
-	_cleanup_free_ char *doc = state_doc(a, status);
+	_cleanup_free_ char *doc = state_doc(a, host_pid, status);
 	return sk_hooks_run(a->spec->hooks[kind], a->spec->n_hooks[kind], sk_hook_kind_name(kind),
 			    doc, err);
 }
 
-static int build_rootfs(const struct sk_init_args *a, struct sk_error **err)
+static int build_rootfs(const struct sk_init_args *a, pid_t host_pid, struct sk_error **err)
 {
 	const struct sk_spec *s = a->spec;
 	struct sk_rootfs r = {
@@ -197,7 +236,7 @@ static int build_rootfs(const struct sk_init_args *a, struct sk_error **err)
 		if ((ret = expect(a->sync_fd, SK_SYNC_HOOKS_DONE, err)) < 0)
 			return ret;
 	}
-	if ((ret = run_hooks(a, SK_HOOK_CREATE_CONTAINER, "creating", err)) < 0)
+	if ((ret = run_hooks(a, host_pid, SK_HOOK_CREATE_CONTAINER, "creating", err)) < 0)
 		return ret;
 	if ((ret = sk_rootfs_pivot(&r, err)) < 0)
 		return ret;
@@ -236,12 +275,11 @@ static int init_steps(const struct sk_init_args *a, struct sk_error **err)
 	_cleanup_close_ int procfd = -1, fifofd = -1;
 	int ret;
 
-	if ((ret = expect(a->sync_fd, SK_SYNC_GO, err)) < 0)
+	pid_t host_pid = 0;
+	if ((ret = recv_go(a->sync_fd, &host_pid, err)) < 0)
 		return ret;
 	if ((ret = setup_namespaces(a, err)) < 0)
 		return ret;
-	if (chdir(a->bundle) < 0)
-		return sk_error_errno(err, "chdir to bundle '%s'", a->bundle);
 	if ((ret = setup_uts(s, err)) < 0 || (ret = sk_rootfs_sysctl(s, err)) < 0)
 		return ret;
 	if (a->fifo_path) {
@@ -250,7 +288,7 @@ static int init_steps(const struct sk_init_args *a, struct sk_error **err)
 		if (procfd < 0 || fifofd < 0)
 			return sk_error_errno(err, "open exec fifo '%s'", a->fifo_path);
 	}
-	if ((ret = build_rootfs(a, err)) < 0)
+	if ((ret = build_rootfs(a, host_pid, err)) < 0)
 		return ret;
 	if (p->terminal) {
 		if ((ret = sk_terminal_setup(a->console_fd, p, true, err)) < 0)
@@ -281,7 +319,7 @@ static int init_steps(const struct sk_init_args *a, struct sk_error **err)
 		ret = expect(a->sync_fd, SK_SYNC_START, err);
 	if (ret < 0)
 		return ret;
-	if ((ret = run_hooks(a, SK_HOOK_START_CONTAINER, "created", err)) < 0)
+	if ((ret = run_hooks(a, host_pid, SK_HOOK_START_CONTAINER, "created", err)) < 0)
 		return ret;
 	if (nnp_seccomp && (ret = sk_seccomp_load(sc, err)) < 0)
 		return ret;

@@ -43,6 +43,9 @@ struct sk_init_args {
 /* Never returns: execs the container process or exits non-zero. */
 _Noreturn void sk_init_main(const struct sk_init_args *a);
 
+/* Sends SK_SYNC_GO followed by the child's pid as the host sees it. */
+int sk_sync_send_go(int fd, pid_t host_pid);
+
 /* Sends an error message on the sync socket (best effort). */
 void sk_sync_send_error(int fd, const char *msg);
 int sk_sync_send(int fd, char msg);

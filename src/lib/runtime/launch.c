@@ -336,8 +336,21 @@ static int spawn(struct launch *l, const char *fifo, struct sk_error **err)
 		.no_new_keyring = l->o->no_new_keyring, .new_userns = userns,
 		.new_ns_flags = later, .cgroup = l->cg,
 	};
+	/*
+	 * The child starts in the bundle directory: relative mount sources
+	 * resolve there, and a child in a user namespace needs no search
+	 * permission on the bundle's parents to reach it.
+	 */
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || chdir(l->bundle) < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return sk_error_errno(err, "chdir to bundle '%s'", l->bundle);
+	}
 	fflush(NULL);
 	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid != 0 && fchdir(cwd) < 0)
+		sk_warn("restore working directory: %m");
 	if (pid < 0) {
 		close(sp[0]);
 		close(sp[1]);
@@ -367,7 +380,7 @@ static int configure_child(struct launch *l, struct sk_error **err)
 	}
 	if ((r = sk_cgroup_enter(l->cg, l->pid, err)) < 0)
 		return r;
-	if ((r = sk_sync_send(l->sync_fd, SK_SYNC_GO)) < 0)
+	if ((r = sk_sync_send_go(l->sync_fd, l->pid)) < 0)
 		return sk_error_set(err, -r, "start container init");
 	return wait_ready(l, err);
 }
@@ -385,11 +398,8 @@ static int record_state(struct launch *l, struct sk_error **err)
 {
 	int r;
 
-	l->st.id = sk_strdup(l->id);
 	l->st.pid = l->pid;
 	l->st.pid_start = sk_proc_start_time(l->pid);
-	l->st.bundle = l->bundle;
-	l->st.rootfs = l->rootfs;
 	l->st.created = now_rfc3339();
 	l->st.systemd_cgroup = l->rt->systemd_cgroup;
 	const struct sk_namespace *pidns = sk_spec_namespace(l->spec, SK_NS_PID);
@@ -417,11 +427,15 @@ static int launch_create(struct launch *l, bool fifo, struct sk_error **err)
 
 	if ((r = sk_state_check_id(l->id, err)) < 0 || (r = load_spec(l, err)) < 0)
 		return r;
+	l->st.id = sk_strdup(l->id);
+	l->st.bundle = l->bundle;
+	l->st.rootfs = l->rootfs;
 	if ((r = setup_state_dir(l, err)) < 0 || (r = setup_cgroup(l, err)) < 0)
 		goto fail;
 	if (fifo) {
 		fifo_path = sk_state_file(&l->st, "exec.fifo");
-		if (mkfifo(fifo_path, 0622) < 0) {
+		/* 0622 whatever the umask: the container process may not be root. */
+		if (mkfifo(fifo_path, 0622) < 0 || chmod(fifo_path, 0622) < 0) {
 			r = sk_error_errno(err, "create exec fifo '%s'", fifo_path);
 			goto fail;
 		}

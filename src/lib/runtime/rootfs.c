@@ -386,7 +386,8 @@ static int mount_cgroup(const struct sk_rootfs *r, int rootfd, const struct sk_m
 			char *save = NULL;
 			for (char *c = strtok_r(copy, ",", &save); c && dfd >= 0;
 			     c = strtok_r(NULL, ",", &save))
-				(void)symlinkat(name, dfd, c);
+				if (symlinkat(name, dfd, c) < 0 && errno != EEXIST)
+					sk_debug("symlink %s to %s: %m", c, name);
 		}
 	}
 	if (flags & MS_RDONLY) {
@@ -573,7 +574,9 @@ int sk_rootfs_prepare(const struct sk_rootfs *r, struct sk_error **err)
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return sk_error_errno(err, "set propagation of / to %s",
 				      l && l->rootfs_propagation ? l->rootfs_propagation : "rslave");
-	if ((prop & MS_SHARED) && (ret = make_parent_private(r->rootfs, err)) < 0)
+	/* Unless every mount is now a slave or private, the mount holding the
+	 * rootfs may still be shared: the rootfs bind would then propagate. */
+	if ((!(prop & MS_REC) || (prop & MS_SHARED)) && (ret = make_parent_private(r->rootfs, err)) < 0)
 		return ret;
 	if (mount(r->rootfs, r->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return sk_error_errno(err, "bind mount rootfs '%s'", r->rootfs);
@@ -586,7 +589,17 @@ int sk_rootfs_prepare(const struct sk_rootfs *r, struct sk_error **err)
 		if (ret < 0)
 			return ret;
 	}
-	return setup_devices(r, rootfd, err);
+	if ((ret = setup_devices(r, rootfd, err)) < 0)
+		return ret;
+	/* A missing cwd is created, as runc does. */
+	const char *cwd = r->spec->process ? r->spec->process->cwd : NULL;
+	if (cwd && strcmp(cwd, "/")) {
+		int fd = mkpath_in_root(rootfd, cwd, false, 0755);
+		if (fd < 0)
+			return sk_error_set(err, -fd, "create cwd '%s' in the rootfs", cwd);
+		close(fd);
+	}
+	return 0;
 }
 
 int sk_rootfs_pivot(const struct sk_rootfs *r, struct sk_error **err)
