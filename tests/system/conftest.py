@@ -255,13 +255,18 @@ def session_dir():
     os.makedirs(os.path.join(d, "state"), exist_ok=True)
     yield d
     problems = []
+    mine = f"skt{os.getpid()}-"
     for mnt, _, _ in cgroup_mounts():
         p = os.path.join(mnt, CGROUP_PARENT)
         if os.path.isdir(p):
+            left = sorted(x for x in os.listdir(p) if x.startswith(mine))
+            if left:
+                problems.append(f"{p} still holds {left[:10]}")
             with contextlib.suppress(OSError):
-                os.rmdir(p)
-            if os.path.isdir(p):
-                problems.append(f"{p} left behind: {sorted(os.listdir(p))[:10]}")
+                os.rmdir(p)  # fails while another session's containers use it
+            others = [x for x in os.listdir(p) if os.path.isdir(os.path.join(p, x))] if os.path.isdir(p) else []
+            if os.path.isdir(p) and not others:
+                problems.append(f"{p} left behind")
     under = [m["mountpoint"] for m in mountinfo() if m["mountpoint"].startswith(d + "/") or m["mountpoint"] == d]
     if under:
         problems.append(f"mounts left under {d}: {under}")

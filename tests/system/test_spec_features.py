@@ -11,7 +11,6 @@ def host_ns(kind):
     return os.readlink(f"/proc/self/ns/{kind}")
 
 
-
 def test_spec_writes_config_in_cwd(rt, tmp_path):
     d = tmp_path / "b"
     d.mkdir()
