@@ -8,7 +8,7 @@
 #   make bench      benchmarks against the Debian peers (bench/)
 
 CC       ?= cc
-PKGS     := libseccomp jansson
+PKGS     := libseccomp jansson libarchive libfyaml sqlite3 libmnl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
@@ -24,7 +24,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
 
 LIB_SRCS := $(shell find src/lib -name '*.c' | sort)
-CMDS     := skiff-runtime
+CMDS     := skiff-runtime skiff
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 
@@ -56,6 +56,10 @@ build/san/libskiff.a: $(SAN_OBJS)
 RUNTIME_CLI := $(patsubst %.c,%.o,$(wildcard src/cmd/runtime-*.c))
 build/rel/skiff-runtime: $(RUNTIME_CLI:%=build/rel/%)
 build/san/skiff-runtime: $(RUNTIME_CLI:%=build/san/%)
+
+SKIFF_CLI := $(patsubst %.c,%.o,$(wildcard src/cmd/skiff-*.c))
+build/rel/skiff: $(SKIFF_CLI:%=build/rel/%)
+build/san/skiff: $(SKIFF_CLI:%=build/san/%)
 
 build/rel/%: build/rel/src/cmd/%.o build/rel/libskiff.a
 	$(Q)$(CC) $(REL_CFLAGS) -o $@ $(filter %.o,$^) build/rel/libskiff.a $(PKG_LIBS)
