@@ -57,7 +57,7 @@ RUNTIME_CLI := $(patsubst %.c,%.o,$(wildcard src/cmd/runtime-*.c))
 build/rel/skiff-runtime: $(RUNTIME_CLI:%=build/rel/%)
 build/san/skiff-runtime: $(RUNTIME_CLI:%=build/san/%)
 
-SKIFF_CLI := $(patsubst %.c,%.o,$(wildcard src/cmd/skiff-*.c))
+SKIFF_CLI := $(patsubst %.c,%.o,$(filter-out src/cmd/skiff-runtime.c,$(wildcard src/cmd/skiff-*.c)))
 build/rel/skiff: $(SKIFF_CLI:%=build/rel/%)
 build/san/skiff: $(SKIFF_CLI:%=build/san/%)
 
