@@ -490,3 +490,40 @@ def test_personality_linux32(bundle):
     skip_on_old_runc((1, 2, 0), "linux.personality")
     bundle.linux["personality"] = {"domain": "LINUX32"}
     assert run_ok(bundle, "uname -m").strip() == "i686"
+
+
+# --------------------------------------------------------------------- fds
+
+def run_with_fd3(b, *extra):
+    """`run` with a file open on fd 3 in the runtime (opened by a shell
+    wrapper) and stdout to a file; returns (rc, stdout)."""
+    b.write()
+    secret = os.path.join(b.path, "fd3.txt")
+    with open(secret, "w") as f:
+        f.write("fd3-content\n")
+    argv = b.tracker.rt.argv("run", "--bundle", b.path, *extra, b.id)
+    b.tracker.ids.add(b.id)
+    out = os.path.join(b.path, "run.out")
+    with open(out, "w") as o:
+        p = subprocess.run(["/bin/sh", "-c", 'exec 3<"$0"; exec "$@"', secret] + argv, stdout=o,
+                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=TIMEOUT)
+    return p.returncode, read(out)
+
+
+def test_no_fd_leaks_into_container(bundle):
+    """Only stdio reaches the container process: no runtime fd, no fd the
+    runtime inherited (CVE-2024-21626 was a leaked fd)."""
+    bundle.sh("ls /proc/self/fd; readlink /proc/self/cwd")
+    rc, out = run_with_fd3(bundle)
+    assert rc == 0, out
+    fds = out.split()[:-1]
+    # 0-2 and the one ls opened to read the directory
+    assert len(fds) <= 4 and {"0", "1", "2"} <= set(fds), out
+    assert out.split()[-1] == "/"
+
+
+def test_preserve_fds(bundle):
+    bundle.sh("cat <&3")
+    rc, out = run_with_fd3(bundle, "--preserve-fds", "1")
+    assert rc == 0, out
+    assert out == "fd3-content\n"

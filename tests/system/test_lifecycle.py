@@ -108,6 +108,15 @@ def test_kill_unknown_signal(bundle):
     assert bundle.status() == "running"
 
 
+def test_kill_stopped_fails(bundle):
+    bundle.args("true")
+    bundle.create_started()
+    bundle.wait_status("stopped")
+    r = bundle.kill("KILL", check=False)
+    assert r.rc != 0
+    assert r.errors().strip(), r
+
+
 def test_delete_stopped(bundle, state_root):
     bundle.args("true")
     bundle.create_started()

@@ -94,6 +94,22 @@ def test_terminal_stdio_is_the_pty(bundle, console_socket):
     assert stat["sid"] == "1", out
 
 
+def test_exec_tty(bundle, console_socket):
+    """exec -d -t with --console-socket gives the exec'd process its own pty
+    (runc uses the socket only for detached exec)."""
+    path, srv = console_socket
+    bundle.create_started()
+    r = bundle.exec(["sh", "-c", "tty; echo e''xec-done; sleep 1"], "--detach", "--tty", "--console-socket", path)
+    master = receive_master(srv)
+    try:
+        out = read_until(master, "exec-done", timeout=10)
+    finally:
+        os.close(master)
+    assert r.rc == 0, r
+    lines = [line.strip() for line in out.splitlines()]
+    assert "/dev/pts/0" in lines and "exec-done" in lines, out
+
+
 def test_terminal_without_console_socket_fails(bundle, tracker):
     bundle.process["terminal"] = True
     r = bundle.create(check=False)
