@@ -10,7 +10,7 @@ libseccomp-dev libjansson-dev libfyaml-dev libarchive-dev libsqlite3-dev
 libmnl-dev libcmocka-dev
 python3 python3-pytest
 busybox-static iproute2 procps util-linux strace
-crun runc podman containerd
+crun runc podman containerd skopeo umoci buildah
 qemu-system-x86 linux-image-amd64 cpio xz-utils"
 
 missing=""
