@@ -8,7 +8,7 @@
 #   make bench      benchmarks against the Debian peers (bench/)
 
 CC       ?= cc
-PKGS     := libseccomp jansson libarchive libfyaml sqlite3 libmnl
+PKGS     := libseccomp jansson libarchive libfyaml sqlite3 libmnl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
