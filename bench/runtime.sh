@@ -110,6 +110,16 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
+# The parent cgroup exists before the runs, as a slice or a daemon's subtree
+# would in real use, so no runtime pays for creating and removing it per run.
+for d in $CG/*/; do
+	[ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup ] || [ "$(stat -f -c %T "$d" 2>/dev/null)" = cgroup2fs ] || continue
+	mkdir -p "$d$CG_PARENT"
+	if [ -f "${d}cpuset.cpus" ]; then
+		cat "${d}cpuset.cpus" >"$d$CG_PARENT/cpuset.cpus"
+		cat "${d}cpuset.mems" >"$d$CG_PARENT/cpuset.mems"
+	fi
+done
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP

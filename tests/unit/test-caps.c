@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include <sys/prctl.h>
+
 #include <linux/capability.h>
 
 #include "runtime/caps.h"
@@ -99,7 +101,10 @@ static void test_regain_fails(void **state)
 				 "Operation not permitted");
 }
 
-/* An ambient capability that is not inheritable cannot be raised. */
+/*
+ * An ambient capability that is not inheritable cannot be raised: like runc
+ * (whose default spec asks for it), the set succeeds without it.
+ */
 static int child_ambient(void *arg, int fd)
 {
 	struct sk_caps c = { .has_permitted = true, .has_ambient = true,
@@ -108,6 +113,8 @@ static int child_ambient(void *arg, int fd)
 	_cleanup_error_ struct sk_error *err = NULL;
 	int r = sk_caps_set(&c, &err);
 
+	if (r == 0 && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, CAP_NET_BIND_SERVICE, 0, 0) != 0)
+		dprintf(fd, "CAP_NET_BIND_SERVICE is ambient");
 	return sk_test_report(fd, r, err);
 }
 
@@ -115,9 +122,8 @@ static void test_ambient_needs_inheritable(void **state)
 {
 	_cleanup_free_ char *out = NULL;
 
-	assert_int_equal(sk_test_fork(child_ambient, NULL, &out), 1);
-	assert_string_equal(out, "raise ambient capability CAP_NET_BIND_SERVICE: "
-				 "Operation not permitted");
+	assert_int_equal(sk_test_fork(child_ambient, NULL, &out), 0);
+	assert_string_equal(out, "");
 }
 
 int main(void)

@@ -10,6 +10,7 @@
  */
 #include "cgroup-internal.h"
 
+#include <fcntl.h>
 #include <string.h>
 
 #include "base/log.h"
@@ -247,12 +248,23 @@ static char *device_rule_string(const struct sk_device_rule *d)
 
 static int v1_devices(const char *dir, const struct sk_resources *r, struct sk_error **err)
 {
+	_cleanup_close_ int allow = -1, deny = -1;
+
+	/* One open per file; each write(2) is one rule to the kernel. */
 	for (size_t i = 0; i < r->n_devices; i++) {
 		const struct sk_device_rule *d = &r->devices[i];
+		const char *file = d->allow ? "devices.allow" : "devices.deny";
+		int *fd = d->allow ? &allow : &deny;
 		_cleanup_free_ char *rule = device_rule_string(d);
-		int q = sk_cgroup_write(dir, d->allow ? "devices.allow" : "devices.deny", rule, err);
-		if (q < 0)
-			return q;
+
+		if (*fd < 0) {
+			_cleanup_free_ char *path = sk_path_join(dir, file);
+			*fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (*fd < 0)
+				return sk_error_errno(err, "open '%s'", path);
+		}
+		if (write(*fd, rule, strlen(rule)) < 0)
+			return sk_error_errno(err, "write '%s' to %s/%s", rule, dir, file);
 	}
 	return 0;
 }

@@ -650,6 +650,9 @@ static int remove_one(const struct sk_cgroup *cg, const char *dir, struct sk_err
 			return 0;
 		return sk_error_errno(err, "rmdir '%s'", dir);
 	}
+	/* Usually empty: one rmdir, no directory walk. */
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
 	for (unsigned ms = 1;; ms = ms < 32 ? ms * 2 : ms) {
 		int r = rmdir_tree(dir);
 		if (r == 0)

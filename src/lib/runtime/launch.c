@@ -596,7 +596,7 @@ int sk_container_run(const struct sk_runtime *rt, const char *id, const struct s
 {
 	struct launch l = { .rt = rt, .o = o, .id = id, .sync_fd = -1, .console_fd = -1,
 			    .pty_master = -1 };
-	_cleanup_free_ char *doc = NULL;
+	_cleanup_free_ char *doc = NULL, *stopped = NULL;
 	_cleanup_error_ struct sk_error *derr = NULL;
 	int r;
 
@@ -623,8 +623,15 @@ int sk_container_run(const struct sk_runtime *rt, const char *id, const struct s
 	r = sk_runtime_wait_forward(pid, l.pty_master, ret_status);
 	if (r < 0)
 		sk_error_set(err, -r, "wait for container");
-	if (sk_container_delete(rt, id, true, &derr) < 0)
+	/* What `delete` does, from what we hold in memory. */
+	if (sk_cgroup_destroy(l.cg, &derr) < 0)
 		sk_warn("delete %s: %s", id, derr->msg);
+	stopped = hook_state(&l, SK_STATUS_STOPPED);
+	sk_error_free(TAKE_PTR(derr));
+	if (sk_hooks_run(l.spec->hooks[SK_HOOK_POSTSTOP], l.spec->n_hooks[SK_HOOK_POSTSTOP],
+			 "poststop", stopped, &derr) < 0)
+		sk_warn("%s", derr->msg);
+	(void)sk_rm_rf(l.st.dir);
 out:
 	launch_release(&l);
 	return r;

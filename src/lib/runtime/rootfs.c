@@ -55,6 +55,10 @@ static int mkpath_in_root(int rootfd, const char *path, bool file, mode_t mode)
 		s++;
 	if (!*s)
 		return openat2_in_root(rootfd, "/", O_PATH);
+	/* Most targets exist already: one lookup, no walk. */
+	int fd = openat2_in_root(rootfd, s, O_PATH);
+	if (fd != -ENOENT)
+		return fd;
 	for (;;) {
 		char *slash = strchr(s, '/');
 		bool last;
@@ -62,7 +66,7 @@ static int mkpath_in_root(int rootfd, const char *path, bool file, mode_t mode)
 		if (slash)
 			*slash = '\0';
 		last = !slash || !slash[1 + strspn(slash + 1, "/")];
-		int fd = openat2_in_root(rootfd, p, O_PATH);
+		fd = openat2_in_root(rootfd, p, O_PATH);
 		if (fd == -ENOENT) {
 			int parent = cur >= 0 ? cur : rootfd;
 			int r;
