@@ -507,7 +507,16 @@ int sk_cli_spec(const struct sk_runtime *rt, int argc, char **argv)
 
 int sk_cli_features(const struct sk_runtime *rt, int argc, char **argv)
 {
-	_cleanup_free_ char *doc = sk_spec_features_json();
+	size_t n = sk_mountopt_count();
+	_cleanup_free_ const char **opts = sk_new0(const char *, n + 1);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = sk_mountopt_name(i);
+		if (strcmp(name, "idmap") && strcmp(name, "ridmap")) /* not supported yet */
+			opts[k++] = name;
+	}
+	_cleanup_free_ char *doc = sk_spec_features_json(opts);
 	printf("%s\n", doc);
 	return 0;
 }

@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (rt.systemd_cgroup)
-		sk_debug("systemd is not used: cgroups are managed through cgroupfs");
+		sk_warn("--systemd-cgroup: systemd is not used, cgroups are managed through cgroupfs");
 	if (optind >= argc) {
 		usage(stderr);
 		return 1;

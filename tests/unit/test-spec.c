@@ -790,14 +790,17 @@ static void test_default_json_rootless(void **state)
 
 static void test_features_json(void **state)
 {
-	_cleanup_free_ char *text = sk_spec_features_json();
+	static const char *const opts[] = { "ro", "rbind", "tmpcopyup", NULL };
+	_cleanup_free_ char *text = sk_spec_features_json(opts);
 	json_t *doc = json_loads(text, 0, NULL), *linux_, *caps, *seccomp;
 
 	assert_non_null(doc);
 	assert_string_equal(json_string_value(json_object_get(doc, "ociVersionMin")), "1.0.0");
 	assert_string_equal(json_string_value(json_object_get(doc, "ociVersionMax")), "1.2.0");
 	assert_int_equal(json_array_size(json_object_get(doc, "hooks")), SK_HOOK__COUNT);
-	assert_true(json_array_size(json_object_get(doc, "mountOptions")) > 50);
+	assert_int_equal(json_array_size(json_object_get(doc, "mountOptions")), 3);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(doc, "mountOptions"), 2)),
+			    "tmpcopyup");
 	linux_ = json_object_get(doc, "linux");
 	assert_int_equal(json_array_size(json_object_get(linux_, "namespaces")), SK_NS__COUNT);
 	caps = json_object_get(linux_, "capabilities");
@@ -810,7 +813,7 @@ static void test_features_json(void **state)
 	assert_int_equal(json_array_size(json_object_get(seccomp, "actions")), 9);
 	assert_int_equal(json_array_size(json_object_get(seccomp, "operators")), 7);
 	assert_int_equal(json_array_size(json_object_get(seccomp, "knownFlags")), 4);
-	assert_true(json_is_true(json_object_get(
+	assert_true(json_is_false(json_object_get(
 		json_object_get(json_object_get(linux_, "mountExtensions"), "idmap"), "enabled")));
 	assert_non_null(json_object_get(json_object_get(doc, "annotations"),
 					"io.skiff.runtime.version"));

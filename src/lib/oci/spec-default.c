@@ -178,23 +178,6 @@ char *sk_spec_default_json(bool rootless)
 	return dump(doc);
 }
 
-/* Mount options (not filesystem data) the runtime recognises, sorted. */
-static const char *const mount_options[] = {
-	"async",	 "atime",	 "bind",	  "defaults",	  "dev",
-	"diratime",	 "dirsync",	 "exec",	  "idmap",	  "iversion",
-	"lazytime",	 "loud",	 "mand",	  "noatime",	  "nodev",
-	"nodiratime",	 "noexec",	 "noiversion",	  "nolazytime",	  "nomand",
-	"norelatime",	 "nostrictatime", "nosuid",	  "nosymfollow",  "private",
-	"ratime",	 "rbind",	 "rdev",	  "rdiratime",	  "relatime",
-	"remount",	 "rexec",	 "ridmap",	  "rnoatime",	  "rnodev",
-	"rnodiratime",	 "rnoexec",	 "rnorelatime",	  "rnostrictatime", "rnosuid",
-	"rnosymfollow",	 "ro",		 "rprivate",	  "rrelatime",	  "rro",
-	"rrw",		 "rshared",	 "rslave",	  "rstrictatime", "rsuid",
-	"rsymfollow",	 "runbindable",	 "rw",		  "shared",	  "silent",
-	"slave",	 "strictatime",	 "suid",	  "symfollow",	  "sync",
-	"tmpcopyup",	 "unbindable",	 NULL,
-};
-
 static json_t *features_seccomp(void)
 {
 	static const char *const supported_flags[] = {
@@ -233,11 +216,11 @@ static json_t *features_linux(void)
 	set(l, "apparmor", json_pack("{s:b}", "enabled", 0));
 	set(l, "selinux", json_pack("{s:b}", "enabled", 0));
 	set(l, "intelRdt", json_pack("{s:b}", "enabled", 0));
-	set(l, "mountExtensions", json_pack("{s:{s:b}}", "idmap", "enabled", 1));
+	set(l, "mountExtensions", json_pack("{s:{s:b}}", "idmap", "enabled", 0));
 	return l;
 }
 
-char *sk_spec_features_json(void)
+char *sk_spec_features_json(const char *const *mount_options)
 {
 	json_t *doc = must(json_object());
 	char seccomp_version[32];

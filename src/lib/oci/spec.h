@@ -337,7 +337,11 @@ int sk_rlimit_from_name(const char *name);
  */
 char *sk_spec_default_json(bool rootless);
 
-/* The runtime-spec "features" document (features.md) for this runtime. */
-char *sk_spec_features_json(void);
+/*
+ * The runtime-spec "features" document (features.md) for this runtime;
+ * mount_options (NULL-terminated) are the options the runtime's mount code
+ * accepts, which this module does not know.
+ */
+char *sk_spec_features_json(const char *const *mount_options);
 
 #endif

@@ -19,6 +19,9 @@ struct opt {
 	uint64_t value;
 };
 
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256
+#endif
 #ifndef MOUNT_ATTR_NOSYMFOLLOW
 #define MOUNT_ATTR_NOSYMFOLLOW 0x00200000
 #endif
@@ -49,6 +52,10 @@ static const struct opt opts[] = {
 	{ "nostrictatime", OPT_CLEAR, MS_STRICTATIME },
 	{ "lazytime", OPT_FLAG, MS_LAZYTIME },
 	{ "nolazytime", OPT_CLEAR, MS_LAZYTIME },
+	{ "iversion", OPT_FLAG, MS_I_VERSION },
+	{ "noiversion", OPT_CLEAR, MS_I_VERSION },
+	{ "nosymfollow", OPT_FLAG, MS_NOSYMFOLLOW },
+	{ "symfollow", OPT_CLEAR, MS_NOSYMFOLLOW },
 	{ "silent", OPT_FLAG, MS_SILENT },
 	{ "loud", OPT_CLEAR, MS_SILENT },
 	{ "bind", OPT_FLAG, MS_BIND },
