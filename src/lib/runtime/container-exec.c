@@ -91,7 +91,7 @@ static int exec_child_steps(struct exec_ctx *c, struct sk_error **err)
 	if ((r = sk_finalize_process(c->p, nnp_seccomp ? NULL : sc, &fo, err)) < 0)
 		return r;
 	_cleanup_free_ char *path = NULL;
-	if ((r = sk_exec_resolve(c->p, &path, err)) < 0)
+	if ((r = sk_exec_resolve(c->p, &path, err)) < 0 || (r = sk_init_apply_lsm(c->p, err)) < 0)
 		return r;
 	if (nnp_seccomp && (r = sk_seccomp_load(sc, err)) < 0)
 		return r;

@@ -243,6 +243,41 @@ static int build_rootfs(const struct sk_init_args *a, pid_t host_pid, struct sk_
 	return sk_rootfs_finish(&r, err);
 }
 
+static bool apparmor_enabled(void)
+{
+	_cleanup_free_ char *v = NULL;
+	return sk_read_file("/sys/module/apparmor/parameters/enabled", &v, NULL) == 0 && v[0] == 'Y';
+}
+
+/* Labels for the exec that follows, when that LSM is active; else a debug line. */
+int sk_init_apply_lsm(const struct sk_process *p, struct sk_error **err)
+{
+	int r;
+
+	if (p->apparmor_profile && *p->apparmor_profile) {
+		if (!apparmor_enabled()) {
+			sk_debug("apparmor is not enabled: ignoring profile '%s'", p->apparmor_profile);
+		} else {
+			_cleanup_free_ char *cmd = sk_asprintf("exec %s", p->apparmor_profile);
+			r = sk_write_file("/proc/self/attr/apparmor/exec", cmd, strlen(cmd));
+			if (r == -ENOENT)
+				r = sk_write_file("/proc/self/attr/exec", cmd, strlen(cmd));
+			if (r < 0)
+				return sk_error_set(err, -r, "apply apparmor profile '%s'",
+						    p->apparmor_profile);
+		}
+	}
+	if (p->selinux_label && *p->selinux_label) {
+		if (access("/sys/fs/selinux/enforce", F_OK) < 0) {
+			sk_debug("selinux is not enabled: ignoring label '%s'", p->selinux_label);
+		} else if ((r = sk_write_file("/proc/self/attr/exec", p->selinux_label,
+					      strlen(p->selinux_label))) < 0) {
+			return sk_error_set(err, -r, "apply selinux label '%s'", p->selinux_label);
+		}
+	}
+	return 0;
+}
+
 /* Blocks until `start` opens the fifo, through the host /proc held open before pivot. */
 static int wait_fifo(int procfd, int fifo_path_fd, struct sk_error **err)
 {
@@ -301,15 +336,13 @@ static int init_steps(const struct sk_init_args *a, struct sk_error **err)
 	if (!a->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, a->id) < 0 &&
 	    errno != ENOSYS && errno != EPERM)
 		return sk_error_errno(err, "join session keyring");
-	if (p->apparmor_profile || p->selinux_label)
-		sk_debug("no LSM is active: ignoring apparmor profile and selinux label");
 
 	struct sk_finalize_opts fo = { .personality = s->linux_ ? s->linux_->personality : NULL };
 	const struct sk_seccomp *sc = s->linux_ ? s->linux_->seccomp : NULL;
 	if ((ret = sk_finalize_process(p, nnp_seccomp ? NULL : sc, &fo, err)) < 0)
 		return ret;
 	_cleanup_free_ char *path = NULL;
-	if ((ret = sk_exec_resolve(p, &path, err)) < 0)
+	if ((ret = sk_exec_resolve(p, &path, err)) < 0 || (ret = sk_init_apply_lsm(p, err)) < 0)
 		return ret;
 	if ((ret = sk_sync_send(a->sync_fd, SK_SYNC_READY)) < 0)
 		return sk_error_set(err, -ret, "tell the runtime the container is ready");

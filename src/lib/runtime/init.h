@@ -52,6 +52,12 @@ int sk_sync_send(int fd, char msg);
 /* Receives one message; for SK_SYNC_ERROR *ret_msg gets the text. 0 on EOF. */
 int sk_sync_recv(int fd, char *ret, char **ret_msg);
 
+/*
+ * Sets the AppArmor profile / SELinux label for the coming execve when
+ * that LSM is active; logs at debug level and ignores them otherwise.
+ */
+int sk_init_apply_lsm(const struct sk_process *p, struct sk_error **err);
+
 /* Marks every fd from 3+preserve CLOEXEC and keeps 3..3+preserve-1 open across exec. */
 int sk_init_prepare_fds(unsigned preserve);
 
