@@ -8,7 +8,7 @@ runtime-agnostic: the runtime under test is the built skiff-runtime
 runc-compatible binary, e.g. SKIFF_TEST_RUNTIME=/usr/sbin/runc.
 
 What the fixtures give a test:
-  runtime      path of the runtime under test
+  runtime      path of a session copy of the runtime under test
   rt           Runtime: runs it with --root <session state dir> --log <file>
   bundle       a fresh Bundle (config.json as a dict, a unique container id,
                cgroupsPath /skiff-test/<id>, root.path = the session rootfs)
@@ -90,10 +90,20 @@ def skip_on_runc(why):
 
 
 @pytest.fixture(scope="session")
-def runtime():
+def runtime(session_dir):
+    """A private copy of the runtime under test: one binary for the whole
+    session, untouched by a rebuild that replaces build/san meanwhile."""
     path = runtime_path()
     assert os.access(path, os.X_OK), f"runtime under test {path} not executable"
-    return path
+    copy = os.path.join(session_dir, "bin", os.path.basename(path))
+    os.makedirs(os.path.dirname(copy), exist_ok=True)
+    for _ in range(50):  # a concurrent build may be writing it right now
+        try:
+            shutil.copy2(path, copy)
+            break
+        except OSError:
+            time.sleep(0.1)
+    return copy
 
 
 # ---------------------------------------------------------------- host facts
