@@ -187,3 +187,20 @@ def test_create_failure_keeps_other_containers(make_bundle, tracker):
     bad.config["root"]["path"] = "/nonexistent/skt-rootfs"
     fails_cleanly(bad, tracker, r"/nonexistent/skt-rootfs")
     assert good.state()["pid"] == st["pid"] and good.status() == "running"
+
+
+def test_hostname_without_uts_namespace(bundle, tracker):
+    bundle.no_namespace("uts")
+    bundle.config["hostname"] = "skt-nouts"
+    fails_cleanly(bundle, tracker, r"hostname|uts")
+
+
+def test_net_sysctl_without_netns(bundle, tracker):
+    """A net.* sysctl would change the host's network namespace: refused.
+    (The value asked for is the host's current one, so a runtime that
+    wrongly applies it leaves the host as it was.)"""
+    bundle.no_namespace("network")
+    bundle.config["mounts"] = [m for m in bundle.config["mounts"] if m["type"] != "sysfs"]
+    before = open("/proc/sys/net/ipv4/ip_forward").read()
+    bundle.linux["sysctl"] = {"net.ipv4.ip_forward": before.strip()}
+    fails_cleanly(bundle, tracker, r"net\.ipv4\.ip_forward|sysctl")

@@ -297,12 +297,25 @@ def test_host_devices_not_visible(bundle):
 
 # ---------------------------------------------------- sysctl, rlimits, oom
 
-def test_sysctl_in_new_netns(bundle):
-    before = read("/proc/sys/net/ipv4/ip_forward")
+@pytest.fixture
+def host_sysctls():
+    """Restore host sysctls a broken runtime might set outside the
+    container's namespaces (and let the test see they changed)."""
+    keys = ["net/ipv4/ip_forward", "kernel/shmmax"]
+    before = {k: read(f"/proc/sys/{k}") for k in keys}
+    yield before
+    for k, v in before.items():
+        if read(f"/proc/sys/{k}") != v:
+            with open(f"/proc/sys/{k}", "w") as f:
+                f.write(v)
+
+
+def test_sysctl_in_new_netns(bundle, host_sysctls):
     bundle.linux["sysctl"] = {"net.ipv4.ip_forward": "1", "kernel.shmmax": "12345678"}
     out = run_ok(bundle, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax")
     assert out.split() == ["1", "12345678"]
-    assert read("/proc/sys/net/ipv4/ip_forward") == before
+    for k, v in host_sysctls.items():
+        assert read(f"/proc/sys/{k}") == v, f"host {k} changed"
 
 
 def test_rlimits(bundle):
@@ -527,3 +540,63 @@ def test_preserve_fds(bundle):
     rc, out = run_with_fd3(bundle, "--preserve-fds", "1")
     assert rc == 0, out
     assert out == "fd3-content\n"
+
+
+# ------------------------------------------------ mount destinations, paths
+
+def test_mount_destination_created(bundle):
+    """Missing destinations are created: nested directories on a tmpfs and
+    an empty file for a file bind mount."""
+    src = os.path.join(bundle.path, "hello.txt")
+    with open(src, "w") as f:
+        f.write("file bind\n")
+    bundle.mount("/mnt/tmp", "tmpfs", "tmpfs")
+    bundle.mount("/mnt/tmp/a/b/c", "tmpfs", "tmpfs", ["size=1m"])
+    bundle.mount("/mnt/tmp/etc/hello.txt", "bind", src, ["bind", "ro"])
+    out = run_ok(bundle, "awk '$5 ~ /^\\/mnt\\/tmp/ {print $5}' /proc/self/mountinfo; cat /mnt/tmp/etc/hello.txt")
+    assert out.splitlines() == ["/mnt/tmp", "/mnt/tmp/a/b/c", "/mnt/tmp/etc/hello.txt", "file bind"]
+
+
+def test_mount_destination_symlink_stays_in_rootfs(bundle, tmp_path):
+    """A destination through a symlink pointing outside (/x -> host path) is
+    resolved inside the rootfs: nothing is created or mounted on the host."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = bundle.private_rootfs()
+    os.symlink(str(outside), os.path.join(root, "mnt", "evil"))
+    bundle.mount("/mnt/evil/sub", "tmpfs", "tmpfs", ["size=1m"])
+    bundle.config["root"]["readonly"] = False
+    bundle.args("true")
+    r = bundle.run()
+    assert list(outside.iterdir()) == [], "the runtime followed a rootfs symlink onto the host"
+    if r.rc == 0:
+        assert os.path.isdir(os.path.join(root, str(outside).lstrip("/"), "sub"))
+
+
+def test_nonexistent_masked_and_readonly_paths_ignored(bundle):
+    bundle.linux["maskedPaths"] = ["/proc/skt-nonexistent", "/proc/keys"]
+    bundle.linux["readonlyPaths"] = ["/proc/skt-nonexistent-ro", "/proc/sys"]
+    assert run_ok(bundle, "echo ok") == "ok\n"
+
+
+def test_relative_root_path(bundle):
+    """root.path relative to the bundle, whatever the runtime's cwd."""
+    bundle.private_rootfs()
+    bundle.config["root"]["path"] = "rootfs"
+    bundle.args("cat", "/etc/hostname-skt")
+    with open(os.path.join(bundle.path, "rootfs", "etc", "hostname-skt"), "w") as f:
+        f.write("in the bundle's rootfs\n")
+    bundle.write()
+    r = bundle.rt("run", "--bundle", bundle.path, bundle.id, cwd="/")
+    assert r.rc == 0, r
+    assert r.out == "in the bundle's rootfs\n"
+
+
+def test_relative_bundle_path(bundle):
+    """--bundle relative to cwd; state reports it absolute."""
+    bundle.write()
+    parent, name = os.path.split(bundle.path)
+    r = bundle.rt("create", "--bundle", name, bundle.id, cwd=parent, stdout_path=bundle.stdout_path)
+    assert r.rc == 0, r
+    st = bundle.state()
+    assert os.path.isabs(st["bundle"]) and os.path.realpath(st["bundle"]) == os.path.realpath(bundle.path)

@@ -236,6 +236,37 @@ def test_run_killed_by_signal(bundle):
     assert r.rc == 128 + 10, r
 
 
+def test_run_forwards_signals(bundle, rt):
+    """Foreground run proxies signals it receives to the container."""
+    import signal
+    import subprocess
+    bundle.sh(LOOP)
+    bundle.write()
+    bundle.tracker.ids.add(bundle.id)
+    with open(bundle.stdout_path, "w") as out:
+        p = subprocess.Popen(rt.argv("run", "--bundle", bundle.path, bundle.id), stdout=out,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        wait_output(bundle, "ready")
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=10)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "got-term" in bundle.output()
+    assert rc == 3
+
+
+def test_exec_in_paused_fails(bundle):
+    bundle.create_started()
+    bundle.rt("pause", bundle.id).check()
+    r = bundle.exec(["true"], timeout=10)
+    assert r.rc != 0
+    assert r.errors().strip(), r
+    bundle.rt("resume", bundle.id).check()
+
+
 def test_run_detached(bundle):
     bundle.sh("echo detached; sleep 300")
     t = time.monotonic()
