@@ -92,9 +92,13 @@ fuzz: $(FUZZ_BINS)
 system: san
 	SKIFF_BUILD=$(CURDIR)/build/san ./scripts/run-system.sh
 
-# cgroup v2: the cgroup unit tests inside a pure-v2 QEMU guest (this host is v1 hybrid).
-qemu: build/san/tests/unit/test-cgroup
+# cgroup v2 in pure-v2 QEMU guests (this host is v1 hybrid): the cgroup unit tests, then
+# skiff-runtime itself on busybox bundles (tests/qemu/runtime-v2.sh).  Two boots, ~20 s.
+qemu: build/san/tests/unit/test-cgroup build/san/skiff-runtime
 	./scripts/qemu-cgroup2.sh build/san/tests/unit/test-cgroup
+	tests/qemu/mk-extra.sh build/qemu/runtime-extra
+	./scripts/qemu-cgroup2.sh --timeout 120 --extra build/qemu/runtime-extra \
+		--script tests/qemu/runtime-v2.sh build/san/skiff-runtime
 
 test: deps
 	$(MAKE) san unit fuzz system qemu

@@ -109,10 +109,12 @@ trap 'rm -rf "$rootfs"' EXIT
 mkdir -p "$rootfs"/{bin,sbin,dev,proc,sys,tmp,run,tests,etc}
 cp "$busybox" "$rootfs/bin/busybox"
 
-# Copies an ELF file's shared libraries and loader to the same paths.
+# Copies an ELF file's shared libraries and loader to the same paths.  A
+# static binary has none: ldd fails and grep matches nothing, which pipefail
+# and set -e must not take for an error.
 copy_libs() {
 	local f
-	ldd "$1" 2>/dev/null | grep -oE '/[^ ]+' | while read -r f; do
+	{ ldd "$1" 2>/dev/null || true; } | { grep -oE '/[^ ]+' || true; } | while read -r f; do
 		[ -e "$f" ] || continue
 		[ -e "$rootfs$f" ] || cp --parents -L "$f" "$rootfs/"
 	done
@@ -126,7 +128,7 @@ if [ -n "$extra" ]; then
 	[ -d "$extra" ] || die "--extra '$extra' is not a directory"
 	cp -a "$extra/." "$rootfs/"
 	while IFS= read -r -d '' f; do
-		is_elf "$f" && copy_libs "$f"
+		if is_elf "$f"; then copy_libs "$f"; fi
 	done < <(find "$extra" -type f -perm -u+x -print0)
 fi
 if [ -n "$script" ]; then
