@@ -108,6 +108,7 @@ demo: deps all
 
 bench: deps all
 	./bench/runtime.sh
+	./bench/image.sh
 
 format:
 	clang-format -i $(shell find src tests -name '*.[ch]')
