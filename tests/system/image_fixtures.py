@@ -98,6 +98,23 @@ def paths_naming(root, needle):
     return res
 
 
+def normalize(name):
+    """A reference normalized as docker does (skiff does the same):
+    busybox -> docker.io/library/busybox:latest, a/b:1 -> docker.io/a/b:1,
+    localhost/x -> localhost/x:latest."""
+    if "@" in name:
+        return name
+    first, _, rest = name.partition("/")
+    if not rest or ("." not in first and ":" not in first and first != "localhost"):
+        name = "docker.io/" + name
+        first, _, rest = name.partition("/")
+    if first == "docker.io" and "/" not in rest:
+        name = f"docker.io/library/{rest}"
+    if ":" not in name.rsplit("/", 1)[-1]:
+        name += ":latest"
+    return name
+
+
 class Skiff:
     """`skiff --store STORE ...` with outputs in files; records the container
     ids given to mount/bundle so the teardown can look for leftovers."""
@@ -157,12 +174,10 @@ class Skiff:
         raise AssertionError(f"no id in ls entry {entry!r}")
 
     def find(self, name):
-        """The ls --json entry naming name (with or without :latest), or None."""
-        want = {name, name + ":latest"} if ":" not in name.rsplit("/", 1)[-1] else {name}
+        """The ls --json entry naming name (compared normalized), or None."""
+        want = normalize(name)
         for e in self.ls_json():
-            names = set(self.names_of(e))
-            names |= {n.split("/", 1)[1] for n in names if n.startswith(("localhost/", "docker.io/"))}
-            if names & want:
+            if want in {normalize(n) for n in self.names_of(e)}:
                 return e
         return None
 

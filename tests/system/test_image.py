@@ -621,20 +621,28 @@ def test_rm_refuses_image_in_use_unless_forced(skiff, tmp_path, base_layer, trac
 
 
 def test_prune_frees_and_reports(skiff, tmp_path, base_layer):
+    """An image that lost its last name to `tag` is dangling: prune removes
+    it (and its own layer and blobs), reports what it freed, keeps what a
+    named image uses; a second prune has nothing to do."""
+    def du():
+        return sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(skiff.store) for f in fs)
+
     keep = OciImage([base_layer, layer_tar([F("keep", "k")])], {"Env": [PATH_ENV], "Cmd": ["cat", "/keep"]})
     keep.write(str(tmp_path / "keep"))
     drop_layer = layer_tar([F("drop", os.urandom(300000).hex())])
     drop = OciImage([base_layer, drop_layer]).write(str(tmp_path / "drop"))
     skiff.imp(keep.dir, name="p/keep:1")
-    skiff.imp(drop.dir, name="p/drop:1")
-    skiff.ok("prune")
-    du0 = sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(skiff.store) for f in fs)
-    skiff.ok("rm", "p/drop:1")
+    skiff.imp(drop.dir, name="p/x:1")
+    drop_id = skiff.id_of(skiff.find("p/x:1"))
+    skiff.ok("tag", "p/keep:1", "p/x:1")  # moves the name: the drop image is dangling
+    assert skiff.id_of(skiff.find("p/x:1")) == skiff.id_of(skiff.find("p/keep:1"))
+    du0 = du()
     r = skiff.ok("prune")
-    du1 = sum(os.lstat(os.path.join(d, f)).st_size for d, _, fs in os.walk(skiff.store) for f in fs)
+    du1 = du()
     assert du0 - du1 > 500000, f"prune freed only {du0 - du1} bytes"
     text = r.out + r.err
-    assert any(ch.isdigit() and ch != "0" for ch in text), f"prune did not report what it freed: {r!r}"
+    assert any(ch in text for ch in "123456789"), f"prune did not report what it freed: {r!r}"
+    assert drop_id not in json.dumps(skiff.ls_json())
     drop_hex = [sha256(drop_layer), drop.manifest()["layers"][1]["digest"].split(":")[1]]
     for d, dirs, files in os.walk(skiff.store):
         for n in dirs + files:
