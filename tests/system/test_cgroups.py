@@ -230,6 +230,14 @@ class TestUpdate:
         assert "all-forked" not in r.out, r
         assert forked(r.out) <= 3, r
 
+    def test_update_bad_value(self, bundle):
+        bundle.resources()["pids"] = {"limit": 50}
+        running(bundle)
+        r = bundle.rt("update", "--pids-limit", "skt-junk", bundle.id)
+        assert r.rc != 0
+        assert "skt-junk" in r.errors() or "pids" in r.errors().lower(), r
+        assert cg_value(bundle, "pids", "pids.max", "pids.max")[0] == "50"
+
     def test_update_unknown_container(self, rt, tracker):
         r = rt("update", "--pids-limit", "5", tracker.new_id())
         assert r.rc != 0

@@ -100,6 +100,27 @@ def test_kill_all(bundle):
     bundle.wait_status("stopped")
 
 
+def test_kill_created(bundle):
+    """A created, never started container can be signalled."""
+    st = bundle.create()
+    st = bundle.state()
+    start = proc_starttime(st["pid"])
+    bundle.kill("KILL")
+    wait_for(lambda: not proc_alive(st["pid"], start), 5, what="init to die")
+    bundle.wait_status("stopped")
+    assert bundle.output() == ""
+
+
+def test_state_after_external_kill(bundle):
+    """The runtime notices an init killed behind its back."""
+    import signal
+    st = bundle.create_started()
+    os.kill(st["pid"], signal.SIGKILL)  # our container's init
+    bundle.wait_status("stopped")
+    entries = {e["id"]: e for e in json.loads(bundle.rt("list", "--format", "json").check().out)}
+    assert entries[bundle.id]["status"] == "stopped"
+
+
 def test_kill_unknown_signal(bundle):
     bundle.create_started()
     r = bundle.kill("NOTASIGNAL", check=False)
@@ -300,6 +321,9 @@ class TestExec:
 
     def test_exit_code(self, running):
         assert running.exec(["sh", "-c", "exit 5"]).rc == 5
+
+    def test_exit_by_signal(self, running):
+        assert running.exec(["sh", "-c", "kill -KILL $$"]).rc == 128 + 9
 
     def test_joins_namespaces(self, running):
         init = running.state()["pid"]
