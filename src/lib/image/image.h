@@ -100,8 +100,8 @@ int sk_image_tag(struct sk_image_store *s, const char *src, const char *dst,
 
 /*
  * Removes a name; when `name` is an id, or the image's last name, removes
- * the image.  Refuses (-EBUSY) an image a container rootfs uses unless
- * `force`.  Layers and blobs stay until sk_image_prune().
+ * the image and then the layers and blobs no other image or container
+ * uses.  Refuses (-EBUSY) an image a container rootfs uses unless `force`.
  */
 int sk_image_remove(struct sk_image_store *s, const char *name, bool force,
 		    struct sk_error **err);
