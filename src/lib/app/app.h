@@ -30,6 +30,7 @@ enum sk_app_diag_level { SK_APP_WARNING, SK_APP_ERROR };
 
 struct sk_app_diag {
 	enum sk_app_diag_level level;
+	int line, col; /* 1-based position in the compose file, 0 when none */
 	/* One line: "file:line:col: path: text", warnings with "warning: " after the position. */
 	char *msg;
 };
