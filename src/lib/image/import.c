@@ -89,8 +89,10 @@ int sk_import_commit(struct sk_import *im, const char *manifest_json, size_t man
 	for (size_t i = 0; i < n; i++) {
 		sk_import_progress(im, c->diff_ids[i], i, n);
 		r = sk_layer_ensure(im->s, m->layers[i].digest, c->diff_ids[i], c->diff_ids, i, err);
-		if (r < 0)
+		if (r < 0) {
+			sk_error_prefix(err, "%s", im->path);
 			return r;
+		}
 	}
 	r = sk_store_add_image(im->s, mdigest, m->media_type ?: SK_MT_OCI_MANIFEST, cdigest, c,
 			       NULL, &id, err);

@@ -154,7 +154,8 @@ static int unpack_stream(struct sk_image_store *s, int blob_fd, const char *dige
 	f.h = NULL;
 	memcpy(ret_got, got, 72);
 	if (diff_id && strcmp(got, diff_id) != 0) {
-		r = sk_error_set(err, 0, "layer %s: diff id mismatch: content is %s, config says %s",
+		r = sk_error_set(err, 0, "layer %s: diff_id mismatch: uncompressed content is %s, "
+				 "config rootfs.diff_ids says %s",
 				 digest, got, diff_id);
 		goto out;
 	}
