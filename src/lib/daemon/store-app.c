@@ -279,7 +279,7 @@ int sk_store_app_put(struct sk_store *s, const struct sk_store_app_spec *spec, i
 		     bool *ret_changed, struct sk_error **err)
 {
 	_cleanup_tx_ struct store_tx tx = { 0 };
-	int64_t app_id, rev;
+	int64_t app_id = 0, rev = 0;
 	bool same;
 	int r;
 

@@ -145,7 +145,7 @@ int store_read_version(struct sk_store *s, int *ret, struct sk_error **err)
 	static const char sql[] = "SELECT coalesce(max(version), 0) FROM schema_version";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	bool exists = false;
-	int r, rc, n;
+	int r, rc, n = 0;
 
 	r = table_exists(s, "schema_version", &exists, err);
 	if (r < 0)
