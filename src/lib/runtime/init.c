@@ -164,7 +164,8 @@ static int setup_namespaces(const struct sk_init_args *a, struct sk_error **err)
 	}
 	if ((r = join_namespaces(a->spec, err)) < 0)
 		return r;
-	int flags = a->new_ns_flags & ~CLONE_NEWTIME;
+	/* cgroup: unshared once the parent has put us in our cgroup */
+	int flags = a->new_ns_flags & ~(CLONE_NEWTIME | CLONE_NEWCGROUP);
 	if (flags && unshare(flags) < 0)
 		return sk_error_errno(err, "create namespaces (flags 0x%x)", flags);
 	if ((a->new_ns_flags & CLONE_NEWTIME) && (r = setup_timens(a->spec, err)) < 0)
@@ -213,7 +214,26 @@ static int run_hooks(const struct sk_init_args *a, pid_t host_pid, enum sk_hook_
 			    doc, err);
 }
 
-static int build_rootfs(const struct sk_init_args *a, pid_t host_pid, struct sk_error **err)
+/* Waits until the parent has built our cgroup, then does what needed it. */
+static int cgroup_ready(void *userdata, struct sk_error **err)
+{
+	struct sk_init_args *a = userdata;
+	int ret = expect(a->sync_fd, SK_SYNC_CGROUP, err);
+
+	if (ret < 0)
+		return ret;
+	if ((a->new_ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+		return sk_error_errno(err, "create cgroup namespace");
+	if (a->fifo_path) {
+		a->procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		a->fifofd = open(a->fifo_path, O_PATH | O_CLOEXEC);
+		if (a->procfd < 0 || a->fifofd < 0)
+			return sk_error_errno(err, "open exec fifo '%s'", a->fifo_path);
+	}
+	return 0;
+}
+
+static int build_rootfs(struct sk_init_args *a, pid_t host_pid, struct sk_error **err)
 {
 	const struct sk_spec *s = a->spec;
 	struct sk_rootfs r = {
@@ -223,6 +243,8 @@ static int build_rootfs(const struct sk_init_args *a, pid_t host_pid, struct sk_
 		.userns = a->new_userns || (sk_spec_namespace(s, SK_NS_USER) != NULL),
 		.cgroupns = sk_spec_namespace(s, SK_NS_CGROUP) != NULL,
 		.no_pivot = a->no_pivot,
+		.cgroup_ready_cb = cgroup_ready,
+		.userdata = a,
 	};
 	int ret;
 
@@ -278,18 +300,24 @@ int sk_init_apply_lsm(const struct sk_process *p, struct sk_error **err)
 	return 0;
 }
 
-/* Blocks until `start` opens the fifo, through the host /proc held open before pivot. */
+/*
+ * Blocks until `start` opens the fifo, through the host /proc held open
+ * before pivot.  Returns the write end: it stays open (CLOEXEC) so that
+ * `start` sees EOF only when the process execs (or dies).
+ */
 static int wait_fifo(int procfd, int fifo_path_fd, struct sk_error **err)
 {
 	char path[64];
 
 	snprintf(path, sizeof(path), "self/fd/%d", fifo_path_fd);
-	_cleanup_close_ int fd = openat(procfd, path, O_WRONLY | O_CLOEXEC);
+	int fd = openat(procfd, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return sk_error_errno(err, "open exec fifo");
-	if (sk_write_all(fd, "0", 1) < 0)
+	if (sk_write_all(fd, "0", 1) < 0) {
+		close(fd);
 		return sk_error_errno(err, "write exec fifo");
-	return 0;
+	}
+	return fd;
 }
 
 int sk_init_prepare_fds(unsigned preserve)
@@ -302,12 +330,11 @@ int sk_init_prepare_fds(unsigned preserve)
 	return 0;
 }
 
-static int init_steps(const struct sk_init_args *a, struct sk_error **err)
+static int init_steps(struct sk_init_args *a, struct sk_error **err)
 {
 	const struct sk_spec *s = a->spec;
 	const struct sk_process *p = s->process;
 	bool nnp_seccomp = s->linux_ && s->linux_->seccomp && p->no_new_privileges;
-	_cleanup_close_ int procfd = -1, fifofd = -1;
 	int ret;
 
 	pid_t host_pid = 0;
@@ -317,12 +344,6 @@ static int init_steps(const struct sk_init_args *a, struct sk_error **err)
 		return ret;
 	if ((ret = setup_uts(s, err)) < 0 || (ret = sk_rootfs_sysctl(s, err)) < 0)
 		return ret;
-	if (a->fifo_path) {
-		procfd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		fifofd = open(a->fifo_path, O_PATH | O_CLOEXEC);
-		if (procfd < 0 || fifofd < 0)
-			return sk_error_errno(err, "open exec fifo '%s'", a->fifo_path);
-	}
 	if ((ret = build_rootfs(a, host_pid, err)) < 0)
 		return ret;
 	if (p->terminal) {
@@ -346,8 +367,9 @@ static int init_steps(const struct sk_init_args *a, struct sk_error **err)
 		return ret;
 	if ((ret = sk_sync_send(a->sync_fd, SK_SYNC_READY)) < 0)
 		return sk_error_set(err, -ret, "tell the runtime the container is ready");
+	a->ready_sent = true;
 	if (a->fifo_path)
-		ret = wait_fifo(procfd, fifofd, err);
+		ret = wait_fifo(a->procfd, a->fifofd, err); /* fd kept until exec */
 	else
 		ret = expect(a->sync_fd, SK_SYNC_START, err);
 	if (ret < 0)
@@ -361,16 +383,19 @@ static int init_steps(const struct sk_init_args *a, struct sk_error **err)
 	return sk_exec_process(p, err);
 }
 
-_Noreturn void sk_init_main(const struct sk_init_args *a)
+_Noreturn void sk_init_main(struct sk_init_args *a)
 {
 	_cleanup_error_ struct sk_error *err = NULL;
 
+	a->procfd = a->fifofd = -1;
+	a->ready_sent = false;
 	prctl(PR_SET_PDEATHSIG, 0);
 	(void)init_steps(a, &err);
 	/* Only failures get here. */
 	const char *msg = err ? err->msg : "container init failed";
 	sk_sync_send_error(a->sync_fd, msg);
-	if (a->fifo_path)
+	/* After READY nobody reads the socket for `create`: log it ourselves. */
+	if (a->fifo_path && a->ready_sent)
 		sk_log(SK_LOG_ERROR, "%s", msg);
 	_exit(1);
 }

@@ -17,7 +17,8 @@
 
 /* Messages on the sync socket. */
 enum {
-	SK_SYNC_GO = 'G',       /* parent -> child: maps written, cgroup joined */
+	SK_SYNC_GO = 'G',       /* parent -> child: id maps written */
+	SK_SYNC_CGROUP = 'C',   /* parent -> child: in its cgroup; state dir and fifo exist */
 	SK_SYNC_HOOKS = 'P',    /* child -> parent: run prestart/createRuntime hooks now */
 	SK_SYNC_HOOKS_DONE = 'H',
 	SK_SYNC_READY = 'R',    /* child -> parent: set up, waiting for start */
@@ -37,11 +38,14 @@ struct sk_init_args {
 	bool no_pivot, no_new_keyring;
 	bool new_userns;
 	int new_ns_flags;       /* CLONE_NEW* the child still has to unshare */
-	struct sk_cgroup *cgroup;
+	struct sk_cgroup *cgroup; /* opened, not yet created: the parent creates it after clone */
+	/* the child's own, filled once the cgroup is ready */
+	int procfd, fifofd;
+	bool ready_sent;
 };
 
 /* Never returns: execs the container process or exits non-zero. */
-_Noreturn void sk_init_main(const struct sk_init_args *a);
+_Noreturn void sk_init_main(struct sk_init_args *a);
 
 /* Sends SK_SYNC_GO followed by the child's pid as the host sees it. */
 int sk_sync_send_go(int fd, pid_t host_pid);
@@ -60,6 +64,14 @@ int sk_init_apply_lsm(const struct sk_process *p, struct sk_error **err);
 
 /* Marks every fd from 3+preserve CLOEXEC and keeps 3..3+preserve-1 open across exec. */
 int sk_init_prepare_fds(unsigned preserve);
+
+/*
+ * Applies linux.resources to cg; device rules get the devices every
+ * container may use appended (null, zero, tty, pts, ...), on create and
+ * on update alike.
+ */
+int sk_runtime_apply_resources(struct sk_cgroup *cg, const struct sk_resources *r,
+			       struct sk_error **err);
 
 /*
  * Waits for pid (a child of the caller), forwarding every catchable signal

@@ -42,7 +42,9 @@ struct launch {
 	size_t spec_len;
 	char *bundle, *rootfs;
 	struct sk_state st;
-	struct sk_cgroup *cg;
+	struct sk_cgroup *cg;      /* created by us; destroyed on failure */
+	struct sk_cgroup *cg_view; /* the same cgroup, opened before clone for the child */
+	char *fifo_path;           /* NULL for run */
 	bool made_dir;
 	int sync_fd;     /* parent end */
 	int console_fd;  /* connected console socket, or our end of the run pty pair */
@@ -93,6 +95,8 @@ static void launch_release(struct launch *l)
 	free(l->st.annotations_json);
 	/* st.bundle/rootfs alias l->bundle/rootfs; cgroup_created aliases the cgroup's */
 	sk_cgroup_free(l->cg);
+	sk_cgroup_free(l->cg_view);
+	free(l->fifo_path);
 	if (l->sync_fd >= 0)
 		close(l->sync_fd);
 	if (l->console_fd >= 0)
@@ -140,47 +144,16 @@ static int load_spec(struct launch *l, struct sk_error **err)
 	return 0;
 }
 
-/* Spec device rules, then the devices every container may use (as runc adds). */
-static struct sk_resources *device_resources(const struct sk_resources *in)
-{
-	static const struct sk_device_rule defaults[] = {
-		{ true, 'c', -1, -1, "m" },  { true, 'b', -1, -1, "m" },  { true, 'c', 1, 3, "rwm" },
-		{ true, 'c', 1, 8, "rwm" },  { true, 'c', 1, 7, "rwm" },  { true, 'c', 5, 0, "rwm" },
-		{ true, 'c', 1, 5, "rwm" },  { true, 'c', 1, 9, "rwm" },  { true, 'c', 136, -1, "rwm" },
-		{ true, 'c', 5, 2, "rwm" },  { true, 'c', 10, 200, "rwm" },
-	};
-	struct sk_resources *r = sk_new0(struct sk_resources, 1);
-
-	*r = *in;
-	if (in->n_devices == 0) {
-		r->devices = NULL;
-		return r;
-	}
-	r->devices = sk_new0(struct sk_device_rule, in->n_devices + SK_ELEMENTSOF(defaults));
-	memcpy(r->devices, in->devices, sizeof(*in->devices) * in->n_devices);
-	memcpy(r->devices + in->n_devices, defaults, sizeof(defaults));
-	r->n_devices = in->n_devices + SK_ELEMENTSOF(defaults);
-	return r;
-}
-
 static int setup_cgroup(struct launch *l, struct sk_error **err)
 {
 	const struct sk_linux *lx = l->spec->linux_;
 	int r;
 
-	r = sk_cgroup_resolve_path(lx->cgroups_path, l->id, l->rt->systemd_cgroup, &l->st.cgroup_path,
-				   err);
-	if (r < 0)
-		return r;
 	if ((r = sk_cgroup_create(l->st.cgroup_path, &l->cg, err)) < 0)
 		return r;
 	l->st.cgroup_created = (char **)sk_cgroup_created(l->cg);
 	if (lx->has_resources) {
-		struct sk_resources *res = device_resources(&lx->resources);
-		r = sk_cgroup_apply(l->cg, res, err);
-		if (res->devices != lx->resources.devices)
-			free(res->devices);
-		free(res);
+		r = sk_runtime_apply_resources(l->cg, &lx->resources, err);
 		if (r < 0)
 			return r;
 	}
@@ -202,7 +175,18 @@ static int setup_state_dir(struct launch *l, struct sk_error **err)
 		return sk_error_errno(err, "create state directory '%s'", l->st.dir);
 	}
 	l->made_dir = true;
+	return 0;
+}
+
+/* The spec the container was created from, and the exec fifo `start` opens. */
+static int fill_state_dir(struct launch *l, struct sk_error **err)
+{
 	_cleanup_free_ char *cfg = sk_state_file(&l->st, "config.json");
+	int r;
+
+	/* 0622 whatever the umask: the container process may not be root. */
+	if (l->fifo_path && (mkfifo(l->fifo_path, 0622) < 0 || chmod(l->fifo_path, 0622) < 0))
+		return sk_error_errno(err, "create exec fifo '%s'", l->fifo_path);
 	if ((r = sk_write_file_atomic(cfg, l->spec_text, l->spec_len, 0600, false)) < 0)
 		return sk_error_set(err, -r, "write '%s'", cfg);
 	return 0;
@@ -314,7 +298,7 @@ static int clone_flags(const struct sk_spec *s, int *ret_later, bool *ret_userns
 	return flags;
 }
 
-static int spawn(struct launch *l, const char *fifo, struct sk_error **err)
+static int spawn(struct launch *l, struct sk_error **err)
 {
 	int sp[2];
 	int later = 0;
@@ -331,10 +315,10 @@ static int spawn(struct launch *l, const char *fifo, struct sk_error **err)
 		return sk_error_errno(err, "socketpair");
 	struct sk_init_args a = {
 		.spec = l->spec, .id = l->id, .bundle = l->bundle, .rootfs = l->rootfs,
-		.fifo_path = fifo, .sync_fd = sp[1], .console_fd = l->console_fd,
+		.fifo_path = l->fifo_path, .sync_fd = sp[1], .console_fd = l->console_fd,
 		.preserve_fds = l->o->preserve_fds, .no_pivot = l->o->no_pivot,
 		.no_new_keyring = l->o->no_new_keyring, .new_userns = userns,
-		.new_ns_flags = later, .cgroup = l->cg,
+		.new_ns_flags = later, .cgroup = l->cg_view,
 	};
 	/*
 	 * The child starts in the bundle directory: relative mount sources
@@ -378,10 +362,14 @@ static int configure_child(struct launch *l, struct sk_error **err)
 		    (r = write_id_map(l->pid, "gid_map", lx->gid_mappings, lx->n_gid_mappings, err)) < 0)
 			return r;
 	}
-	if ((r = sk_cgroup_enter(l->cg, l->pid, err)) < 0)
+	/* A failed send means the child failed: wait_ready() reads why. */
+	if (sk_sync_send_go(l->sync_fd, l->pid) < 0)
+		return wait_ready(l, err);
+	/* While the child makes its mounts: state dir contents and the cgroup. */
+	if ((r = fill_state_dir(l, err)) < 0 || (r = setup_cgroup(l, err)) < 0 ||
+	    (r = sk_cgroup_enter(l->cg, l->pid, err)) < 0)
 		return r;
-	if ((r = sk_sync_send_go(l->sync_fd, l->pid)) < 0)
-		return sk_error_set(err, -r, "start container init");
+	(void)sk_sync_send(l->sync_fd, SK_SYNC_CGROUP);
 	return wait_ready(l, err);
 }
 
@@ -422,24 +410,23 @@ static int record_state(struct launch *l, struct sk_error **err)
 /* Everything up to a container waiting for start; on failure nothing is left. */
 static int launch_create(struct launch *l, bool fifo, struct sk_error **err)
 {
-	_cleanup_free_ char *fifo_path = NULL;
+	const struct sk_linux *lx;
 	int r;
 
 	if ((r = sk_state_check_id(l->id, err)) < 0 || (r = load_spec(l, err)) < 0)
 		return r;
+	lx = l->spec->linux_;
 	l->st.id = sk_strdup(l->id);
 	l->st.bundle = l->bundle;
 	l->st.rootfs = l->rootfs;
-	if ((r = setup_state_dir(l, err)) < 0 || (r = setup_cgroup(l, err)) < 0)
+	if ((r = sk_cgroup_resolve_path(lx->cgroups_path, l->id, l->rt->systemd_cgroup,
+					&l->st.cgroup_path, err)) < 0 ||
+	    (r = sk_cgroup_open(l->st.cgroup_path, NULL, &l->cg_view, err)) < 0)
+		return r;
+	if ((r = setup_state_dir(l, err)) < 0)
 		goto fail;
-	if (fifo) {
-		fifo_path = sk_state_file(&l->st, "exec.fifo");
-		/* 0622 whatever the umask: the container process may not be root. */
-		if (mkfifo(fifo_path, 0622) < 0 || chmod(fifo_path, 0622) < 0) {
-			r = sk_error_errno(err, "create exec fifo '%s'", fifo_path);
-			goto fail;
-		}
-	}
+	if (fifo)
+		l->fifo_path = sk_state_file(&l->st, "exec.fifo");
 	if (l->spec->process->terminal) {
 		if (l->o->console_socket) {
 			l->console_fd = sk_terminal_connect(l->o->console_socket, err);
@@ -457,7 +444,7 @@ static int launch_create(struct launch *l, bool fifo, struct sk_error **err)
 			goto fail;
 		}
 	}
-	if ((r = spawn(l, fifo_path, err)) < 0 || (r = configure_child(l, err)) < 0)
+	if ((r = spawn(l, err)) < 0 || (r = configure_child(l, err)) < 0)
 		goto fail;
 	if (l->pty_master >= 0) {
 		int m = sk_terminal_recv_fd(l->pty_master, err);
@@ -536,6 +523,29 @@ static void copy_fd(int from, int to, bool *open_)
  * Waits for pid, forwarding every catchable signal to it and, when master
  * is a pty master, copying stdin to it and its output to stdout.
  */
+int sk_runtime_apply_resources(struct sk_cgroup *cg, const struct sk_resources *in,
+			       struct sk_error **err)
+{
+	/* After the spec's rules, the devices every container may use (as runc adds). */
+	static const struct sk_device_rule defaults[] = {
+		{ true, 'c', -1, -1, "m" },  { true, 'b', -1, -1, "m" },  { true, 'c', 1, 3, "rwm" },
+		{ true, 'c', 1, 8, "rwm" },  { true, 'c', 1, 7, "rwm" },  { true, 'c', 5, 0, "rwm" },
+		{ true, 'c', 1, 5, "rwm" },  { true, 'c', 1, 9, "rwm" },  { true, 'c', 136, -1, "rwm" },
+		{ true, 'c', 5, 2, "rwm" },  { true, 'c', 10, 200, "rwm" },
+	};
+	struct sk_resources r = *in;
+
+	if (in->n_devices == 0)
+		return sk_cgroup_apply(cg, &r, err);
+	_cleanup_free_ struct sk_device_rule *rules =
+		sk_new0(struct sk_device_rule, in->n_devices + SK_ELEMENTSOF(defaults));
+	memcpy(rules, in->devices, sizeof(*in->devices) * in->n_devices);
+	memcpy(rules + in->n_devices, defaults, sizeof(defaults));
+	r.devices = rules;
+	r.n_devices = in->n_devices + SK_ELEMENTSOF(defaults);
+	return sk_cgroup_apply(cg, &r, err);
+}
+
 int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status)
 {
 	sigset_t all, old;
@@ -574,9 +584,8 @@ int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status)
 			(void)kill(pid, (int)si.ssi_signo);
 			continue;
 		}
-		for (pid_t w; (w = waitpid(-1, &status, WNOHANG)) > 0;)
-			if (w == pid)
-				done = true;
+		/* Only our own child: a daemon calling this has others. */
+		done = waitpid(pid, &status, WNOHANG) == pid;
 	}
 	while (out_open) { /* drain what the process wrote last */
 		struct pollfd p = { master, POLLIN, 0 };

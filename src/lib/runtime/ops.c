@@ -22,6 +22,7 @@
 #include "base/util.h"
 #include "cgroup/cgroup.h"
 #include "runtime/hooks.h"
+#include "runtime/init.h"
 
 static int open_cgroup(const struct sk_state *st, struct sk_cgroup **ret, struct sk_error **err)
 {
@@ -202,8 +203,10 @@ int sk_container_delete(const struct sk_runtime *rt, const char *id, bool force,
 	r = sk_state_load(rt->root, id, &st, &lerr);
 	if (r == -ENOENT && force)
 		return 0; /* runc: delete --force of a missing container succeeds */
-	if (r < 0)
-		return sk_error_move(err, &lerr);
+	if (r < 0) {
+		sk_error_move(err, &lerr);
+		return r;
+	}
 	enum sk_status s = sk_state_status(st);
 	if ((s == SK_STATUS_RUNNING || s == SK_STATUS_PAUSED) && !force)
 		return sk_error_set(err, 0, "cannot delete container %s that is not stopped: %s", id,
@@ -262,7 +265,7 @@ int sk_container_update(const struct sk_runtime *rt, const char *id,
 		return sk_error_set(err, 0, "container not running");
 	if ((r = open_cgroup(st, &cg, err)) < 0)
 		return r;
-	return sk_cgroup_apply(cg, res, err);
+	return sk_runtime_apply_resources(cg, res, err);
 }
 
 int sk_container_pids(const struct sk_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,

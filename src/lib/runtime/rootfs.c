@@ -546,14 +546,46 @@ static int make_parent_private(const char *path, struct sk_error **err)
 	return 0;
 }
 
+/*
+ * Only namespaced sysctls, and only in a namespace of the container's own
+ * (as runc checks): anything else would change the host.
+ */
+static int sysctl_allowed(const struct sk_spec *spec, const char *key, struct sk_error **err)
+{
+	static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
+					   "kernel.sem", "kernel.shmall", "kernel.shmmax",
+					   "kernel.shmmni", "kernel.shm_rmid_forced" };
+	enum sk_ns_type need = SK_NS__COUNT;
+
+	if (sk_str_has_prefix(key, "net."))
+		need = SK_NS_NET;
+	else if (sk_str_has_prefix(key, "fs.mqueue."))
+		need = SK_NS_IPC;
+	else if (!strcmp(key, "kernel.hostname") || !strcmp(key, "kernel.domainname"))
+		need = SK_NS_UTS;
+	for (size_t i = 0; need == SK_NS__COUNT && i < SK_ELEMENTSOF(ipc); i++)
+		if (!strcmp(key, ipc[i]))
+			need = SK_NS_IPC;
+	if (need == SK_NS__COUNT)
+		return sk_error_set(err, 0, "linux.sysctl: '%s' is not in a separate kernel namespace",
+				    key);
+	if (!sk_spec_namespace(spec, need))
+		return sk_error_set(err, 0, "linux.sysctl: '%s' needs a private %s namespace", key,
+				    sk_ns_type_name(need));
+	return 0;
+}
+
 int sk_rootfs_sysctl(const struct sk_spec *spec, struct sk_error **err)
 {
 	const struct sk_linux *l = spec->linux_;
+	int ret;
 
 	for (size_t i = 0; l && i < l->n_sysctl; i++) {
 		const char *key = l->sysctl[i].key;
 		if (strstr(key, "..") || strchr(key, '/') == key)
 			return sk_error_set(err, EINVAL, "sysctl '%s': invalid name", key);
+		if ((ret = sysctl_allowed(spec, key, err)) < 0)
+			return ret;
 		_cleanup_free_ char *path = sk_asprintf("/proc/sys/%s", key);
 		for (char *p = path + 10; *p; p++)
 			if (*p == '.')
@@ -588,11 +620,19 @@ int sk_rootfs_prepare(const struct sk_rootfs *r, struct sk_error **err)
 	_cleanup_close_ int rootfd = open(r->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		return sk_error_errno(err, "open rootfs '%s'", r->rootfs);
+	bool cg_ready = !r->cgroup_ready_cb;
 	for (size_t i = 0; i < r->spec->n_mounts; i++) {
-		ret = do_mount(r, rootfd, &r->spec->mounts[i], err);
-		if (ret < 0)
+		const struct sk_mount *m = &r->spec->mounts[i];
+		if (!cg_ready && m->type && sk_str_has_prefix(m->type, "cgroup")) {
+			cg_ready = true;
+			if ((ret = r->cgroup_ready_cb(r->userdata, err)) < 0)
+				return ret;
+		}
+		if ((ret = do_mount(r, rootfd, m, err)) < 0)
 			return ret;
 	}
+	if (!cg_ready && (ret = r->cgroup_ready_cb(r->userdata, err)) < 0)
+		return ret;
 	if ((ret = setup_devices(r, rootfd, err)) < 0)
 		return ret;
 	/* A missing cwd is created, as runc does. */

@@ -26,6 +26,13 @@ struct sk_rootfs {
 	bool userns;        /* in a new user namespace: bind devices, no mknod */
 	bool cgroupns;      /* in a new cgroup namespace */
 	bool no_pivot;
+	/*
+	 * Called once during prepare, before the first cgroup mount (or after
+	 * the last mount when there is none): the launcher builds the cgroup
+	 * while the mounts before it are made.  May be NULL.
+	 */
+	int (*cgroup_ready_cb)(void *userdata, struct sk_error **err);
+	void *userdata;
 };
 
 int sk_rootfs_prepare(const struct sk_rootfs *r, struct sk_error **err);

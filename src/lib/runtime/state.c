@@ -90,9 +90,11 @@ int sk_state_load(const char *root, const char *id, struct sk_state **ret, struc
 	if (r < 0)
 		return sk_error_set(err, -r, "read '%s'", path);
 	json_t *o = json_loads(text, 0, &jerr);
+	if (!o)
+		return sk_error_set(err, EBADMSG, "parse '%s': %s", path, jerr.text);
 	if (!json_is_object(o)) {
 		json_decref(o);
-		return sk_error_set(err, EBADMSG, "parse '%s': %s", path, jerr.text);
+		return sk_error_set(err, EBADMSG, "parse '%s': not a JSON object", path);
 	}
 	struct sk_state *st = sk_new0(struct sk_state, 1);
 	st->id = sk_strdup(id);
