@@ -352,27 +352,6 @@ static int spawn(struct launch *l, struct sk_error **err)
 	return 0;
 }
 
-static int configure_child(struct launch *l, struct sk_error **err)
-{
-	const struct sk_linux *lx = l->spec->linux_;
-	int r;
-
-	if (lx->n_uid_mappings || lx->n_gid_mappings) {
-		if ((r = write_id_map(l->pid, "uid_map", lx->uid_mappings, lx->n_uid_mappings, err)) < 0 ||
-		    (r = write_id_map(l->pid, "gid_map", lx->gid_mappings, lx->n_gid_mappings, err)) < 0)
-			return r;
-	}
-	/* A failed send means the child failed: wait_ready() reads why. */
-	if (sk_sync_send_go(l->sync_fd, l->pid) < 0)
-		return wait_ready(l, err);
-	/* While the child makes its mounts: state dir contents and the cgroup. */
-	if ((r = fill_state_dir(l, err)) < 0 || (r = setup_cgroup(l, err)) < 0 ||
-	    (r = sk_cgroup_enter(l->cg, l->pid, err)) < 0)
-		return r;
-	(void)sk_sync_send(l->sync_fd, SK_SYNC_CGROUP);
-	return wait_ready(l, err);
-}
-
 static int write_pid_file(const char *path, pid_t pid, struct sk_error **err)
 {
 	char buf[32];
@@ -384,7 +363,6 @@ static int write_pid_file(const char *path, pid_t pid, struct sk_error **err)
 
 static int record_state(struct launch *l, struct sk_error **err)
 {
-	int r;
 
 	l->st.pid = l->pid;
 	l->st.pid_start = sk_proc_start_time(l->pid);
@@ -400,11 +378,28 @@ static int record_state(struct launch *l, struct sk_error **err)
 		l->st.annotations_json = json_dumps(o, JSON_COMPACT);
 		json_decref(o);
 	}
-	if ((r = sk_state_save(&l->st, err)) < 0)
+	return sk_state_save(&l->st, err);
+}
+
+static int configure_child(struct launch *l, struct sk_error **err)
+{
+	const struct sk_linux *lx = l->spec->linux_;
+	int r;
+
+	if (lx->n_uid_mappings || lx->n_gid_mappings) {
+		if ((r = write_id_map(l->pid, "uid_map", lx->uid_mappings, lx->n_uid_mappings, err)) < 0 ||
+		    (r = write_id_map(l->pid, "gid_map", lx->gid_mappings, lx->n_gid_mappings, err)) < 0)
+			return r;
+	}
+	/* A failed send means the child failed: wait_ready() reads why. */
+	if (sk_sync_send_go(l->sync_fd, l->pid) < 0)
+		return wait_ready(l, err);
+	/* While the child makes its mounts: state dir contents and the cgroup. */
+	if ((r = fill_state_dir(l, err)) < 0 || (r = setup_cgroup(l, err)) < 0 ||
+	    (r = sk_cgroup_enter(l->cg, l->pid, err)) < 0 || (r = record_state(l, err)) < 0)
 		return r;
-	if (l->o->pid_file && (r = write_pid_file(l->o->pid_file, l->pid, err)) < 0)
-		return r;
-	return 0;
+	(void)sk_sync_send(l->sync_fd, SK_SYNC_CGROUP);
+	return wait_ready(l, err);
 }
 
 /* Everything up to a container waiting for start; on failure nothing is left. */
@@ -455,7 +450,7 @@ static int launch_create(struct launch *l, bool fifo, struct sk_error **err)
 		close(l->pty_master);
 		l->pty_master = m;
 	}
-	if ((r = record_state(l, err)) < 0)
+	if (l->o->pid_file && (r = write_pid_file(l->o->pid_file, l->pid, err)) < 0)
 		goto fail;
 	return 0;
 fail:
