@@ -75,14 +75,16 @@ static int run_poststart(const struct sk_state *st, struct sk_error **err)
 /* Reads the exec fifo until the init writes to it and then execs (EOF). */
 static int drain_fifo(const struct sk_state *st, const char *fifo, struct sk_error **err)
 {
-	_cleanup_close_ int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	/* The pidfd first: opening the fifo lets the process run (and maybe exit). */
 	_cleanup_close_ int pfd = container_pidfd(st);
+	_cleanup_close_ int fd = -1;
 	bool got = false;
 
-	if (fd < 0)
-		return sk_error_errno(err, "open exec fifo");
 	if (pfd < 0)
 		return sk_error_set(err, 0, "container process is gone");
+	fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return sk_error_errno(err, "open exec fifo");
 	for (;;) {
 		struct pollfd p[2] = { { fd, POLLIN, 0 }, { pfd, POLLIN, 0 } };
 		if (poll(p, 2, -1) < 0) {
