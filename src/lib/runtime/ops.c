@@ -99,12 +99,13 @@ static int drain_fifo(const struct sk_state *st, const char *fifo, struct sk_err
 				got = true;
 				continue;
 			}
+			/* EOF after the byte: the process exec'd (or died after it). */
 			if (n == 0 && got)
 				return 0;
 			if (n < 0 && errno != EAGAIN && errno != EINTR)
 				return sk_error_errno(err, "read exec fifo");
 		}
-		if (p[1].revents && !p[0].revents)
+		if (p[1].revents && !got)
 			return sk_error_set(err, 0, "container process exited before start");
 	}
 }
