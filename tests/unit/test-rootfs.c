@@ -736,8 +736,8 @@ static int child_sysctl(void *arg, int fd) {
 
 static void test_sysctl(void **state) {
   _cleanup_(sk_spec_freep) struct sk_spec *spec =
-      spec_from("{'ociVersion':'1.2.0','root':{'path':'r'},'linux':{'sysctl':{'"
-                "kernel.domainname':'skiff.unit'}}}");
+      spec_from("{'ociVersion':'1.2.0','root':{'path':'r'},'linux':{'namespaces':"
+                "[{'type':'uts'}],'sysctl':{'kernel.domainname':'skiff.unit'}}}");
   _cleanup_free_ char *out = NULL;
 
   NEED_ROOT();
@@ -769,16 +769,33 @@ static void test_sysctl_errors(void **state) {
     assert_string_equal(err->msg, want);
   }
 
-  /* an unknown key: the error names it and its value (no root needed: ENOENT)
-   */
+  /* a key that is not namespaced would change the host: refused */
   _cleanup_(sk_spec_freep) struct sk_spec *spec =
       spec_from("{'ociVersion':'1.2.0','root':{'path':'r'},'linux':{'sysctl':{'"
                 "kernel.skiff_nope':'7'}}}");
   _cleanup_error_ struct sk_error *err = NULL;
-  assert_int_equal(sk_rootfs_sysctl(spec, &err), -ENOENT);
+  assert_int_equal(sk_rootfs_sysctl(spec, &err), -EINVAL);
+  assert_string_equal(err->msg, "linux.sysctl: 'kernel.skiff_nope' is not in a separate "
+                                "kernel namespace");
+
+  /* a namespaced key without that namespace: refused, names the namespace */
+  _cleanup_(sk_spec_freep) struct sk_spec *net =
+      spec_from("{'ociVersion':'1.2.0','root':{'path':'r'},'linux':{'sysctl':{'"
+                "net.ipv4.ip_forward':'1'}}}");
+  _cleanup_error_ struct sk_error *nerr = NULL;
+  assert_int_equal(sk_rootfs_sysctl(net, &nerr), -EINVAL);
+  assert_string_equal(nerr->msg, "linux.sysctl: 'net.ipv4.ip_forward' needs a private "
+                                 "network namespace");
+
+  /* a namespaced key the kernel lacks: the error names it and its value */
+  _cleanup_(sk_spec_freep) struct sk_spec *missing =
+      spec_from("{'ociVersion':'1.2.0','root':{'path':'r'},'linux':{'namespaces':"
+                "[{'type':'network'}],'sysctl':{'net.skiff_nope':'7'}}}");
+  _cleanup_error_ struct sk_error *merr = NULL;
+  assert_int_equal(sk_rootfs_sysctl(missing, &merr), -ENOENT);
   _cleanup_free_ char *want =
-      sk_asprintf("sysctl 'kernel.skiff_nope' = '7': %s", strerror(ENOENT));
-  assert_string_equal(err->msg, want);
+      sk_asprintf("sysctl 'net.skiff_nope' = '7': %s", strerror(ENOENT));
+  assert_string_equal(merr->msg, want);
 }
 
 int main(void) {
