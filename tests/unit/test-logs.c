@@ -177,6 +177,8 @@ static void test_format(void **state)
 		"2025-11-26T06:00:00Z stdout X x",
 		"2025-11-26T06:00:00Z stdout Fx",
 		"2025-11-26T06:00:00Z  stdout F x",
+		"9999-12-31T23:59:59Z stdout F past int64 nanoseconds",
+		"1000-01-01T00:00:00Z stdout F before them",
 	};
 	for (size_t i = 0; i < SK_ELEMENTSOF(bad); i++)
 		if (sk_logs_parse_line(bad[i], strlen(bad[i]), &rec) == 0)

@@ -7,6 +7,7 @@
 #include "daemon/logs.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -124,7 +125,7 @@ static int zone(const char **p, const char *end, int64_t *off)
 static int parse_time(const char **p, const char *end, int64_t *ret)
 {
 	int y, mo, d, h, mi, s;
-	int64_t ns, off;
+	int64_t ns, off, secs;
 
 	y = digits(p, end, 4);
 	if (y < 0 || !expect(p, end, '-') || (mo = digits(p, end, 2)) < 1 || mo > 12 || !expect(p, end, '-'))
@@ -138,7 +139,11 @@ static int parse_time(const char **p, const char *end, int64_t *ret)
 		return -EINVAL;
 	if (fraction(p, end, &ns) < 0 || zone(p, end, &off) < 0)
 		return -EINVAL;
-	*ret = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) - off) * 1000000000LL + ns;
+	secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - off;
+	/* int64 nanoseconds reach from 1677 to 2262 */
+	if (secs <= INT64_MIN / 1000000000LL || secs >= INT64_MAX / 1000000000LL)
+		return -ERANGE;
+	*ret = secs * 1000000000LL + ns;
 	return 0;
 }
 
