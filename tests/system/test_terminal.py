@@ -116,3 +116,29 @@ def test_terminal_without_console_socket_fails(bundle, tracker):
     assert r.rc != 0
     assert "console" in r.errors().lower() or "tty" in r.errors().lower() or "terminal" in r.errors().lower(), r
     assert tracker.leaks(bundle.id) == []
+
+
+def test_run_foreground_terminal_without_console_socket(bundle):
+    """`run` with process.terminal and no --console-socket proxies its own
+    pty: the container gets a tty, the caller's window size, and its exit
+    code comes back (as runc run does on a terminal)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    bundle.process["terminal"] = True
+    bundle.sh("tty; stty size; exit 3")
+    bundle.write()
+    bundle.tracker.ids.add(bundle.id)
+    argv = bundle.tracker.rt.argv("run", "--bundle", bundle.path, bundle.id)
+    pid, master = pty.fork()
+    if pid == 0:  # the child: its stdio is the pty slave, 45 rows x 123 cols
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 45, 123, 0, 0))
+        os.execv(argv[0], argv)
+    out = read_until(master, "zzz-never", timeout=15)
+    _, status = os.waitpid(pid, 0)
+    os.close(master)
+    assert "/dev/pts/" in out, out
+    assert "45 123" in out, out
+    assert os.WEXITSTATUS(status) == 3, out

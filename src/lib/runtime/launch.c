@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -500,6 +501,15 @@ static int exit_code(int status)
 	return 255;
 }
 
+/* The caller's terminal size, onto the container's pty. */
+static void copy_winsize(int master)
+{
+	struct winsize ws;
+
+	if (master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(master, TIOCSWINSZ, &ws);
+}
+
 static void copy_fd(int from, int to, bool *open_)
 {
 	char buf[16384];
@@ -553,6 +563,7 @@ int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status)
 	_cleanup_close_ int sfd = signalfd(-1, &all, SFD_CLOEXEC);
 	if (sfd < 0)
 		return -errno;
+	copy_winsize(master);
 	if (master >= 0 && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		struct termios t = saved;
 		cfmakeraw(&t);
@@ -575,6 +586,10 @@ int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status)
 		struct signalfd_siginfo si;
 		if (read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
+		if (si.ssi_signo == SIGWINCH && master >= 0) {
+			copy_winsize(master); /* the kernel signals the container's side */
+			continue;
+		}
 		if (si.ssi_signo != SIGCHLD) {
 			(void)kill(pid, (int)si.ssi_signo);
 			continue;
