@@ -52,21 +52,24 @@ static int teardown(void **state)
 	return 0;
 }
 
-#define ok(call)                                                       \
-	do {                                                           \
-		struct sk_error *e_ = NULL;                            \
-		struct sk_error **err_ = &e_;                          \
-		int r_ = (call);                                       \
-		if (r_ < 0)                                            \
-			fail_msg("%s: %s", #call, e_ ? e_->msg : "?"); \
-		sk_error_free(e_);                                     \
+#define ok(call)                                                                                   \
+	do {                                                                                       \
+		struct sk_error *e_ = NULL;                                                        \
+		struct sk_error **err_ = &e_;                                                      \
+		int r_ = (call);                                                                   \
+		if (r_ < 0)                                                                        \
+			fail_msg("%s: %s", #call, e_ ? e_->msg : "?");                             \
+		sk_error_free(e_);                                                                 \
 	} while (0)
 /* Inside ok(): the error slot ok() owns and reports. */
 #define E err_
 
-static struct sk_logs_writer *writer(const char *path, uint64_t max_size, unsigned max_files, size_t max_line)
+static struct sk_logs_writer *writer(const char *path, uint64_t max_size, unsigned max_files,
+				     size_t max_line)
 {
-	struct sk_logs_writer_opts o = { .max_size = max_size, .max_files = max_files, .max_line = max_line };
+	struct sk_logs_writer_opts o = { .max_size = max_size,
+					 .max_files = max_files,
+					 .max_line = max_line };
 	struct sk_logs_writer *w = NULL;
 
 	ok(sk_logs_writer_open(path, &o, &w, E));
@@ -92,8 +95,9 @@ static char **collect(struct sk_logs_reader *r)
 			fail_msg("next: %s", e->msg);
 		if (n == 0)
 			break;
-		_cleanup_free_ char *s = sk_asprintf("%s %c %.*s", sk_logs_stream_name(rec.stream),
-						     rec.partial ? 'P' : 'F', (int)rec.len, rec.msg);
+		_cleanup_free_ char *s =
+		    sk_asprintf("%s %c %.*s", sk_logs_stream_name(rec.stream),
+				rec.partial ? 'P' : 'F', (int)rec.len, rec.msg);
 		sk_strv_push(&v, s);
 	}
 	if (!v)
@@ -161,7 +165,8 @@ static void test_format(void **state)
 	};
 	for (size_t i = 0; i < SK_ELEMENTSOF(ok_lines); i++) {
 		assert_int_equal(sk_logs_parse_line(ok_lines[i], strlen(ok_lines[i]), &rec), 0);
-		assert_int_equal(rec.time_ns, T0 + (i == 2 || i == 3 ? (i == 3 ? 500000000 : 0) : 500000000));
+		assert_int_equal(rec.time_ns,
+				 T0 + (i == 2 || i == 3 ? (i == 3 ? 500000000 : 0) : 500000000));
 		assert_false(rec.partial);
 	}
 	const char *bad[] = {
@@ -213,8 +218,9 @@ static void test_partial_lines(void **state)
 	sk_logs_writer_close(w);
 
 	const char *want[] = {
-		"stdout F hello", "stdout F world", "stdout F ", "stdout P prompt> ", "stdout F yes",
-		"stdout F no newline at exit", "stderr F held at close",
+		"stdout F hello",	  "stdout F world", "stdout F ",
+		"stdout P prompt> ",	  "stdout F yes",   "stdout F no newline at exit",
+		"stderr F held at close",
 	};
 	assert_strv(read_path(f->path, -1, 0), want, SK_ELEMENTSOF(want));
 }
@@ -233,9 +239,9 @@ static void test_long_lines(void **state)
 	sk_logs_writer_close(w);
 
 	const char *want[] = {
-		"stdout P 0123456789", "stdout P abcdefghij", "stdout F KLMNO", "stdout F exactly10!",
-		"stdout P 0123456789", "stdout F ab",         "stderr P 0123456789", "stderr P 0123456789",
-		"stderr F ",
+		"stdout P 0123456789", "stdout P abcdefghij", "stdout F KLMNO",
+		"stdout F exactly10!", "stdout P 0123456789", "stdout F ab",
+		"stderr P 0123456789", "stderr P 0123456789", "stderr F ",
 	};
 	assert_strv(read_path(f->path, -1, 0), want, SK_ELEMENTSOF(want));
 }
@@ -252,7 +258,8 @@ static void test_interleave(void **state)
 	put(w, SK_LOGS_STDERR, " 2\n", 0);
 	sk_logs_writer_close(w);
 
-	const char *want[] = { "stdout F out 1", "stderr F err 1", "stdout F out 2", "stderr F err 2" };
+	const char *want[] = { "stdout F out 1", "stderr F err 1", "stdout F out 2",
+			       "stderr F err 2" };
 	assert_strv(read_path(f->path, -1, 0), want, SK_ELEMENTSOF(want));
 }
 
@@ -261,7 +268,8 @@ static void write_lines(struct sk_logs_writer *w, int from, int n)
 {
 	for (int i = from; i < from + n; i++) {
 		char buf[128];
-		snprintf(buf, sizeof(buf), "line %d %.*s\n", i, 50, "..................................................");
+		snprintf(buf, sizeof(buf), "line %d %.*s\n", i, 50,
+			 "..................................................");
 		put(w, i % 3 ? SK_LOGS_STDOUT : SK_LOGS_STDERR, buf, T0 + i * SEC);
 	}
 }
@@ -338,7 +346,8 @@ static void test_tail(void **state)
 	/* a long line in P pieces counts once; the tail starts at its first piece */
 	sk_logs_writer_close(w);
 	w = writer(f->path, 4096, 4, 40);
-	put(w, SK_LOGS_STDOUT, "line 200 is long: 0123456789012345678901234567890123456789\n", T0 + 200 * SEC);
+	put(w, SK_LOGS_STDOUT, "line 200 is long: 0123456789012345678901234567890123456789\n",
+	    T0 + 200 * SEC);
 	sk_logs_writer_close(w);
 
 	v = read_path(f->path, 1, 0);
@@ -541,7 +550,8 @@ static void test_corrupt(void **state)
 			       "2025-11-26T06:00:04Z stdout F four\n";
 
 	assert_int_equal(sk_write_file_atomic(p1, rotated, sizeof(rotated) - 1, 0640, false), 0);
-	assert_int_equal(sk_write_file_atomic(f->path, current, sizeof(current) - 1, 0640, false), 0);
+	assert_int_equal(sk_write_file_atomic(f->path, current, sizeof(current) - 1, 0640, false),
+			 0);
 	struct sk_logs_reader *r = NULL;
 	ok(sk_logs_reader_open(f->path, NULL, &r, E));
 	const char *want[] = { "stdout F one", "stdout F two", "stderr F three", "stdout F four" };

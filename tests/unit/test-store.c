@@ -60,14 +60,14 @@ static int teardown(void **state)
 }
 
 /* Fails the test with the error's message when r < 0. */
-#define ok(call)                                                    \
-	do {                                                        \
-		struct sk_error *e_ = NULL;                         \
-		struct sk_error **err_ = &e_;                       \
-		int r_ = (call);                                    \
-		if (r_ < 0)                                         \
-			fail_msg("%s: %s", #call, e_ ? e_->msg : "?"); \
-		sk_error_free(e_);                                  \
+#define ok(call)                                                                                   \
+	do {                                                                                       \
+		struct sk_error *e_ = NULL;                                                        \
+		struct sk_error **err_ = &e_;                                                      \
+		int r_ = (call);                                                                   \
+		if (r_ < 0)                                                                        \
+			fail_msg("%s: %s", #call, e_ ? e_->msg : "?");                             \
+		sk_error_free(e_);                                                                 \
 	} while (0)
 /* Inside ok(): the error slot ok() owns and reports. */
 #define E err_
@@ -84,11 +84,11 @@ static void check_fail(int r, struct sk_error *e, int code, const char *needle)
 }
 
 /* `expr` fills the local `struct sk_error *e`; read it only after the call. */
-#define expect_fail(expr, code, needle)                \
-	do {                                           \
-		int r__ = (expr);                      \
-		check_fail(r__, e, (code), (needle));  \
-		e = NULL;                              \
+#define expect_fail(expr, code, needle)                                                            \
+	do {                                                                                       \
+		int r__ = (expr);                                                                  \
+		check_fail(r__, e, (code), (needle));                                              \
+		e = NULL;                                                                          \
 	} while (0)
 
 static const struct sk_store_service_spec shop_v1[] = {
@@ -96,11 +96,15 @@ static const struct sk_store_service_spec shop_v1[] = {
 	{ "web", "hash-web-1", 2 },
 };
 
-static void put(struct sk_store *s, const char *model, const struct sk_store_service_spec *svcs, size_t n,
-		int64_t want_rev, bool want_changed)
+static void put(struct sk_store *s, const char *model, const struct sk_store_service_spec *svcs,
+		size_t n, int64_t want_rev, bool want_changed)
 {
 	struct sk_store_app_spec spec = {
-		.name = "shop", .project_dir = "/srv/shop", .model_json = model, .services = svcs, .n_services = n,
+		.name = "shop",
+		.project_dir = "/srv/shop",
+		.model_json = model,
+		.services = svcs,
+		.n_services = n,
 	};
 	int64_t rev = -1;
 	bool changed = !want_changed;
@@ -118,8 +122,12 @@ static void put_shop(struct sk_store *s)
 static struct sk_store_replica replica(const char *service, int64_t idx, const char *cid)
 {
 	return (struct sk_store_replica){
-		.app = (char *)"shop", .service = (char *)service, .index = idx, .container_id = (char *)cid,
-		.config_hash = (char *)"h", .log_path = (char *)"/var/log/x.log",
+		.app = (char *)"shop",
+		.service = (char *)service,
+		.index = idx,
+		.container_id = (char *)cid,
+		.config_hash = (char *)"h",
+		.log_path = (char *)"/var/log/x.log",
 		.obs = { .state = SK_STORE_OBS_CREATED, .health = SK_STORE_HEALTH_STARTING },
 	};
 }
@@ -264,9 +272,11 @@ static void test_newer_or_foreign_refused(void **state)
 	struct sk_error *e = NULL;
 	struct sk_store *s = NULL;
 
-	make_db(newer, "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_ns INTEGER NOT NULL);"
+	make_db(newer, "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_ns "
+		       "INTEGER NOT NULL);"
 		       "INSERT INTO schema_version VALUES (99, 0)");
-	expect_fail(sk_store_open(newer, NULL, &s, &e), EPROTO, "schema version 99, newer than this skiff's 1");
+	expect_fail(sk_store_open(newer, NULL, &s, &e), EPROTO,
+		    "schema version 99, newer than this skiff's 1");
 	assert_null(s);
 	e = NULL;
 	make_db(foreign, "CREATE TABLE photos (id INTEGER)");
@@ -336,7 +346,8 @@ static void test_read_only_open(void **state)
 	ok(sk_store_app_get(s, "shop", &app, E));
 	sk_store_app_release(&app);
 	struct sk_store_app_spec spec = { .name = "x", .project_dir = "/", .model_json = "{}" };
-	expect_fail(sk_store_app_put(s, &spec, NULL, NULL, &e), EROFS, "attempt to write a readonly database");
+	expect_fail(sk_store_app_put(s, &spec, NULL, NULL, &e), EROFS,
+		    "attempt to write a readonly database");
 	sk_store_close(s);
 	s = NULL;
 	e = NULL;
@@ -377,11 +388,14 @@ static void test_app_revisions(void **state)
 	ok(sk_store_revision_get(f->s, "shop", 2, &rev, E));
 	assert_string_equal(rev.model_json, "{\"v\":2}");
 	sk_store_revision_release(&rev);
-	expect_fail(sk_store_revision_get(f->s, "shop", 9, &rev, &e), ENOENT, "get revision shop@9");
+	expect_fail(sk_store_revision_get(f->s, "shop", 9, &rev, &e), ENOENT,
+		    "get revision shop@9");
 	e = NULL;
 	expect_fail(sk_store_app_get(f->s, "nope", &app, &e), ENOENT, "get app nope: no such app");
 
-	struct sk_store_app_spec other = { .name = "blog", .project_dir = "/srv/blog", .model_json = "{}" };
+	struct sk_store_app_spec other = { .name = "blog",
+					   .project_dir = "/srv/blog",
+					   .model_json = "{}" };
 	ok(sk_store_app_put(f->s, &other, NULL, NULL, E));
 	ok(sk_store_app_list(f->s, &apps, &n, E));
 	assert_int_equal(n, 2);
@@ -441,7 +455,8 @@ static void test_service_rules(void **state)
 
 	/* a scale survives a new revision that leaves the file's count alone */
 	ok(sk_store_service_scale(f->s, "shop", "web", 7, E));
-	const struct sk_store_service_spec v2[] = { { "db", "hash-db-2", 1 }, { "web", "hash-web-1", 2 } };
+	const struct sk_store_service_spec v2[] = { { "db", "hash-db-2", 1 },
+						    { "web", "hash-web-1", 2 } };
 	put(f->s, "{\"v\":2}", v2, 2, 2, true);
 	get_service(f->s, "web", &svc);
 	assert_int_equal(svc.replicas, 7);
@@ -463,7 +478,8 @@ static void test_service_rules(void **state)
 	assert_true(svc.removed);
 	assert_int_equal(svc.replicas, 0);
 	sk_store_service_release(&svc);
-	expect_fail(sk_store_service_scale(f->s, "shop", "web", 2, &e), ENOENT, "scale service shop.web");
+	expect_fail(sk_store_service_scale(f->s, "shop", "web", 2, &e), ENOENT,
+		    "scale service shop.web");
 
 	/* back in the file: like new */
 	put(f->s, "{\"v\":4}", v2, 2, 4, true);
@@ -481,14 +497,17 @@ static void test_service_rules(void **state)
 	sk_store_services_free(v, n);
 
 	e = NULL;
-	expect_fail(sk_store_service_scale(f->s, "shop", "web", -1, &e), EINVAL, "negative replicas");
+	expect_fail(sk_store_service_scale(f->s, "shop", "web", -1, &e), EINVAL,
+		    "negative replicas");
 	e = NULL;
 	expect_fail(sk_store_service_scale(f->s, "shop", "nope", 1, &e), ENOENT, "not found");
 	e = NULL;
-	expect_fail(sk_store_service_get(f->s, "shop", "nope", &svc, &e), ENOENT, "no such service");
+	expect_fail(sk_store_service_get(f->s, "shop", "nope", &svc, &e), ENOENT,
+		    "no such service");
 	ok(sk_store_service_delete(f->s, "shop", "web", E));
 	e = NULL;
-	expect_fail(sk_store_service_delete(f->s, "shop", "web", &e), ENOENT, "delete service shop.web");
+	expect_fail(sk_store_service_delete(f->s, "shop", "web", &e), ENOENT,
+		    "delete service shop.web");
 }
 
 /* ---- replicas ---- */
@@ -496,7 +515,8 @@ static void test_service_rules(void **state)
 static void test_replicas(void **state)
 {
 	struct fixture *f = *state;
-	struct sk_store_replica r1 = replica("web", 1, "c1"), r2 = replica("web", 2, "c2"), d1 = replica("db", 1, "c3");
+	struct sk_store_replica r1 = replica("web", 1, "c1"), r2 = replica("web", 2, "c2"),
+				d1 = replica("db", 1, "c3");
 	struct sk_store_replica got = { 0 }, *v = NULL;
 	struct sk_error *e = NULL;
 	size_t n = 0;
@@ -520,9 +540,16 @@ static void test_replicas(void **state)
 	sk_store_replica_release(&got);
 
 	struct sk_store_replica_obs obs = {
-		.state = SK_STORE_OBS_EXITED, .pid = 4242, .pid_start_time = 123456789012ULL, .restarts = 3,
-		.has_exit = true, .exit_code = 137, .exit_ns = 1700000000000000000LL,
-		.health = SK_STORE_HEALTH_UNHEALTHY, .health_failures = 4, .started_ns = 1690000000000000000LL,
+		.state = SK_STORE_OBS_EXITED,
+		.pid = 4242,
+		.pid_start_time = 123456789012ULL,
+		.restarts = 3,
+		.has_exit = true,
+		.exit_code = 137,
+		.exit_ns = 1700000000000000000LL,
+		.health = SK_STORE_HEALTH_UNHEALTHY,
+		.health_failures = 4,
+		.started_ns = 1690000000000000000LL,
 	};
 	ok(sk_store_replica_observe(f->s, "shop", "web", 2, &obs, E));
 	ok(sk_store_replica_set_desired(f->s, "shop", "web", 2, SK_STORE_DESIRED_STOPPED, E));
@@ -561,21 +588,26 @@ static void test_replicas(void **state)
 		    "store: insert replica web.3: UNIQUE constraint failed: replicas.container_id");
 	struct sk_store_replica orphan = replica("nope", 1, "c9");
 	e = NULL;
-	expect_fail(sk_store_replica_upsert(f->s, &orphan, &e), ENOENT, "no service nope in app shop");
+	expect_fail(sk_store_replica_upsert(f->s, &orphan, &e), ENOENT,
+		    "no service nope in app shop");
 	struct sk_store_replica zero = replica("web", 0, "c8");
 	e = NULL;
 	expect_fail(sk_store_replica_upsert(f->s, &zero, &e), EINVAL, "CHECK constraint failed");
 	e = NULL;
-	expect_fail(sk_store_replica_observe(f->s, "shop", "web", 9, &obs, &e), ENOENT, "no such replica");
-	e = NULL;
-	expect_fail(sk_store_replica_set_desired(f->s, "shop", "web", 9, SK_STORE_DESIRED_RUNNING, &e), ENOENT,
+	expect_fail(sk_store_replica_observe(f->s, "shop", "web", 9, &obs, &e), ENOENT,
 		    "no such replica");
 	e = NULL;
-	expect_fail(sk_store_replica_get(f->s, "shop", "web", 9, &got, &e), ENOENT, "get replica web.9");
+	expect_fail(
+	    sk_store_replica_set_desired(f->s, "shop", "web", 9, SK_STORE_DESIRED_RUNNING, &e),
+	    ENOENT, "no such replica");
+	e = NULL;
+	expect_fail(sk_store_replica_get(f->s, "shop", "web", 9, &got, &e), ENOENT,
+		    "get replica web.9");
 
 	ok(sk_store_replica_delete(f->s, "shop", "web", 1, E));
 	e = NULL;
-	expect_fail(sk_store_replica_delete(f->s, "shop", "web", 1, &e), ENOENT, "delete replica web.1");
+	expect_fail(sk_store_replica_delete(f->s, "shop", "web", 1, &e), ENOENT,
+		    "delete replica web.1");
 	/* deleting the service takes its replicas */
 	ok(sk_store_service_delete(f->s, "shop", "web", E));
 	ok(sk_store_replica_list(f->s, "shop", NULL, &v, &n, E));
@@ -592,7 +624,9 @@ static void test_delete_cascades(void **state)
 {
 	struct fixture *f = *state;
 	struct sk_store_replica r1 = replica("web", 1, "c1");
-	struct sk_store_event ev = { .app = "shop", .type = SK_STORE_EV_CREATE, .message = "created" };
+	struct sk_store_event ev = { .app = "shop",
+				     .type = SK_STORE_EV_CREATE,
+				     .message = "created" };
 	struct sk_store_volume *vols = NULL;
 	struct sk_store_app app = { 0 };
 	struct sk_error *e = NULL;
@@ -644,7 +678,8 @@ static void test_volumes(void **state)
 	assert_true(v[1].created_ns > 0);
 	sk_store_volumes_free(v, n);
 	ok(sk_store_volume_delete(f->s, "shop", "data", E));
-	expect_fail(sk_store_volume_delete(f->s, "shop", "data", &e), ENOENT, "delete volume shop_data");
+	expect_fail(sk_store_volume_delete(f->s, "shop", "data", &e), ENOENT,
+		    "delete volume shop_data");
 }
 
 /* ---- transactions ---- */
@@ -688,15 +723,21 @@ static void test_transactions(void **state)
 static int64_t append(struct sk_store *s, const char *app, const char *svc, int64_t rep,
 		      enum sk_store_event_type type, int64_t t, const char *attrs)
 {
-	struct sk_store_event ev = { .time_ns = t, .app = app, .service = svc, .replica = rep, .type = type,
-				     .message = "m", .attrs_json = attrs };
+	struct sk_store_event ev = { .time_ns = t,
+				     .app = app,
+				     .service = svc,
+				     .replica = rep,
+				     .type = type,
+				     .message = "m",
+				     .attrs_json = attrs };
 	int64_t id = 0;
 
 	ok(sk_store_event_append(s, &ev, &id, E));
 	return id;
 }
 
-static size_t list(struct sk_store *s, const struct sk_store_event_filter *flt, struct sk_store_event_rec **v)
+static size_t list(struct sk_store *s, const struct sk_store_event_filter *flt,
+		   struct sk_store_event_rec **v)
 {
 	size_t n = 0;
 
@@ -788,7 +829,9 @@ static void test_events(void **state)
 	assert_int_equal(list(f->s, &flt, &v), 0);
 	assert_null(v);
 
-	struct sk_store_event bad = { .app = "shop", .type = SK_STORE_EV_EXIT, .message = "m", .attrs_json = "{nope" };
+	struct sk_store_event bad = {
+		.app = "shop", .type = SK_STORE_EV_EXIT, .message = "m", .attrs_json = "{nope"
+	};
 	expect_fail(sk_store_event_append(f->s, &bad, NULL, &e), EINVAL, "CHECK constraint failed");
 	bad = (struct sk_store_event){ .app = "shop", .type = SK_STORE_EV_N_TYPES };
 	e = NULL;
@@ -875,7 +918,8 @@ static void test_event_retention(void **state)
 	_cleanup_free_ char *path = sk_path_join(f->dir, "skiff.db");
 	sqlite3 *db = NULL;
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "DELETE FROM events WHERE app = 'gone'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db, "DELETE FROM events WHERE app = 'gone'", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	assert_true(append(s, "gone", NULL, 0, SK_STORE_EV_CREATE, 0, NULL) > before);
 }
@@ -900,7 +944,8 @@ static void test_reader_beside_writer(void **state)
 	_cleanup_free_ char *path = sk_path_join(f->dir, "skiff.db");
 	sqlite3 *raw = NULL;
 	assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(raw, "BEGIN; SELECT count(*) FROM replicas", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(raw, "BEGIN; SELECT count(*) FROM replicas", NULL, NULL, NULL), SQLITE_OK);
 
 	/* ... the writer is not blocked, and the snapshot does not move */
 	ok(sk_store_replica_observe(f->s, "shop", "web", 1, &obs, E));
@@ -908,7 +953,8 @@ static void test_reader_beside_writer(void **state)
 	assert_int_equal(got.obs.pid, 77); /* a fresh read sees the commit */
 	sk_store_replica_release(&got);
 	sqlite3_stmt *st = NULL;
-	assert_int_equal(sqlite3_prepare_v2(raw, "SELECT pid FROM replicas", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(raw, "SELECT pid FROM replicas", -1, &st, NULL),
+			 SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 0); /* the old snapshot */
 	sqlite3_finalize(st);
@@ -918,7 +964,8 @@ static void test_reader_beside_writer(void **state)
 	/* a second writer handle waits for the write lock, then gives up with EBUSY */
 	ok(sk_store_begin(f->s, E));
 	struct sk_error *e = NULL;
-	expect_fail(sk_store_replica_observe(reader, "shop", "web", 1, &obs, &e), EBUSY, "database is locked");
+	expect_fail(sk_store_replica_observe(reader, "shop", "web", 1, &obs, &e), EBUSY,
+		    "database is locked");
 	sk_store_rollback(f->s);
 	sk_store_close(reader);
 }
@@ -942,7 +989,9 @@ static void *writer_thread(void *p)
 		return NULL;
 	}
 	for (int i = 1; i <= a->n && !a->failed; i++) {
-		struct sk_store_replica_obs obs = { .state = SK_STORE_OBS_RUNNING, .pid = i, .restarts = i };
+		struct sk_store_replica_obs obs = { .state = SK_STORE_OBS_RUNNING,
+						    .pid = i,
+						    .restarts = i };
 		if (sk_store_replica_observe(s, "shop", "web", 1 + i % 2, &obs, &e) < 0)
 			a->failed = 1;
 	}
@@ -970,7 +1019,8 @@ static void test_thread_reader_and_checkpoint(void **state)
 	for (;;) {
 		ok(sk_store_replica_list(f->s, "shop", "web", &v, &n, E));
 		assert_int_equal(n, 2);
-		int64_t m = v[0].obs.restarts > v[1].obs.restarts ? v[0].obs.restarts : v[1].obs.restarts;
+		int64_t m =
+		    v[0].obs.restarts > v[1].obs.restarts ? v[0].obs.restarts : v[1].obs.restarts;
 		assert_true(m >= last_restarts); /* never goes back */
 		last_restarts = m;
 		sk_store_replicas_free(v, n);

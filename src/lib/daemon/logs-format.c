@@ -31,8 +31,8 @@ void sk_logs_format_time(int64_t time_ns, char buf[static 31])
 		memcpy(buf, "1970-01-01T00:00:00.000000000Z", 31);
 		return;
 	}
-	snprintf(buf, 31, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)ns);
+	snprintf(buf, 31, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)ns);
 }
 
 /* Reads exactly n digits at *p; -1 when they are not all digits. */
@@ -128,7 +128,8 @@ static int parse_time(const char **p, const char *end, int64_t *ret)
 	int64_t ns, off, secs;
 
 	y = digits(p, end, 4);
-	if (y < 0 || !expect(p, end, '-') || (mo = digits(p, end, 2)) < 1 || mo > 12 || !expect(p, end, '-'))
+	if (y < 0 || !expect(p, end, '-') || (mo = digits(p, end, 2)) < 1 || mo > 12 ||
+	    !expect(p, end, '-'))
 		return -EINVAL;
 	d = digits(p, end, 2);
 	if (d < 1 || d > days_in_month(y, mo) || !(expect(p, end, 'T') || expect(p, end, 't')))

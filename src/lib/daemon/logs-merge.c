@@ -20,7 +20,7 @@ struct merge_src {
 struct sk_logs_merge {
 	struct merge_src *v;
 	size_t n;
-	int epfd;       /* -1 until sk_logs_merge_fd() */
+	int epfd;	/* -1 until sk_logs_merge_fd() */
 	size_t watched; /* sources [0, watched) are in epfd */
 };
 

@@ -41,8 +41,8 @@ struct sk_logs_reader {
 	struct logs_file *files; /* oldest first; files[cur] is being read */
 	size_t n_files, cur;
 	struct logs_file pending; /* follow: the successor of files[cur], fd -1 when none */
-	bool rechecked;           /* follow: inotify drained and the file re-read since EOF */
-	char *buf;                /* unread bytes are buf[start, end) */
+	bool rechecked;		  /* follow: inotify drained and the file re-read since EOF */
+	char *buf;		  /* unread bytes are buf[start, end) */
 	size_t start, end, cap;
 	bool skipping; /* inside an overlong line, dropping up to its '\n' */
 	int ino_fd;
@@ -170,7 +170,8 @@ static int prev_newline(struct backscan *b, off_t pos, off_t *ret)
 static bool line_is_full(int fd, off_t at, off_t line_end)
 {
 	char head[HEADER_PEEK];
-	size_t want = (size_t)(line_end - at - 1) < sizeof(head) ? (size_t)(line_end - at - 1) : sizeof(head);
+	size_t want =
+	    (size_t)(line_end - at - 1) < sizeof(head) ? (size_t)(line_end - at - 1) : sizeof(head);
 	struct sk_logs_record rec;
 	ssize_t n = pread(fd, head, want, at);
 
@@ -253,15 +254,17 @@ static int watch_dir(struct sk_logs_reader *r, struct sk_error **err)
 	r->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (r->ino_fd < 0)
 		return sk_error_errno(err, "logs: inotify for '%s'", r->path);
-	if (inotify_add_watch(r->ino_fd, dir, IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0)
+	if (inotify_add_watch(r->ino_fd, dir,
+			      IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE) < 0)
 		return sk_error_errno(err, "logs: watch '%s'", dir);
 	return 0;
 }
 
-int sk_logs_reader_open(const char *path, const struct sk_logs_read_opts *opts, struct sk_logs_reader **ret,
-			struct sk_error **err)
+int sk_logs_reader_open(const char *path, const struct sk_logs_read_opts *opts,
+			struct sk_logs_reader **ret, struct sk_error **err)
 {
-	_cleanup_(sk_logs_reader_closep) struct sk_logs_reader *r = sk_new0(struct sk_logs_reader, 1);
+	_cleanup_(sk_logs_reader_closep) struct sk_logs_reader *r =
+	    sk_new0(struct sk_logs_reader, 1);
 	int ret_;
 
 	r->path = sk_strdup(path);
@@ -414,7 +417,8 @@ static int find_successor(struct sk_logs_reader *r, struct sk_error **err)
 		ret = open_file(names[i + 1], &r->pending, err);
 		if (ret < 0)
 			return ret;
-		if (r->pending.fd >= 0 && r->pending.ino == st.st_ino && r->pending.dev == st.st_dev)
+		if (r->pending.fd >= 0 && r->pending.ino == st.st_ino &&
+		    r->pending.dev == st.st_dev)
 			return 1;
 		file_close(&r->pending);
 	}

@@ -33,7 +33,7 @@ struct sk_logs_writer {
 	uint64_t size; /* of PATH, including what is in `out` once flushed */
 	struct sk_logs_writer_opts o;
 	struct held held[2]; /* per stream */
-	char *out;           /* formatted records not yet written */
+	char *out;	     /* formatted records not yet written */
 	size_t out_len, out_cap;
 };
 
@@ -58,10 +58,11 @@ static int open_log(struct sk_logs_writer *w, struct sk_error **err)
 	return 0;
 }
 
-int sk_logs_writer_open(const char *path, const struct sk_logs_writer_opts *opts, struct sk_logs_writer **ret,
-			struct sk_error **err)
+int sk_logs_writer_open(const char *path, const struct sk_logs_writer_opts *opts,
+			struct sk_logs_writer **ret, struct sk_error **err)
 {
-	_cleanup_(sk_logs_writer_closep) struct sk_logs_writer *w = sk_new0(struct sk_logs_writer, 1);
+	_cleanup_(sk_logs_writer_closep) struct sk_logs_writer *w =
+	    sk_new0(struct sk_logs_writer, 1);
 	int r;
 
 	w->fd = -1;
@@ -121,7 +122,8 @@ static int rotate(struct sk_logs_writer *w, struct sk_error **err)
 	if (r < 0)
 		return r;
 	for (unsigned i = w->o.max_files - 1; i >= 1; i--) {
-		_cleanup_free_ char *from = i == 1 ? sk_strdup(w->path) : sk_asprintf("%s.%u", w->path, i - 1);
+		_cleanup_free_ char *from =
+		    i == 1 ? sk_strdup(w->path) : sk_asprintf("%s.%u", w->path, i - 1);
 		_cleanup_free_ char *to = sk_asprintf("%s.%u", w->path, i);
 		if (rename(from, to) < 0 && errno != ENOENT)
 			return sk_error_errno(err, "logs: rotate '%s' to '%s'", from, to);
@@ -134,8 +136,8 @@ static int rotate(struct sk_logs_writer *w, struct sk_error **err)
 }
 
 /* Appends one record to `out`, rotating first when it would pass max_size. */
-static int emit(struct sk_logs_writer *w, enum sk_logs_stream s, bool partial, const char *msg, size_t len,
-		int64_t t, struct sk_error **err)
+static int emit(struct sk_logs_writer *w, enum sk_logs_stream s, bool partial, const char *msg,
+		size_t len, int64_t t, struct sk_error **err)
 {
 	char ts[31];
 	size_t need = HEADER_MAX + len + 1;
@@ -151,7 +153,8 @@ static int emit(struct sk_logs_writer *w, enum sk_logs_stream s, bool partial, c
 		w->out = sk_realloc(w->out, w->out_cap);
 	}
 	sk_logs_format_time(t, ts);
-	n = snprintf(w->out + w->out_len, HEADER_MAX, "%s %s %c ", ts, sk_logs_stream_name(s), partial ? 'P' : 'F');
+	n = snprintf(w->out + w->out_len, HEADER_MAX, "%s %s %c ", ts, sk_logs_stream_name(s),
+		     partial ? 'P' : 'F');
 	w->out_len += (size_t)n;
 	memcpy(w->out + w->out_len, msg, len);
 	w->out_len += len;
@@ -160,8 +163,8 @@ static int emit(struct sk_logs_writer *w, enum sk_logs_stream s, bool partial, c
 }
 
 /* A complete line (held part + `len` bytes of buf): P records of max_line, then F. */
-static int emit_line(struct sk_logs_writer *w, enum sk_logs_stream s, const char *buf, size_t len, int64_t t,
-		     struct sk_error **err)
+static int emit_line(struct sk_logs_writer *w, enum sk_logs_stream s, const char *buf, size_t len,
+		     int64_t t, struct sk_error **err)
 {
 	struct held *h = &w->held[s];
 	size_t room;
@@ -189,8 +192,8 @@ static int emit_line(struct sk_logs_writer *w, enum sk_logs_stream s, const char
 }
 
 /* Bytes without a newline: held, with full max_line pieces written as P. */
-static int hold(struct sk_logs_writer *w, enum sk_logs_stream s, const char *buf, size_t len, int64_t t,
-		struct sk_error **err)
+static int hold(struct sk_logs_writer *w, enum sk_logs_stream s, const char *buf, size_t len,
+		int64_t t, struct sk_error **err)
 {
 	struct held *h = &w->held[s];
 	int r;
@@ -212,15 +215,16 @@ static int hold(struct sk_logs_writer *w, enum sk_logs_stream s, const char *buf
 	return 0;
 }
 
-int sk_logs_writer_write(struct sk_logs_writer *w, enum sk_logs_stream stream, const void *data, size_t len,
-			 int64_t time_ns, struct sk_error **err)
+int sk_logs_writer_write(struct sk_logs_writer *w, enum sk_logs_stream stream, const void *data,
+			 size_t len, int64_t time_ns, struct sk_error **err)
 {
 	const char *p = data, *end = p + len;
 	int64_t t = time_ns ? time_ns : now_ns();
 	int r = 0;
 
 	if (stream != SK_LOGS_STDOUT && stream != SK_LOGS_STDERR)
-		return sk_error_set(err, EINVAL, "logs: write '%s': bad stream %d", w->path, (int)stream);
+		return sk_error_set(err, EINVAL, "logs: write '%s': bad stream %d", w->path,
+				    (int)stream);
 	while (p < end && r >= 0) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl) {
@@ -237,8 +241,8 @@ int sk_logs_writer_write(struct sk_logs_writer *w, enum sk_logs_stream stream, c
 	return flush_out(w, err);
 }
 
-static int write_held(struct sk_logs_writer *w, enum sk_logs_stream s, bool partial, int64_t time_ns,
-		      struct sk_error **err)
+static int write_held(struct sk_logs_writer *w, enum sk_logs_stream s, bool partial,
+		      int64_t time_ns, struct sk_error **err)
 {
 	struct held *h = &w->held[s];
 	int r;
@@ -259,7 +263,8 @@ int sk_logs_writer_flush(struct sk_logs_writer *w, enum sk_logs_stream stream, i
 	return write_held(w, stream, true, time_ns, err);
 }
 
-int sk_logs_writer_eof(struct sk_logs_writer *w, enum sk_logs_stream stream, int64_t time_ns, struct sk_error **err)
+int sk_logs_writer_eof(struct sk_logs_writer *w, enum sk_logs_stream stream, int64_t time_ns,
+		       struct sk_error **err)
 {
 	return write_held(w, stream, false, time_ns, err);
 }

@@ -56,7 +56,8 @@ const char *sk_logs_stream_name(enum sk_logs_stream s);
 struct sk_logs_writer_opts {
 	uint64_t max_size;  /* bytes per file, 0: SK_LOGS_DEFAULT_MAX_SIZE (min 4 KiB) */
 	unsigned max_files; /* files kept including PATH, 0: SK_LOGS_DEFAULT_MAX_FILES */
-	size_t max_line;    /* bytes of message per record, 0: SK_LOGS_DEFAULT_MAX_LINE; clamped to max_size / 4 */
+	size_t
+	    max_line; /* bytes of message per record, 0: SK_LOGS_DEFAULT_MAX_LINE; clamped to max_size / 4 */
 };
 
 struct sk_logs_writer;
@@ -65,8 +66,8 @@ struct sk_logs_writer;
  * Opens PATH for appending (creating it 0640; an existing file is continued,
  * as after a keeper or container restart).  The directory must exist.
  */
-int sk_logs_writer_open(const char *path, const struct sk_logs_writer_opts *opts, struct sk_logs_writer **ret,
-			struct sk_error **err);
+int sk_logs_writer_open(const char *path, const struct sk_logs_writer_opts *opts,
+			struct sk_logs_writer **ret, struct sk_error **err);
 
 /*
  * Takes bytes read from a stream's pipe: any chunking, partial lines
@@ -76,8 +77,8 @@ int sk_logs_writer_open(const char *path, const struct sk_logs_writer_opts *opts
  * records' wall-clock time, 0 for now.  On a write error the chunk's records
  * are lost (nothing is retried) and the writer stays usable.
  */
-int sk_logs_writer_write(struct sk_logs_writer *w, enum sk_logs_stream stream, const void *buf, size_t len,
-			 int64_t time_ns, struct sk_error **err);
+int sk_logs_writer_write(struct sk_logs_writer *w, enum sk_logs_stream stream, const void *buf,
+			 size_t len, int64_t time_ns, struct sk_error **err);
 
 /*
  * Writes a held partial line now as a P record (the rest follows later):
@@ -88,7 +89,8 @@ int sk_logs_writer_flush(struct sk_logs_writer *w, enum sk_logs_stream stream, i
 			 struct sk_error **err);
 
 /* The stream's pipe hit EOF: a held partial line is written as F (as containerd does). */
-int sk_logs_writer_eof(struct sk_logs_writer *w, enum sk_logs_stream stream, int64_t time_ns, struct sk_error **err);
+int sk_logs_writer_eof(struct sk_logs_writer *w, enum sk_logs_stream stream, int64_t time_ns,
+		       struct sk_error **err);
 
 /* Size of PATH now (for tests and metrics). */
 uint64_t sk_logs_writer_size(const struct sk_logs_writer *w);
@@ -105,16 +107,17 @@ static inline void sk_logs_writer_closep(struct sk_logs_writer **w)
 struct sk_logs_record {
 	int64_t time_ns;
 	enum sk_logs_stream stream;
-	bool partial;       /* P: no newline after msg */
-	const char *msg;    /* not NUL-terminated; valid until the next call on the reader/merge */
+	bool partial;	 /* P: no newline after msg */
+	const char *msg; /* not NUL-terminated; valid until the next call on the reader/merge */
 	size_t len;
-	size_t source;      /* merge: index of the reader it came from (order of sk_logs_merge_add) */
+	size_t source; /* merge: index of the reader it came from (order of sk_logs_merge_add) */
 };
 
 struct sk_logs_read_opts {
-	int64_t tail;     /* < 0: everything; N >= 0: start at the last N lines (an F record ends a line) */
+	int64_t
+	    tail; /* < 0: everything; N >= 0: start at the last N lines (an F record ends a line) */
 	int64_t since_ns; /* records before this wall-clock time are skipped; 0: none */
-	bool follow;      /* keep reading as records are appended, across rotation */
+	bool follow;	  /* keep reading as records are appended, across rotation */
 };
 
 /* Defaults: everything, no since, no follow. */
@@ -127,11 +130,12 @@ struct sk_logs_reader;
  * they are now.  -ENOENT when none exists (a follow reader does not wait
  * for a log to appear: the daemon opens it after creating the container).
  */
-int sk_logs_reader_open(const char *path, const struct sk_logs_read_opts *opts, struct sk_logs_reader **ret,
-			struct sk_error **err);
+int sk_logs_reader_open(const char *path, const struct sk_logs_read_opts *opts,
+			struct sk_logs_reader **ret, struct sk_error **err);
 
 /* 1 and *rec: a record; 0: nothing more now (or ever, without follow); < 0: an I/O error. */
-int sk_logs_reader_next(struct sk_logs_reader *r, struct sk_logs_record *rec, struct sk_error **err);
+int sk_logs_reader_next(struct sk_logs_reader *r, struct sk_logs_record *rec,
+			struct sk_error **err);
 
 /* A follow reader's inotify fd (O_NONBLOCK, O_CLOEXEC; owned by the reader), or -1. */
 int sk_logs_reader_fd(const struct sk_logs_reader *r);

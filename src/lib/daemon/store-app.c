@@ -75,8 +75,10 @@ static int hashes_json(const struct sk_store_app_spec *spec, char **ret, struct 
 		const struct sk_store_service_spec *svc = &spec->services[i];
 		if (!svc->name || !svc->config_hash || json_object_get(o, svc->name)) {
 			json_decref(o);
-			return sk_error_set(err, EINVAL, "store: put app %s: service %zu: %s", spec->name, i,
-					    svc->name && svc->config_hash ? "duplicate name" : "missing name or hash");
+			return sk_error_set(err, EINVAL, "store: put app %s: service %zu: %s",
+					    spec->name, i,
+					    svc->name && svc->config_hash ? "duplicate name"
+									  : "missing name or hash");
 		}
 		json_object_set_new(o, svc->name, json_string(svc->config_hash));
 	}
@@ -88,8 +90,8 @@ static int hashes_json(const struct sk_store_app_spec *spec, char **ret, struct 
 }
 
 /* The app's id and current revision, inserting a new app (revision 0). */
-static int app_row(struct sk_store *s, const struct sk_store_app_spec *spec, int64_t *ret_id, int64_t *ret_rev,
-		   struct sk_error **err)
+static int app_row(struct sk_store *s, const struct sk_store_app_spec *spec, int64_t *ret_id,
+		   int64_t *ret_rev, struct sk_error **err)
 {
 	static const char sel[] = "SELECT id, revision FROM apps WHERE name = ?1";
 	static const char ins[] = "INSERT INTO apps (name, project_dir, created_ns, updated_ns)"
@@ -124,10 +126,11 @@ static int app_row(struct sk_store *s, const struct sk_store_app_spec *spec, int
 	return 0;
 }
 
-static int model_unchanged(struct sk_store *s, int64_t app_id, int64_t rev, const char *model, bool *ret,
-			   struct sk_error **err)
+static int model_unchanged(struct sk_store *s, int64_t app_id, int64_t rev, const char *model,
+			   bool *ret, struct sk_error **err)
 {
-	static const char sql[] = "SELECT model_json = ?3 FROM revisions WHERE app_id = ?1 AND number = ?2";
+	static const char sql[] =
+	    "SELECT model_json = ?3 FROM revisions WHERE app_id = ?1 AND number = ?2";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -148,12 +151,15 @@ static int model_unchanged(struct sk_store *s, int64_t app_id, int64_t rev, cons
 	return 0;
 }
 
-static int insert_revision(struct sk_store *s, int64_t app_id, int64_t rev, const struct sk_store_app_spec *spec,
-			   const char *hashes, struct sk_error **err)
+static int insert_revision(struct sk_store *s, int64_t app_id, int64_t rev,
+			   const struct sk_store_app_spec *spec, const char *hashes,
+			   struct sk_error **err)
 {
-	static const char ins[] = "INSERT INTO revisions (app_id, number, model_json, hashes_json, created_ns)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5)";
-	static const char upd[] = "UPDATE apps SET revision = ?2, project_dir = ?3, updated_ns = ?4 WHERE id = ?1";
+	static const char ins[] =
+	    "INSERT INTO revisions (app_id, number, model_json, hashes_json, created_ns)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5)";
+	static const char upd[] =
+	    "UPDATE apps SET revision = ?2, project_dir = ?3, updated_ns = ?4 WHERE id = ?1";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	_cleanup_stmt_ sqlite3_stmt *up = NULL;
 	int64_t now = store_now_ns();
@@ -193,20 +199,21 @@ static int upsert_service(struct sk_store *s, int64_t app_id, int64_t rev, const
 			  const struct sk_store_service_spec *svc, struct sk_error **err)
 {
 	static const char sql[] =
-		"INSERT INTO services (app_id, name, replicas, spec_replicas, config_hash, revision)"
-		" VALUES (?1, ?2, ?3, ?3, ?4, ?5)"
-		" ON CONFLICT (app_id, name) DO UPDATE SET"
-		"  replicas = CASE WHEN removed OR spec_replicas <> excluded.spec_replicas"
-		"   THEN excluded.replicas ELSE replicas END,"
-		"  revision = CASE WHEN removed OR config_hash <> excluded.config_hash"
-		"   THEN excluded.revision ELSE revision END,"
-		"  spec_replicas = excluded.spec_replicas, config_hash = excluded.config_hash, removed = 0";
+	    "INSERT INTO services (app_id, name, replicas, spec_replicas, config_hash, revision)"
+	    " VALUES (?1, ?2, ?3, ?3, ?4, ?5)"
+	    " ON CONFLICT (app_id, name) DO UPDATE SET"
+	    "  replicas = CASE WHEN removed OR spec_replicas <> excluded.spec_replicas"
+	    "   THEN excluded.replicas ELSE replicas END,"
+	    "  revision = CASE WHEN removed OR config_hash <> excluded.config_hash"
+	    "   THEN excluded.revision ELSE revision END,"
+	    "  spec_replicas = excluded.spec_replicas, config_hash = excluded.config_hash, removed "
+	    "= 0";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if (svc->replicas < 0)
-		return sk_error_set(err, EINVAL, "store: put service %s.%s: negative replicas %lld", app, svc->name,
-				    (long long)svc->replicas);
+		return sk_error_set(err, EINVAL, "store: put service %s.%s: negative replicas %lld",
+				    app, svc->name, (long long)svc->replicas);
 	r = store_stmt(s, sql, &st, err);
 	if (r < 0)
 		return r;
@@ -224,8 +231,9 @@ static int upsert_service(struct sk_store *s, int64_t app_id, int64_t rev, const
 static int mark_removed(struct sk_store *s, int64_t app_id, const char *app, const char *hashes,
 			struct sk_error **err)
 {
-	static const char sql[] = "UPDATE services SET removed = 1, replicas = 0"
-				  " WHERE app_id = ?1 AND NOT removed AND name NOT IN (SELECT key FROM json_each(?2))";
+	static const char sql[] =
+	    "UPDATE services SET removed = 1, replicas = 0"
+	    " WHERE app_id = ?1 AND NOT removed AND name NOT IN (SELECT key FROM json_each(?2))";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -240,10 +248,11 @@ static int mark_removed(struct sk_store *s, int64_t app_id, const char *app, con
 	return 0;
 }
 
-static int update_project_dir(struct sk_store *s, int64_t app_id, const struct sk_store_app_spec *spec,
-			      struct sk_error **err)
+static int update_project_dir(struct sk_store *s, int64_t app_id,
+			      const struct sk_store_app_spec *spec, struct sk_error **err)
 {
-	static const char sql[] = "UPDATE apps SET project_dir = ?2 WHERE id = ?1 AND project_dir <> ?2";
+	static const char sql[] =
+	    "UPDATE apps SET project_dir = ?2 WHERE id = ?1 AND project_dir <> ?2";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -258,8 +267,8 @@ static int update_project_dir(struct sk_store *s, int64_t app_id, const struct s
 	return 0;
 }
 
-static int put_new_revision(struct sk_store *s, int64_t app_id, int64_t rev, const struct sk_store_app_spec *spec,
-			    struct sk_error **err)
+static int put_new_revision(struct sk_store *s, int64_t app_id, int64_t rev,
+			    const struct sk_store_app_spec *spec, struct sk_error **err)
 {
 	_cleanup_free_ char *hashes = NULL;
 	int r;
@@ -275,8 +284,8 @@ static int put_new_revision(struct sk_store *s, int64_t app_id, int64_t rev, con
 	return r;
 }
 
-int sk_store_app_put(struct sk_store *s, const struct sk_store_app_spec *spec, int64_t *ret_revision,
-		     bool *ret_changed, struct sk_error **err)
+int sk_store_app_put(struct sk_store *s, const struct sk_store_app_spec *spec,
+		     int64_t *ret_revision, bool *ret_changed, struct sk_error **err)
 {
 	_cleanup_tx_ struct store_tx tx = { 0 };
 	int64_t app_id = 0, rev = 0;
@@ -284,7 +293,8 @@ int sk_store_app_put(struct sk_store *s, const struct sk_store_app_spec *spec, i
 	int r;
 
 	if (!spec->name || !*spec->name || !spec->project_dir || !spec->model_json)
-		return sk_error_set(err, EINVAL, "store: put app: name, project dir and model are required");
+		return sk_error_set(err, EINVAL,
+				    "store: put app: name, project dir and model are required");
 	r = store_tx_begin(s, &tx, err);
 	if (r < 0)
 		return r;
@@ -319,7 +329,8 @@ static void read_app(sqlite3_stmt *st, struct sk_store_app *a)
 	a->revision = sqlite3_column_int64(st, 4);
 }
 
-int sk_store_app_get(struct sk_store *s, const char *name, struct sk_store_app *ret, struct sk_error **err)
+int sk_store_app_get(struct sk_store *s, const char *name, struct sk_store_app *ret,
+		     struct sk_error **err)
 {
 	static const char sql[] = "SELECT " APP_COLS " FROM apps WHERE name = ?1";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -338,7 +349,8 @@ int sk_store_app_get(struct sk_store *s, const char *name, struct sk_store_app *
 	return 0;
 }
 
-int sk_store_app_list(struct sk_store *s, struct sk_store_app **ret, size_t *ret_n, struct sk_error **err)
+int sk_store_app_list(struct sk_store *s, struct sk_store_app **ret, size_t *ret_n,
+		      struct sk_error **err)
 {
 	static const char sql[] = "SELECT " APP_COLS " FROM apps ORDER BY name";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -363,12 +375,13 @@ int sk_store_app_list(struct sk_store *s, struct sk_store_app **ret, size_t *ret
 	return 0;
 }
 
-int sk_store_revision_get(struct sk_store *s, const char *app, int64_t number, struct sk_store_revision *ret,
-			  struct sk_error **err)
+int sk_store_revision_get(struct sk_store *s, const char *app, int64_t number,
+			  struct sk_store_revision *ret, struct sk_error **err)
 {
-	static const char sql[] = "SELECT r.number, r.model_json, r.hashes_json, r.created_ns"
-				  " FROM revisions r JOIN apps a ON a.id = r.app_id"
-				  " WHERE a.name = ?1 AND r.number = CASE WHEN ?2 = 0 THEN a.revision ELSE ?2 END";
+	static const char sql[] =
+	    "SELECT r.number, r.model_json, r.hashes_json, r.created_ns"
+	    " FROM revisions r JOIN apps a ON a.id = r.app_id"
+	    " WHERE a.name = ?1 AND r.number = CASE WHEN ?2 = 0 THEN a.revision ELSE ?2 END";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -379,8 +392,8 @@ int sk_store_revision_get(struct sk_store *s, const char *app, int64_t number, s
 	sqlite3_bind_int64(st, 2, number);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return sk_error_set(err, ENOENT, "store: get revision %s@%lld: no such revision", app,
-				    (long long)number);
+		return sk_error_set(err, ENOENT, "store: get revision %s@%lld: no such revision",
+				    app, (long long)number);
 	if (rc != SQLITE_ROW)
 		return store_err(s, rc, err, "get revision %s@%lld", app, (long long)number);
 	ret->number = sqlite3_column_int64(st, 0);
@@ -391,7 +404,8 @@ int sk_store_revision_get(struct sk_store *s, const char *app, int64_t number, s
 }
 
 /* Runs a one-row-keyed DELETE/UPDATE bound by the caller; -ENOENT when it changed nothing. */
-static int step_changes(struct sk_store *s, sqlite3_stmt *st, const char *what, struct sk_error **err)
+static int step_changes(struct sk_store *s, sqlite3_stmt *st, const char *what,
+			struct sk_error **err)
 {
 	int rc = sqlite3_step(st);
 
@@ -443,7 +457,7 @@ int sk_store_app_delete(struct sk_store *s, const char *name, unsigned flags, st
 
 /* ---- services ---- */
 
-#define SVC_SELECT                                                                            \
+#define SVC_SELECT                                                                                 \
 	"SELECT a.name, s.name, s.replicas, s.spec_replicas, s.config_hash, s.revision, s.removed" \
 	" FROM services s JOIN apps a ON a.id = s.app_id"
 
@@ -458,8 +472,8 @@ static void read_service(sqlite3_stmt *st, struct sk_store_service *svc)
 	svc->removed = sqlite3_column_int(st, 6) != 0;
 }
 
-int sk_store_service_get(struct sk_store *s, const char *app, const char *name, struct sk_store_service *ret,
-			 struct sk_error **err)
+int sk_store_service_get(struct sk_store *s, const char *app, const char *name,
+			 struct sk_store_service *ret, struct sk_error **err)
 {
 	static const char sql[] = SVC_SELECT " WHERE a.name = ?1 AND s.name = ?2";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -472,15 +486,16 @@ int sk_store_service_get(struct sk_store *s, const char *app, const char *name, 
 	store_bind_text(st, 2, name);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return sk_error_set(err, ENOENT, "store: get service %s.%s: no such service", app, name);
+		return sk_error_set(err, ENOENT, "store: get service %s.%s: no such service", app,
+				    name);
 	if (rc != SQLITE_ROW)
 		return store_err(s, rc, err, "get service %s.%s", app, name);
 	read_service(st, ret);
 	return 0;
 }
 
-int sk_store_service_list(struct sk_store *s, const char *app, struct sk_store_service **ret, size_t *ret_n,
-			  struct sk_error **err)
+int sk_store_service_list(struct sk_store *s, const char *app, struct sk_store_service **ret,
+			  size_t *ret_n, struct sk_error **err)
 {
 	static const char sql[] = SVC_SELECT " WHERE a.name = ?1 ORDER BY s.name";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -509,14 +524,16 @@ int sk_store_service_list(struct sk_store *s, const char *app, struct sk_store_s
 int sk_store_service_scale(struct sk_store *s, const char *app, const char *name, int64_t replicas,
 			   struct sk_error **err)
 {
-	static const char sql[] = "UPDATE services SET replicas = ?3"
-				  " WHERE app_id = (SELECT id FROM apps WHERE name = ?1) AND name = ?2 AND NOT removed";
+	static const char sql[] =
+	    "UPDATE services SET replicas = ?3"
+	    " WHERE app_id = (SELECT id FROM apps WHERE name = ?1) AND name = ?2 AND NOT removed";
 	_cleanup_free_ char *what = sk_asprintf("scale service %s.%s", app, name);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
 
 	if (replicas < 0)
-		return sk_error_set(err, EINVAL, "store: %s: negative replicas %lld", what, (long long)replicas);
+		return sk_error_set(err, EINVAL, "store: %s: negative replicas %lld", what,
+				    (long long)replicas);
 	r = store_stmt(s, sql, &st, err);
 	if (r < 0)
 		return r;
@@ -526,9 +543,11 @@ int sk_store_service_scale(struct sk_store *s, const char *app, const char *name
 	return step_changes(s, st, what, err);
 }
 
-int sk_store_service_delete(struct sk_store *s, const char *app, const char *name, struct sk_error **err)
+int sk_store_service_delete(struct sk_store *s, const char *app, const char *name,
+			    struct sk_error **err)
 {
-	static const char sql[] = "DELETE FROM services WHERE app_id = (SELECT id FROM apps WHERE name = ?1) AND name = ?2";
+	static const char sql[] = "DELETE FROM services WHERE app_id = (SELECT id FROM apps WHERE "
+				  "name = ?1) AND name = ?2";
 	_cleanup_free_ char *what = sk_asprintf("delete service %s.%s", app, name);
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r;
@@ -543,11 +562,12 @@ int sk_store_service_delete(struct sk_store *s, const char *app, const char *nam
 
 /* ---- volumes ---- */
 
-int sk_store_volume_put(struct sk_store *s, const char *app, const char *name, const char *path, char **ret_path,
-			struct sk_error **err)
+int sk_store_volume_put(struct sk_store *s, const char *app, const char *name, const char *path,
+			char **ret_path, struct sk_error **err)
 {
-	static const char sql[] = "INSERT INTO volumes (app, name, path, created_ns) VALUES (?1, ?2, ?3, ?4)"
-				  " ON CONFLICT (app, name) DO UPDATE SET path = path RETURNING path";
+	static const char sql[] =
+	    "INSERT INTO volumes (app, name, path, created_ns) VALUES (?1, ?2, ?3, ?4)"
+	    " ON CONFLICT (app, name) DO UPDATE SET path = path RETURNING path";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -566,10 +586,11 @@ int sk_store_volume_put(struct sk_store *s, const char *app, const char *name, c
 	return 0;
 }
 
-int sk_store_volume_list(struct sk_store *s, const char *app, struct sk_store_volume **ret, size_t *ret_n,
-			 struct sk_error **err)
+int sk_store_volume_list(struct sk_store *s, const char *app, struct sk_store_volume **ret,
+			 size_t *ret_n, struct sk_error **err)
 {
-	static const char sql[] = "SELECT app, name, path, created_ns FROM volumes WHERE app = ?1 ORDER BY name";
+	static const char sql[] =
+	    "SELECT app, name, path, created_ns FROM volumes WHERE app = ?1 ORDER BY name";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct sk_store_volume *v = NULL;
 	size_t n = 0;
@@ -595,7 +616,8 @@ int sk_store_volume_list(struct sk_store *s, const char *app, struct sk_store_vo
 	return 0;
 }
 
-int sk_store_volume_delete(struct sk_store *s, const char *app, const char *name, struct sk_error **err)
+int sk_store_volume_delete(struct sk_store *s, const char *app, const char *name,
+			   struct sk_error **err)
 {
 	static const char sql[] = "DELETE FROM volumes WHERE app = ?1 AND name = ?2";
 	_cleanup_free_ char *what = sk_asprintf("delete volume %s_%s", app, name);

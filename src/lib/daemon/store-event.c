@@ -19,10 +19,12 @@
 #define LIST_DEFAULT_LIMIT 1000
 
 static const char *const type_names[SK_STORE_EV_N_TYPES] = {
-	[SK_STORE_EV_CREATE] = "create", [SK_STORE_EV_START] = "start",     [SK_STORE_EV_STOP] = "stop",
-	[SK_STORE_EV_EXIT] = "exit",     [SK_STORE_EV_OOM] = "oom",         [SK_STORE_EV_RESTART] = "restart",
-	[SK_STORE_EV_HEALTH] = "health", [SK_STORE_EV_SCALE] = "scale",     [SK_STORE_EV_UPDATE] = "update",
-	[SK_STORE_EV_DELETE] = "delete", [SK_STORE_EV_ADOPT] = "adopt",     [SK_STORE_EV_ERROR] = "error",
+	[SK_STORE_EV_CREATE] = "create", [SK_STORE_EV_START] = "start",
+	[SK_STORE_EV_STOP] = "stop",	 [SK_STORE_EV_EXIT] = "exit",
+	[SK_STORE_EV_OOM] = "oom",	 [SK_STORE_EV_RESTART] = "restart",
+	[SK_STORE_EV_HEALTH] = "health", [SK_STORE_EV_SCALE] = "scale",
+	[SK_STORE_EV_UPDATE] = "update", [SK_STORE_EV_DELETE] = "delete",
+	[SK_STORE_EV_ADOPT] = "adopt",	 [SK_STORE_EV_ERROR] = "error",
 };
 
 const char *sk_store_event_type_name(enum sk_store_event_type t)
@@ -59,9 +61,11 @@ void sk_store_event_filter_init(struct sk_store_event_filter *f)
 /* ---- retention ---- */
 
 /* The id at or below which events must go, or 0 when within the cap. */
-static int cutoff(struct sk_store *s, const char *app, unsigned keep, int64_t *ret, struct sk_error **err)
+static int cutoff(struct sk_store *s, const char *app, unsigned keep, int64_t *ret,
+		  struct sk_error **err)
 {
-	static const char per_app[] = "SELECT id FROM events WHERE app = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2";
+	static const char per_app[] =
+	    "SELECT id FROM events WHERE app = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2";
 	static const char total[] = "SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?2";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -79,7 +83,8 @@ static int cutoff(struct sk_store *s, const char *app, unsigned keep, int64_t *r
 	return 0;
 }
 
-static int delete_upto(struct sk_store *s, const char *app, int64_t upto, int64_t *deleted, struct sk_error **err)
+static int delete_upto(struct sk_store *s, const char *app, int64_t upto, int64_t *deleted,
+		       struct sk_error **err)
 {
 	static const char per_app[] = "DELETE FROM events WHERE id IN (SELECT id FROM events"
 				      " WHERE app = ?1 AND id <= ?2 ORDER BY id LIMIT ?3)";
@@ -102,7 +107,8 @@ static int delete_upto(struct sk_store *s, const char *app, int64_t upto, int64_
 	return 0;
 }
 
-static int prune_one(struct sk_store *s, const char *app, unsigned keep, int64_t *deleted, struct sk_error **err)
+static int prune_one(struct sk_store *s, const char *app, unsigned keep, int64_t *deleted,
+		     struct sk_error **err)
 {
 	int64_t upto = 0;
 	int r = cutoff(s, app, keep, &upto, err);
@@ -112,7 +118,8 @@ static int prune_one(struct sk_store *s, const char *app, unsigned keep, int64_t
 	return delete_upto(s, app, upto, deleted, err);
 }
 
-int sk_store_event_prune(struct sk_store *s, const char *app, int64_t *ret_deleted, struct sk_error **err)
+int sk_store_event_prune(struct sk_store *s, const char *app, int64_t *ret_deleted,
+			 struct sk_error **err)
 {
 	_cleanup_tx_ struct store_tx tx = { 0 };
 	int64_t deleted = 0;
@@ -139,14 +146,16 @@ int sk_store_event_prune(struct sk_store *s, const char *app, int64_t *ret_delet
 int sk_store_event_append(struct sk_store *s, const struct sk_store_event *ev, int64_t *ret_id,
 			  struct sk_error **err)
 {
-	static const char sql[] = "INSERT INTO events (time_ns, app, service, replica, type, message, attrs_json)"
-				  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
+	static const char sql[] =
+	    "INSERT INTO events (time_ns, app, service, replica, type, message, attrs_json)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	const char *app = ev->app ? ev->app : "";
 	int r, rc;
 
 	if ((size_t)ev->type >= SK_ELEMENTSOF(type_names))
-		return sk_error_set(err, EINVAL, "store: append event: unknown type %d", (int)ev->type);
+		return sk_error_set(err, EINVAL, "store: append event: unknown type %d",
+				    (int)ev->type);
 	r = store_stmt(s, sql, &st, err);
 	if (r < 0)
 		return r;
@@ -159,7 +168,8 @@ int sk_store_event_append(struct sk_store *s, const struct sk_store_event *ev, i
 	store_bind_text(st, 7, ev->attrs_json);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW)
-		return store_err(s, rc, err, "append %s event for %s", type_names[ev->type], *app ? app : "skiffd");
+		return store_err(s, rc, err, "append %s event for %s", type_names[ev->type],
+				 *app ? app : "skiffd");
 	if (ret_id)
 		*ret_id = sqlite3_column_int64(st, 0);
 	store_stmt_resetp(&st); /* finish the INSERT before the prune's statements */
@@ -169,7 +179,7 @@ int sk_store_event_append(struct sk_store *s, const struct sk_store_event *ev, i
 	return sk_store_event_prune(s, app, NULL, err);
 }
 
-#define EVENT_WHERE                                                                              \
+#define EVENT_WHERE                                                                                \
 	" FROM events WHERE id > ?1 AND (?2 IS NULL OR app = ?2) AND (?3 IS NULL OR service = ?3)" \
 	" AND (?4 = 0 OR replica = ?4) AND (?5 IS NULL OR type = ?5) AND time_ns >= ?6"            \
 	" AND (?7 = 0 OR time_ns < ?7)"
@@ -212,8 +222,8 @@ static void reverse(struct sk_store_event_rec *v, size_t n)
 	}
 }
 
-int sk_store_event_list(struct sk_store *s, const struct sk_store_event_filter *f, struct sk_store_event_rec **ret,
-			size_t *ret_n, struct sk_error **err)
+int sk_store_event_list(struct sk_store *s, const struct sk_store_event_filter *f,
+			struct sk_store_event_rec **ret, size_t *ret_n, struct sk_error **err)
 {
 	static const char oldest[] = EVENT_COLS EVENT_WHERE " ORDER BY id LIMIT ?8";
 	static const char newest[] = EVENT_COLS EVENT_WHERE " ORDER BY id DESC LIMIT ?8";

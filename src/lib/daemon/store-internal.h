@@ -29,7 +29,8 @@ struct sk_store {
  * Sets *err to "store: <fmt>: <sqlite message>" with an errno derived from
  * the SQLite result code `rc`, and returns that negative errno.
  */
-int store_err(struct sk_store *s, int rc, struct sk_error **err, const char *fmt, ...) _printf_(4, 5);
+int store_err(struct sk_store *s, int rc, struct sk_error **err, const char *fmt, ...)
+    _printf_(4, 5);
 /* The negative errno for a SQLite result code (0 for OK/ROW/DONE). */
 int store_errno(struct sk_store *s, int rc);
 

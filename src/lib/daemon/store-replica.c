@@ -13,7 +13,7 @@
 #include <string.h>
 
 static const char *const observed_names[] = {
-	[SK_STORE_OBS_NONE] = "none",       [SK_STORE_OBS_CREATED] = "created",
+	[SK_STORE_OBS_NONE] = "none",	    [SK_STORE_OBS_CREATED] = "created",
 	[SK_STORE_OBS_RUNNING] = "running", [SK_STORE_OBS_STOPPING] = "stopping",
 	[SK_STORE_OBS_EXITED] = "exited",   [SK_STORE_OBS_BACKOFF] = "backoff",
 };
@@ -74,7 +74,9 @@ void sk_store_replicas_free(struct sk_store_replica *v, size_t n)
 }
 
 /* The service's row id expressed in SQL, from ?1 = app and ?2 = service. */
-#define SERVICE_ID "(SELECT s.id FROM services s JOIN apps a ON a.id = s.app_id WHERE a.name = ?1 AND s.name = ?2)"
+#define SERVICE_ID                                                                                 \
+	"(SELECT s.id FROM services s JOIN apps a ON a.id = s.app_id WHERE a.name = ?1 AND "       \
+	"s.name = ?2)"
 
 /* Binds the observed fields to parameters ?4 .. ?13. */
 static void bind_obs(sqlite3_stmt *st, const struct sk_store_replica_obs *o)
@@ -108,17 +110,21 @@ static void bind_key(sqlite3_stmt *st, const char *app, const char *service, int
  * another replica is an error rather than a silent REPLACE of that row.  A
  * missing service makes service_id NULL, which NOT NULL turns into ENOENT.
  */
-int sk_store_replica_upsert(struct sk_store *s, const struct sk_store_replica *rep, struct sk_error **err)
+int sk_store_replica_upsert(struct sk_store *s, const struct sk_store_replica *rep,
+			    struct sk_error **err)
 {
 	static const char sql[] =
-		"INSERT INTO replicas (service_id, idx, observed, pid, pid_start_time, restarts,"
-		" exit_code, exit_ns, health, health_failures, started_ns, updated_ns,"
-		" container_id, config_hash, desired, log_path)"
-		" VALUES (" SERVICE_ID ", ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
-		" ON CONFLICT (service_id, idx) DO UPDATE SET observed = ?4, pid = ?5, pid_start_time = ?6,"
-		" restarts = ?7, exit_code = ?8, exit_ns = ?9, health = ?10, health_failures = ?11,"
-		" started_ns = ?12, updated_ns = ?13, container_id = ?14, config_hash = ?15, desired = ?16,"
-		" log_path = ?17";
+	    "INSERT INTO replicas (service_id, idx, observed, pid, pid_start_time, restarts,"
+	    " exit_code, exit_ns, health, health_failures, started_ns, updated_ns,"
+	    " container_id, config_hash, desired, log_path)"
+	    " VALUES (" SERVICE_ID
+	    ", ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+	    " ON CONFLICT (service_id, idx) DO UPDATE SET observed = ?4, pid = ?5, pid_start_time "
+	    "= ?6,"
+	    " restarts = ?7, exit_code = ?8, exit_ns = ?9, health = ?10, health_failures = ?11,"
+	    " started_ns = ?12, updated_ns = ?13, container_id = ?14, config_hash = ?15, desired = "
+	    "?16,"
+	    " log_path = ?17";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -133,20 +139,23 @@ int sk_store_replica_upsert(struct sk_store *s, const struct sk_store_replica *r
 	store_bind_text(st, 17, rep->log_path);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_NOTNULL)
-		return sk_error_set(err, ENOENT, "store: insert replica %s.%lld: no service %s in app %s",
+		return sk_error_set(err, ENOENT,
+				    "store: insert replica %s.%lld: no service %s in app %s",
 				    rep->service, (long long)rep->index, rep->service, rep->app);
 	if (rc != SQLITE_DONE)
-		return store_err(s, rc, err, "insert replica %s.%lld", rep->service, (long long)rep->index);
+		return store_err(s, rc, err, "insert replica %s.%lld", rep->service,
+				 (long long)rep->index);
 	return 0;
 }
 
-int sk_store_replica_observe(struct sk_store *s, const char *app, const char *service, int64_t index,
-			     const struct sk_store_replica_obs *obs, struct sk_error **err)
+int sk_store_replica_observe(struct sk_store *s, const char *app, const char *service,
+			     int64_t index, const struct sk_store_replica_obs *obs,
+			     struct sk_error **err)
 {
 	static const char sql[] =
-		"UPDATE replicas SET observed = ?4, pid = ?5, pid_start_time = ?6, restarts = ?7,"
-		" exit_code = ?8, exit_ns = ?9, health = ?10, health_failures = ?11, started_ns = ?12,"
-		" updated_ns = ?13 WHERE service_id = " SERVICE_ID " AND idx = ?3";
+	    "UPDATE replicas SET observed = ?4, pid = ?5, pid_start_time = ?6, restarts = ?7,"
+	    " exit_code = ?8, exit_ns = ?9, health = ?10, health_failures = ?11, started_ns = ?12,"
+	    " updated_ns = ?13 WHERE service_id = " SERVICE_ID " AND idx = ?3";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -159,13 +168,15 @@ int sk_store_replica_observe(struct sk_store *s, const char *app, const char *se
 	if (rc != SQLITE_DONE)
 		return store_err(s, rc, err, "update replica %s.%lld", service, (long long)index);
 	if (sqlite3_changes(s->db) == 0)
-		return sk_error_set(err, ENOENT, "store: update replica %s.%lld: no such replica in app %s", service,
-				    (long long)index, app);
+		return sk_error_set(err, ENOENT,
+				    "store: update replica %s.%lld: no such replica in app %s",
+				    service, (long long)index, app);
 	return 0;
 }
 
-int sk_store_replica_set_desired(struct sk_store *s, const char *app, const char *service, int64_t index,
-				 enum sk_store_desired desired, struct sk_error **err)
+int sk_store_replica_set_desired(struct sk_store *s, const char *app, const char *service,
+				 int64_t index, enum sk_store_desired desired,
+				 struct sk_error **err)
 {
 	static const char sql[] = "UPDATE replicas SET desired = ?4, updated_ns = ?5"
 				  " WHERE service_id = " SERVICE_ID " AND idx = ?3";
@@ -182,15 +193,18 @@ int sk_store_replica_set_desired(struct sk_store *s, const char *app, const char
 	if (rc != SQLITE_DONE)
 		return store_err(s, rc, err, "update replica %s.%lld", service, (long long)index);
 	if (sqlite3_changes(s->db) == 0)
-		return sk_error_set(err, ENOENT, "store: update replica %s.%lld: no such replica in app %s", service,
-				    (long long)index, app);
+		return sk_error_set(err, ENOENT,
+				    "store: update replica %s.%lld: no such replica in app %s",
+				    service, (long long)index, app);
 	return 0;
 }
 
-#define REPLICA_SELECT                                                                                   \
-	"SELECT a.name, s.name, r.idx, r.container_id, r.config_hash, r.desired, r.log_path, r.observed," \
-	" r.pid, r.pid_start_time, r.restarts, r.exit_code, r.exit_ns, r.health, r.health_failures,"     \
-	" r.started_ns, r.updated_ns"                                                                    \
+#define REPLICA_SELECT                                                                             \
+	"SELECT a.name, s.name, r.idx, r.container_id, r.config_hash, r.desired, r.log_path, "     \
+	"r.observed,"                                                                              \
+	" r.pid, r.pid_start_time, r.restarts, r.exit_code, r.exit_ns, r.health, "                 \
+	"r.health_failures,"                                                                       \
+	" r.started_ns, r.updated_ns"                                                              \
 	" FROM replicas r JOIN services s ON s.id = r.service_id JOIN apps a ON a.id = s.app_id"
 
 static void read_replica(sqlite3_stmt *st, struct sk_store_replica *r)
@@ -202,16 +216,19 @@ static void read_replica(sqlite3_stmt *st, struct sk_store_replica *r)
 	r->index = sqlite3_column_int64(st, 2);
 	r->container_id = store_col_text(st, 3);
 	r->config_hash = store_col_text(st, 4);
-	r->desired = name_index(desired_names, SK_ELEMENTSOF(desired_names), sqlite3_column_text(st, 5));
+	r->desired =
+	    name_index(desired_names, SK_ELEMENTSOF(desired_names), sqlite3_column_text(st, 5));
 	r->log_path = store_col_text(st, 6);
-	o->state = name_index(observed_names, SK_ELEMENTSOF(observed_names), sqlite3_column_text(st, 7));
+	o->state =
+	    name_index(observed_names, SK_ELEMENTSOF(observed_names), sqlite3_column_text(st, 7));
 	o->pid = sqlite3_column_int(st, 8);
 	o->pid_start_time = (uint64_t)sqlite3_column_int64(st, 9);
 	o->restarts = sqlite3_column_int64(st, 10);
 	o->has_exit = sqlite3_column_type(st, 11) != SQLITE_NULL;
 	o->exit_code = sqlite3_column_int(st, 11);
 	o->exit_ns = sqlite3_column_int64(st, 12);
-	o->health = name_index(health_names, SK_ELEMENTSOF(health_names), sqlite3_column_text(st, 13));
+	o->health =
+	    name_index(health_names, SK_ELEMENTSOF(health_names), sqlite3_column_text(st, 13));
 	o->health_failures = sqlite3_column_int64(st, 14);
 	o->started_ns = sqlite3_column_int64(st, 15);
 	r->updated_ns = sqlite3_column_int64(st, 16);
@@ -220,7 +237,8 @@ static void read_replica(sqlite3_stmt *st, struct sk_store_replica *r)
 int sk_store_replica_get(struct sk_store *s, const char *app, const char *service, int64_t index,
 			 struct sk_store_replica *ret, struct sk_error **err)
 {
-	static const char sql[] = REPLICA_SELECT " WHERE a.name = ?1 AND s.name = ?2 AND r.idx = ?3";
+	static const char sql[] =
+	    REPLICA_SELECT " WHERE a.name = ?1 AND s.name = ?2 AND r.idx = ?3";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -230,19 +248,21 @@ int sk_store_replica_get(struct sk_store *s, const char *app, const char *servic
 	bind_key(st, app, service, index);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return sk_error_set(err, ENOENT, "store: get replica %s.%lld: no such replica in app %s", service,
-				    (long long)index, app);
+		return sk_error_set(err, ENOENT,
+				    "store: get replica %s.%lld: no such replica in app %s",
+				    service, (long long)index, app);
 	if (rc != SQLITE_ROW)
 		return store_err(s, rc, err, "get replica %s.%lld", service, (long long)index);
 	read_replica(st, ret);
 	return 0;
 }
 
-int sk_store_replica_list(struct sk_store *s, const char *app, const char *service, struct sk_store_replica **ret,
-			  size_t *ret_n, struct sk_error **err)
+int sk_store_replica_list(struct sk_store *s, const char *app, const char *service,
+			  struct sk_store_replica **ret, size_t *ret_n, struct sk_error **err)
 {
-	static const char sql[] = REPLICA_SELECT " WHERE a.name = ?1 AND (?2 IS NULL OR s.name = ?2)"
-						 " ORDER BY s.name, r.idx";
+	static const char sql[] =
+	    REPLICA_SELECT " WHERE a.name = ?1 AND (?2 IS NULL OR s.name = ?2)"
+			   " ORDER BY s.name, r.idx";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	struct sk_store_replica *v = NULL;
 	size_t n = 0;
@@ -260,7 +280,8 @@ int sk_store_replica_list(struct sk_store *s, const char *app, const char *servi
 	}
 	if (rc != SQLITE_DONE) {
 		sk_store_replicas_free(v, n);
-		return store_err(s, rc, err, "list replicas of %s%s%s", app, service ? "." : "", service ? service : "");
+		return store_err(s, rc, err, "list replicas of %s%s%s", app, service ? "." : "",
+				 service ? service : "");
 	}
 	*ret = v;
 	*ret_n = n;
@@ -270,7 +291,8 @@ int sk_store_replica_list(struct sk_store *s, const char *app, const char *servi
 int sk_store_replica_delete(struct sk_store *s, const char *app, const char *service, int64_t index,
 			    struct sk_error **err)
 {
-	static const char sql[] = "DELETE FROM replicas WHERE service_id = " SERVICE_ID " AND idx = ?3";
+	static const char sql[] =
+	    "DELETE FROM replicas WHERE service_id = " SERVICE_ID " AND idx = ?3";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -282,7 +304,8 @@ int sk_store_replica_delete(struct sk_store *s, const char *app, const char *ser
 	if (rc != SQLITE_DONE)
 		return store_err(s, rc, err, "delete replica %s.%lld", service, (long long)index);
 	if (sqlite3_changes(s->db) == 0)
-		return sk_error_set(err, ENOENT, "store: delete replica %s.%lld: no such replica in app %s", service,
-				    (long long)index, app);
+		return sk_error_set(err, ENOENT,
+				    "store: delete replica %s.%lld: no such replica in app %s",
+				    service, (long long)index, app);
 	return 0;
 }

@@ -105,11 +105,13 @@ static const char *const migrations[] = {
 	") STRICT, WITHOUT ROWID;",
 };
 
-_Static_assert(SK_ELEMENTSOF(migrations) == SK_STORE_SCHEMA_VERSION, "one migration per schema version");
+_Static_assert(SK_ELEMENTSOF(migrations) == SK_STORE_SCHEMA_VERSION,
+	       "one migration per schema version");
 
 static int table_exists(struct sk_store *s, const char *name, bool *ret, struct sk_error **err)
 {
-	static const char sql[] = "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1";
+	static const char sql[] =
+	    "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -156,8 +158,10 @@ int store_read_version(struct sk_store *s, int *ret, struct sk_error **err)
 		if (r < 0)
 			return r;
 		if (n > 0)
-			return sk_error_set(err, EPROTO, "store: '%s' is not a skiff database (no schema_version table)",
-					    s->path);
+			return sk_error_set(
+			    err, EPROTO,
+			    "store: '%s' is not a skiff database (no schema_version table)",
+			    s->path);
 		*ret = 0;
 		return 0;
 	}
@@ -173,7 +177,8 @@ int store_read_version(struct sk_store *s, int *ret, struct sk_error **err)
 
 static int apply(struct sk_store *s, int version, struct sk_error **err)
 {
-	static const char sql[] = "INSERT INTO schema_version (version, applied_ns) VALUES (?1, ?2)";
+	static const char sql[] =
+	    "INSERT INTO schema_version (version, applied_ns) VALUES (?1, ?2)";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -206,13 +211,15 @@ int store_migrate(struct sk_store *s, struct sk_error **err)
 	if (r < 0)
 		return r;
 	if (version > SK_STORE_SCHEMA_VERSION)
-		return sk_error_set(err, EPROTO, "store: '%s' has schema version %d, newer than this skiff's %d",
+		return sk_error_set(err, EPROTO,
+				    "store: '%s' has schema version %d, newer than this skiff's %d",
 				    s->path, version, SK_STORE_SCHEMA_VERSION);
 	if (version == SK_STORE_SCHEMA_VERSION)
 		return store_tx_commit(&tx, err);
 	if (version == 0) {
 		r = store_exec(s,
-			       "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_ns INTEGER NOT NULL)"
+			       "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+			       "applied_ns INTEGER NOT NULL)"
 			       " STRICT",
 			       err);
 		if (r < 0)

@@ -214,7 +214,8 @@ bool sk_store_in_transaction(struct sk_store *s)
 	return !sqlite3_get_autocommit(s->db);
 }
 
-int sk_store_checkpoint(struct sk_store *s, int *ret_wal_pages, int *ret_done, struct sk_error **err)
+int sk_store_checkpoint(struct sk_store *s, int *ret_wal_pages, int *ret_done,
+			struct sk_error **err)
 {
 	int log = 0, done = 0;
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
@@ -258,8 +259,9 @@ static int set_pragmas(struct sk_store *s, struct sk_error **err)
 		rc = sqlite3_step(st);
 	mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 	if (rc != SQLITE_ROW || !mode || strcmp(mode, "wal") != 0) {
-		r = rc == SQLITE_ROW ? sk_error_set(err, EIO, "store: '%s' refuses WAL mode (%s)", s->path, mode)
-				     : store_err(s, rc, err, "open '%s'", s->path);
+		r = rc == SQLITE_ROW
+			? sk_error_set(err, EIO, "store: '%s' refuses WAL mode (%s)", s->path, mode)
+			: store_err(s, rc, err, "open '%s'", s->path);
 		sqlite3_finalize(st);
 		return r;
 	}
@@ -325,7 +327,8 @@ int sk_store_open(const char *dir, const struct sk_store_opts *opts, struct sk_s
 	} else {
 		r = store_read_version(s, &version, err);
 		if (r == 0 && version != SK_STORE_SCHEMA_VERSION)
-			r = sk_error_set(err, EPROTO, "store: '%s' has schema version %d, this skiff reads %d",
+			r = sk_error_set(err, EPROTO,
+					 "store: '%s' has schema version %d, this skiff reads %d",
 					 s->path, version, SK_STORE_SCHEMA_VERSION);
 	}
 	if (r < 0)

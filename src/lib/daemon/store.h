@@ -63,11 +63,11 @@
 struct sk_store;
 
 struct sk_store_opts {
-	int busy_timeout_ms;        /* 0: 5000 */
-	bool manual_checkpoint;     /* no automatic checkpoint in commits (control loop) */
-	unsigned events_per_app;    /* retention per app, 0: 10000 */
-	unsigned events_total;      /* retention across apps, 0: 100000 */
-	bool read_only;             /* open an existing database for reading only */
+	int busy_timeout_ms;	 /* 0: 5000 */
+	bool manual_checkpoint;	 /* no automatic checkpoint in commits (control loop) */
+	unsigned events_per_app; /* retention per app, 0: 10000 */
+	unsigned events_total;	 /* retention across apps, 0: 100000 */
+	bool read_only;		 /* open an existing database for reading only */
 };
 
 /*
@@ -108,7 +108,8 @@ bool sk_store_in_transaction(struct sk_store *s);
  * Meant for a worker thread with its own handle.  *ret_wal_pages and
  * *ret_done (either may be NULL) receive the WAL size and the pages copied.
  */
-int sk_store_checkpoint(struct sk_store *s, int *ret_wal_pages, int *ret_done, struct sk_error **err);
+int sk_store_checkpoint(struct sk_store *s, int *ret_wal_pages, int *ret_done,
+			struct sk_error **err);
 
 /* ---- apps and revisions ------------------------------------------------ */
 
@@ -116,7 +117,7 @@ int sk_store_checkpoint(struct sk_store *s, int *ret_wal_pages, int *ret_done, s
 struct sk_store_service_spec {
 	const char *name;
 	const char *config_hash; /* sk_app_service_hash() */
-	int64_t replicas;        /* deploy.replicas in the file */
+	int64_t replicas;	 /* deploy.replicas in the file */
 };
 
 struct sk_store_app_spec {
@@ -143,8 +144,8 @@ struct sk_store_app_spec {
  * is the current revision afterwards, *ret_changed (may be NULL) whether it
  * was bumped.
  */
-int sk_store_app_put(struct sk_store *s, const struct sk_store_app_spec *spec, int64_t *ret_revision,
-		     bool *ret_changed, struct sk_error **err);
+int sk_store_app_put(struct sk_store *s, const struct sk_store_app_spec *spec,
+		     int64_t *ret_revision, bool *ret_changed, struct sk_error **err);
 
 struct sk_store_app {
 	char *name;
@@ -157,9 +158,11 @@ void sk_store_app_release(struct sk_store_app *a);
 void sk_store_apps_free(struct sk_store_app *v, size_t n);
 
 /* -ENOENT when there is no such app. */
-int sk_store_app_get(struct sk_store *s, const char *name, struct sk_store_app *ret, struct sk_error **err);
+int sk_store_app_get(struct sk_store *s, const char *name, struct sk_store_app *ret,
+		     struct sk_error **err);
 /* All apps by name; *ret (NULL when none) is freed with sk_store_apps_free(). */
-int sk_store_app_list(struct sk_store *s, struct sk_store_app **ret, size_t *ret_n, struct sk_error **err);
+int sk_store_app_list(struct sk_store *s, struct sk_store_app **ret, size_t *ret_n,
+		      struct sk_error **err);
 
 struct sk_store_revision {
 	int64_t number;
@@ -171,8 +174,8 @@ struct sk_store_revision {
 void sk_store_revision_release(struct sk_store_revision *r);
 
 /* Revision `number` of the app, or the current one when number is 0. */
-int sk_store_revision_get(struct sk_store *s, const char *app, int64_t number, struct sk_store_revision *ret,
-			  struct sk_error **err);
+int sk_store_revision_get(struct sk_store *s, const char *app, int64_t number,
+			  struct sk_store_revision *ret, struct sk_error **err);
 
 enum sk_store_delete_flags {
 	SK_STORE_DELETE_VOLUMES = 1 << 0, /* `down -v`: forget the app's volumes too */
@@ -184,7 +187,8 @@ enum sk_store_delete_flags {
  * do its volumes unless SK_STORE_DELETE_VOLUMES: `down` keeps named volumes
  * for the next `up`, like Compose.  -ENOENT when there is no such app.
  */
-int sk_store_app_delete(struct sk_store *s, const char *name, unsigned flags, struct sk_error **err);
+int sk_store_app_delete(struct sk_store *s, const char *name, unsigned flags,
+			struct sk_error **err);
 
 /* ---- services ----------------------------------------------------------- */
 
@@ -194,49 +198,55 @@ struct sk_store_service {
 	int64_t spec_replicas; /* what the file says */
 	char *config_hash;
 	int64_t revision; /* revision that last changed the config hash */
-	bool removed;     /* gone from the model, waiting for its replicas to stop */
+	bool removed;	  /* gone from the model, waiting for its replicas to stop */
 };
 
 void sk_store_service_release(struct sk_store_service *svc);
 void sk_store_services_free(struct sk_store_service *v, size_t n);
 
-int sk_store_service_get(struct sk_store *s, const char *app, const char *name, struct sk_store_service *ret,
-			 struct sk_error **err);
+int sk_store_service_get(struct sk_store *s, const char *app, const char *name,
+			 struct sk_store_service *ret, struct sk_error **err);
 /* The app's services by name (removed ones included). */
-int sk_store_service_list(struct sk_store *s, const char *app, struct sk_store_service **ret, size_t *ret_n,
-			  struct sk_error **err);
+int sk_store_service_list(struct sk_store *s, const char *app, struct sk_store_service **ret,
+			  size_t *ret_n, struct sk_error **err);
 /* Sets the desired replica count (skiff scale, the autoscaler). */
 int sk_store_service_scale(struct sk_store *s, const char *app, const char *name, int64_t replicas,
 			   struct sk_error **err);
 /* Deletes the service and its replica rows. */
-int sk_store_service_delete(struct sk_store *s, const char *app, const char *name, struct sk_error **err);
+int sk_store_service_delete(struct sk_store *s, const char *app, const char *name,
+			    struct sk_error **err);
 
 /* ---- replicas ----------------------------------------------------------- */
 
 enum sk_store_desired { SK_STORE_DESIRED_RUNNING, SK_STORE_DESIRED_STOPPED };
 
 enum sk_store_observed {
-	SK_STORE_OBS_NONE,     /* no container (yet) */
-	SK_STORE_OBS_CREATED,  /* created, init not started */
+	SK_STORE_OBS_NONE,    /* no container (yet) */
+	SK_STORE_OBS_CREATED, /* created, init not started */
 	SK_STORE_OBS_RUNNING,
 	SK_STORE_OBS_STOPPING, /* stop signal sent, grace period running */
 	SK_STORE_OBS_EXITED,
-	SK_STORE_OBS_BACKOFF,  /* exited, restart scheduled */
+	SK_STORE_OBS_BACKOFF, /* exited, restart scheduled */
 };
 
-enum sk_store_health { SK_STORE_HEALTH_NONE, SK_STORE_HEALTH_STARTING, SK_STORE_HEALTH_HEALTHY, SK_STORE_HEALTH_UNHEALTHY };
+enum sk_store_health {
+	SK_STORE_HEALTH_NONE,
+	SK_STORE_HEALTH_STARTING,
+	SK_STORE_HEALTH_HEALTHY,
+	SK_STORE_HEALTH_UNHEALTHY
+};
 
 /* What the daemon last saw of a replica (sk_store_replica_observe()). */
 struct sk_store_replica_obs {
 	enum sk_store_observed state;
-	int pid;                 /* 0: none */
+	int pid;		 /* 0: none */
 	uint64_t pid_start_time; /* /proc/PID/stat starttime, ticks since boot */
 	int64_t restarts;
-	bool has_exit;            /* exit_code and exit_ns are set */
-	int exit_code;            /* 128 + signal for a signal death */
+	bool has_exit; /* exit_code and exit_ns are set */
+	int exit_code; /* 128 + signal for a signal death */
 	int64_t exit_ns;
 	enum sk_store_health health;
-	int64_t health_failures;  /* consecutive */
+	int64_t health_failures; /* consecutive */
 	int64_t started_ns;
 };
 
@@ -255,18 +265,21 @@ void sk_store_replica_release(struct sk_store_replica *r);
 void sk_store_replicas_free(struct sk_store_replica *v, size_t n);
 
 /* Inserts or replaces the whole row (the service must exist). */
-int sk_store_replica_upsert(struct sk_store *s, const struct sk_store_replica *r, struct sk_error **err);
+int sk_store_replica_upsert(struct sk_store *s, const struct sk_store_replica *r,
+			    struct sk_error **err);
 /* Updates only the observed part: the hot path.  -ENOENT when missing. */
-int sk_store_replica_observe(struct sk_store *s, const char *app, const char *service, int64_t index,
-			     const struct sk_store_replica_obs *obs, struct sk_error **err);
+int sk_store_replica_observe(struct sk_store *s, const char *app, const char *service,
+			     int64_t index, const struct sk_store_replica_obs *obs,
+			     struct sk_error **err);
 /* Sets the desired state (start/stop).  -ENOENT when missing. */
-int sk_store_replica_set_desired(struct sk_store *s, const char *app, const char *service, int64_t index,
-				 enum sk_store_desired desired, struct sk_error **err);
+int sk_store_replica_set_desired(struct sk_store *s, const char *app, const char *service,
+				 int64_t index, enum sk_store_desired desired,
+				 struct sk_error **err);
 int sk_store_replica_get(struct sk_store *s, const char *app, const char *service, int64_t index,
 			 struct sk_store_replica *ret, struct sk_error **err);
 /* Replicas of one service, or of the whole app when service is NULL, by service then index. */
-int sk_store_replica_list(struct sk_store *s, const char *app, const char *service, struct sk_store_replica **ret,
-			  size_t *ret_n, struct sk_error **err);
+int sk_store_replica_list(struct sk_store *s, const char *app, const char *service,
+			  struct sk_store_replica **ret, size_t *ret_n, struct sk_error **err);
 int sk_store_replica_delete(struct sk_store *s, const char *app, const char *service, int64_t index,
 			    struct sk_error **err);
 
@@ -283,26 +296,27 @@ struct sk_store_volume {
 void sk_store_volumes_free(struct sk_store_volume *v, size_t n);
 
 /* Records a named volume's directory; an existing record keeps its path (returned in *ret_path, may be NULL). */
-int sk_store_volume_put(struct sk_store *s, const char *app, const char *name, const char *path, char **ret_path,
-			struct sk_error **err);
-int sk_store_volume_list(struct sk_store *s, const char *app, struct sk_store_volume **ret, size_t *ret_n,
-			 struct sk_error **err);
-int sk_store_volume_delete(struct sk_store *s, const char *app, const char *name, struct sk_error **err);
+int sk_store_volume_put(struct sk_store *s, const char *app, const char *name, const char *path,
+			char **ret_path, struct sk_error **err);
+int sk_store_volume_list(struct sk_store *s, const char *app, struct sk_store_volume **ret,
+			 size_t *ret_n, struct sk_error **err);
+int sk_store_volume_delete(struct sk_store *s, const char *app, const char *name,
+			   struct sk_error **err);
 
 /* ---- events ------------------------------------------------------------- */
 
 enum sk_store_event_type {
-	SK_STORE_EV_CREATE,  /* app or replica created */
+	SK_STORE_EV_CREATE, /* app or replica created */
 	SK_STORE_EV_START,
 	SK_STORE_EV_STOP,
-	SK_STORE_EV_EXIT,    /* attrs: exit code */
+	SK_STORE_EV_EXIT, /* attrs: exit code */
 	SK_STORE_EV_OOM,
 	SK_STORE_EV_RESTART, /* attrs: attempt, backoff */
 	SK_STORE_EV_HEALTH,  /* attrs: status */
 	SK_STORE_EV_SCALE,   /* attrs: from, to */
 	SK_STORE_EV_UPDATE,  /* new revision */
 	SK_STORE_EV_DELETE,
-	SK_STORE_EV_ADOPT,   /* found running after a daemon restart */
+	SK_STORE_EV_ADOPT, /* found running after a daemon restart */
 	SK_STORE_EV_ERROR,
 	SK_STORE_EV_N_TYPES,
 };
@@ -312,9 +326,9 @@ const char *sk_store_event_type_name(enum sk_store_event_type t);
 int sk_store_event_type_from_name(const char *name, enum sk_store_event_type *ret);
 
 struct sk_store_event {
-	int64_t id;      /* output: monotonic, never reused (AUTOINCREMENT) */
-	int64_t time_ns; /* input 0: now */
-	const char *app; /* "" for daemon-wide events */
+	int64_t id;	     /* output: monotonic, never reused (AUTOINCREMENT) */
+	int64_t time_ns;     /* input 0: now */
+	const char *app;     /* "" for daemon-wide events */
 	const char *service; /* NULL: app-level */
 	int64_t replica;     /* 0: service- or app-level */
 	enum sk_store_event_type type;
@@ -342,25 +356,26 @@ void sk_store_events_free(struct sk_store_event_rec *v, size_t n);
 int sk_store_event_append(struct sk_store *s, const struct sk_store_event *ev, int64_t *ret_id,
 			  struct sk_error **err);
 /* Runs the retention pass for `app` now (and overall); *ret_deleted may be NULL. */
-int sk_store_event_prune(struct sk_store *s, const char *app, int64_t *ret_deleted, struct sk_error **err);
+int sk_store_event_prune(struct sk_store *s, const char *app, int64_t *ret_deleted,
+			 struct sk_error **err);
 
 struct sk_store_event_filter {
-	int64_t after_id;       /* only id > after_id: the cursor of `events -f` */
-	const char *app;        /* NULL: any */
-	const char *service;    /* NULL: any */
-	int64_t replica;        /* 0: any */
-	int type;               /* -1: any, else an sk_store_event_type */
-	int64_t since_ns;       /* 0: no lower bound */
-	int64_t until_ns;       /* 0: no upper bound (exclusive) */
-	size_t limit;           /* 0: 1000 */
-	bool last;              /* the newest `limit` matches rather than the oldest */
+	int64_t after_id;    /* only id > after_id: the cursor of `events -f` */
+	const char *app;     /* NULL: any */
+	const char *service; /* NULL: any */
+	int64_t replica;     /* 0: any */
+	int type;	     /* -1: any, else an sk_store_event_type */
+	int64_t since_ns;    /* 0: no lower bound */
+	int64_t until_ns;    /* 0: no upper bound (exclusive) */
+	size_t limit;	     /* 0: 1000 */
+	bool last;	     /* the newest `limit` matches rather than the oldest */
 };
 
 /* Sets *f to match everything (type -1). */
 void sk_store_event_filter_init(struct sk_store_event_filter *f);
 
 /* Matching events in id order; *ret (NULL when none) freed with sk_store_events_free(). */
-int sk_store_event_list(struct sk_store *s, const struct sk_store_event_filter *f, struct sk_store_event_rec **ret,
-			size_t *ret_n, struct sk_error **err);
+int sk_store_event_list(struct sk_store *s, const struct sk_store_event_filter *f,
+			struct sk_store_event_rec **ret, size_t *ret_n, struct sk_error **err);
 
 #endif
