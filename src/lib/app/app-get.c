@@ -88,6 +88,15 @@ char *sk_app_path(const char *path, const char *key)
 	return path && *path ? sk_asprintf("%s.%s", path, key) : sk_strdup(key);
 }
 
+char *sk_app_abspath(const struct sk_app_ctx *c, const char *p)
+{
+	size_t n = strlen(c->dir);
+
+	if (p[0] == '/')
+		return sk_strdup(p);
+	return sk_asprintf("%s%s%s", c->dir, n && c->dir[n - 1] == '/' ? "" : "/", p);
+}
+
 char *sk_app_path_i(const char *path, size_t i)
 {
 	return sk_asprintf("%s[%zu]", path, i);

@@ -77,6 +77,8 @@ const char *sk_app_env_lookup(void *ctx, const char *name);
 /* "a.b" + "c" -> "a.b.c"; "a" + index -> "a[3]".  Caller frees. */
 char *sk_app_path(const char *path, const char *key);
 char *sk_app_path_i(const char *path, size_t i);
+/* p made absolute against the compose file's directory. */
+char *sk_app_abspath(const struct sk_app_ctx *c, const char *p);
 
 /* Typed getters: 0 on success, -EINVAL after adding an error diagnostic. */
 int sk_app_get_str(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, char **ret);

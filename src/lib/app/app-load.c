@@ -312,14 +312,19 @@ static int finish_diags(struct sk_app_diags *d, struct sk_error **err)
 static int build(struct sk_app_ctx *c, const struct sk_yn *root, const struct sk_app_load_opts *o,
 		 struct sk_app *app)
 {
+	int r = 0;
+
 	if (!root || sk_yn_is_null(root))
 		return sk_app_fail(c, NULL, NULL, "empty compose file");
 	if (sk_app_want(c, root, NULL, SK_YN_MAP) < 0)
 		return -EINVAL;
-	if (project_name(c, root, o, app) < 0 || top_level(c, root, app) < 0)
+	if (project_name(c, root, o, app) < 0)
 		return -EINVAL;
+	/* validate even after field errors, so one run lists every problem */
+	r |= top_level(c, root, app);
 	sk_app_sort_services(app);
-	if (sk_app_validate(c, app, sk_yn_get(root, "services")) < 0)
+	r |= sk_app_validate(c, app, sk_yn_get(root, "services"));
+	if (r)
 		return -EINVAL;
 	return sk_app_profiles_apply(c, app, o ? o->profiles : NULL);
 }

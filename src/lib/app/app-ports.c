@@ -81,7 +81,7 @@ static int port_short(const char *spec, struct sk_app_port *p)
 		char *host = strrchr(rest, ':');
 		if (host) {
 			*host++ = '\0';
-			if (p->host_ip || !*rest)
+			if (p->host_ip || !*rest || strchr(rest, ':')) /* IPv6 needs brackets */
 				return -EINVAL;
 			p->host_ip = sk_strdup(rest);
 		} else
@@ -295,6 +295,22 @@ static int volume_short(struct sk_app_ctx *c, const struct sk_yn *n, const char 
 	return 0;
 }
 
+static int octal_mode(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, uint32_t *ret)
+{
+	_cleanup_free_ char *s = NULL;
+	char *end;
+	long v;
+
+	if (sk_app_get_str(c, n, path, &s) < 0)
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 8);
+	if (!*s || *end || errno || v < 0 || v > 07777)
+		return sk_app_fail(c, n, path, "invalid mode \"%s\" (octal, like 1777)", s);
+	*ret = (uint32_t)v;
+	return 0;
+}
+
 static int volume_long_sub(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v, const char *path,
 			   struct sk_app_mount *m)
 {
@@ -305,7 +321,6 @@ static int volume_long_sub(struct sk_app_ctx *c, const struct sk_yn *k, const st
 	for (size_t i = 0; i < v->n; i++) {
 		const struct sk_yn *sk = sk_yn_key(v, i), *sv = sk_yn_val(v, i);
 		_cleanup_free_ char *p = sk_app_path(path, sk->text);
-		int64_t mode;
 		if (!strcmp(sk->text, "propagation"))
 			r |= sk_app_get_str(c, sv, p, &m->propagation);
 		else if (!strcmp(sk->text, "create_host_path"))
@@ -318,10 +333,9 @@ static int volume_long_sub(struct sk_app_ctx *c, const struct sk_yn *k, const st
 			r |= sk_app_get_str(c, sv, p, &m->subpath);
 		else if (!strcmp(sk->text, "size"))
 			r |= sk_app_get_bytes(c, sv, p, &m->tmpfs_size);
-		else if (!strcmp(sk->text, "mode")) {
-			r |= sk_app_get_int(c, sv, p, 0, 07777, &mode);
-			m->tmpfs_mode = (uint32_t)mode;
-		} else
+		else if (!strcmp(sk->text, "mode")) /* octal digits, as chmod takes them */
+			r |= octal_mode(c, sv, p, &m->tmpfs_mode);
+		else
 			sk_app_warn(c, sk, NULL, "%s is not supported by skiff, ignored", p);
 	}
 	return r ? -EINVAL : 0;

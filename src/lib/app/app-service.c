@@ -82,17 +82,17 @@ static int f_environment(struct sk_app_ctx *c, const struct sk_yn *v, const char
 static int read_env_file(struct sk_app_ctx *c, const struct sk_yn *at, const char *path, const char *file,
 			 bool required, struct sk_app_kvs *out)
 {
-	_cleanup_free_ char *abs = file[0] == '/' ? sk_strdup(file) : sk_path_join(c->dir, file), *buf = NULL;
+	_cleanup_free_ char *buf = NULL;
 	_cleanup_error_ struct sk_error *e = NULL;
 	size_t len;
 	int r;
 
-	r = sk_read_file(abs, &buf, &len);
+	r = sk_read_file(file, &buf, &len);
 	if (r == -ENOENT && !required)
 		return 0;
 	if (r < 0)
-		return sk_app_fail(c, at, path, "env file '%s': %s", abs, strerror(-r));
-	if (sk_app_dotenv_parse(buf, len, abs, sk_app_env_lookup, c, out, &e) < 0)
+		return sk_app_fail(c, at, path, "env file '%s': %s", file, strerror(-r));
+	if (sk_app_dotenv_parse(buf, len, file, sk_app_env_lookup, c, out, &e) < 0)
 		return sk_app_fail(c, at, path, "%s", e->msg);
 	return 0;
 }
@@ -112,7 +112,7 @@ static int env_file_entry(struct sk_app_ctx *c, const struct sk_yn *n, const cha
 			return -EINVAL;
 	} else if (sk_app_get_str(c, n, path, &file) < 0)
 		return -EINVAL;
-	_cleanup_free_ char *abs = file[0] == '/' ? sk_strdup(file) : sk_path_join(c->dir, file);
+	_cleanup_free_ char *abs = sk_app_abspath(c, file);
 	sk_strv_push(&s->env_files, abs);
 	return read_env_file(c, n, path, abs, required, vars);
 }

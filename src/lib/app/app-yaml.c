@@ -233,7 +233,10 @@ static int on_event(struct builder *b, struct fy_event *e)
 		n->text = token_text(e->scalar.value);
 		if (!n->text)
 			n->text = sk_strdup("");
-		n->plain = fy_token_scalar_style(e->scalar.value) == FYSS_PLAIN || !e->scalar.value;
+		n->plain = !e->scalar.value || fy_token_scalar_style(e->scalar.value) == FYSS_PLAIN;
+		if (e->scalar.value && n->col > 1 && (fy_token_scalar_style(e->scalar.value) == FYSS_SINGLE_QUOTED ||
+						      fy_token_scalar_style(e->scalar.value) == FYSS_DOUBLE_QUOTED))
+			n->col--; /* point at the opening quote, not the text */
 		anchor_add(b, token_text(e->scalar.anchor), n);
 		attach(b, n);
 		return 0;
@@ -242,7 +245,8 @@ static int on_event(struct builder *b, struct fy_event *e)
 		const struct fy_mark *m = fy_event_start_mark(e);
 		n = name ? anchor_find(b, name) : NULL;
 		if (!n)
-			return fail_at(b, m ? m->line + 1 : 0, m ? m->column + 1 : 0, "unknown anchor \"%s\"",
+			return fail_at(b, m ? m->line + 1 : 0, m ? m->column : 0, /* the mark is past the '*' */
+				       "unknown anchor \"%s\"",
 				       name ? name : "");
 		attach(b, n);
 		return 0;

@@ -1,0 +1,430 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test-app.c - the compose model: every field in effect, anchors and merge
+ * keys, environment and .env, project names, profiles, start order, JSON
+ * round trip and config hashes.  Runs in a scratch directory holding the
+ * .env and env_file fixtures.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "base/util.h"
+
+static char dir[] = "/tmp/sk-app-XXXXXX";
+static char *env[] = { "HOME=/home/u", "TAG=1.2", "FROM_ENV=env-value", "SHADOW=from-env", NULL };
+
+static int setup(void **state)
+{
+	_cleanup_free_ char *p = NULL;
+
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chdir(dir), 0);
+	p = sk_path_join(dir, "web.env");
+	assert_int_equal(sk_write_file_atomic(p, "FILE_VAR=from-file\nOVERRIDDEN=file\n", 34, 0644, false), 0);
+	free(p);
+	p = sk_path_join(dir, ".env");
+	assert_int_equal(sk_write_file_atomic(p, "DOTENV=dot\nSHADOW=from-dotenv\nPORT=8081\n", 40, 0644, false), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	assert_int_equal(chdir("/"), 0);
+	return sk_rm_rf(dir);
+}
+
+static struct sk_app *load(const char *yaml, struct sk_app_diags *d)
+{
+	struct sk_app_load_opts o = { .environ = env };
+	_cleanup_error_ struct sk_error *err = NULL;
+	struct sk_app *app = NULL;
+	int r = sk_app_parse(yaml, strlen(yaml), "compose.yaml", &o, &app, d, &err);
+
+	if (r < 0)
+		fail_msg("unexpected error: %s", err->msg);
+	return app;
+}
+
+static const char full[] = "name: Demo_App\n"
+			   "x-defaults: &defaults\n"
+			   "  restart: on-failure:5\n"
+			   "  labels: {tier: back, team: x}\n"
+			   "services:\n"
+			   "  api:\n"
+			   "    <<: *defaults\n"
+			   "    image: registry/api:${TAG}\n"
+			   "    entrypoint: [\"/bin/api\", \"--serve\"]\n"
+			   "    command: run --port \"${PORT}\" 'a b'\n"
+			   "    environment:\n"
+			   "      - PLAIN=1\n"
+			   "      - FROM_ENV\n"
+			   "      - MISSING\n"
+			   "      - OVERRIDDEN=env\n"
+			   "      - SHADOW=$SHADOW/$DOTENV\n"
+			   "    env_file: web.env\n"
+			   "    working_dir: /srv\n"
+			   "    user: \"1000:1000\"\n"
+			   "    hostname: api-host\n"
+			   "    ports: [\"8080:80\", \"[::1]:9000:90/udp\", \"7000-7001:7000-7001\", \"3000\",\n"
+			   "            {target: 443, published: \"8443\", host_ip: 127.0.0.1, name: https}]\n"
+			   "    expose: [\"9100\", 9200-9201/udp]\n"
+			   "    volumes:\n"
+			   "      - ./data/../conf:/etc/api:ro\n"
+			   "      - store:/var/lib/api\n"
+			   "      - /anon\n"
+			   "      - {type: tmpfs, target: /scratch, tmpfs: {size: 64m, mode: 1777}}\n"
+			   "      - {type: bind, source: ~/src, target: /src, bind: {propagation: rshared}}\n"
+			   "    tmpfs: [\"/run:size=16m,mode=755,noexec\", /tmp]\n"
+			   "    depends_on:\n"
+			   "      db: {condition: service_healthy, restart: true}\n"
+			   "      cache: {condition: service_started, required: false}\n"
+			   "    healthcheck:\n"
+			   "      test: curl -f http://localhost/ || exit 1\n"
+			   "      interval: 1m30s\n"
+			   "      timeout: 5s\n"
+			   "      retries: 4\n"
+			   "      start_period: 2s\n"
+			   "      start_interval: 500ms\n"
+			   "    deploy:\n"
+			   "      replicas: 3\n"
+			   "      resources:\n"
+			   "        limits: {cpus: \"0.5\", memory: 64m, pids: 100}\n"
+			   "        reservations: {cpus: 0.25, memory: 32m}\n"
+			   "      restart_policy: {condition: on-failure, delay: 5s, max_attempts: 3, window: 2m}\n"
+			   "    cap_add: [net_admin, CAP_SYS_TIME]\n"
+			   "    cap_drop: [ALL]\n"
+			   "    read_only: true\n"
+			   "    privileged: false\n"
+			   "    init: yes\n"
+			   "    stop_signal: QUIT\n"
+			   "    stop_grace_period: 1m\n"
+			   "    ulimits: {nproc: 512, nofile: {soft: 1024, hard: 4096}}\n"
+			   "    sysctls: [net.core.somaxconn=1024]\n"
+			   "    cpuset: 0-1,3\n"
+			   "    cpu_shares: 512\n"
+			   "    oom_score_adj: -500\n"
+			   "    networks: {front: {aliases: [api-alias]}, default: null}\n"
+			   "    x-skiff:\n"
+			   "      health: {http: {path: /healthz, port: 8080, status: 200-299, interval: 2s}}\n"
+			   "      restart_unhealthy: false\n"
+			   "    x-note: {owner: me, count: 2}\n"
+			   "  db:\n"
+			   "    image: postgres\n"
+			   "    mem_limit: 1g\n"
+			   "    pids_limit: 200\n"
+			   "    cpus: 1.5\n"
+			   "    healthcheck: {test: [\"CMD-SHELL\", \"pg_isready\"]}\n"
+			   "    restart: always\n"
+			   "    network_mode: host\n"
+			   "  cache:\n"
+			   "    image: redis\n"
+			   "    scale: 2\n"
+			   "    healthcheck: {disable: true}\n"
+			   "    network_mode: none\n"
+			   "    x-skiff: {health: {tcp: {port: 6379}}}\n"
+			   "volumes:\n"
+			   "  store:\n"
+			   "    labels: [a=b]\n"
+			   "networks:\n"
+			   "  front:\n"
+			   "    ipam: {config: [{subnet: 10.9.0.0/24}]}\n"
+			   "x-top: [1, two]\n";
+
+static const char *env_get(const struct sk_app_service *s, const char *k)
+{
+	for (size_t i = 0; i < s->environment.n; i++)
+		if (!strcmp(s->environment.v[i].key, k))
+			return s->environment.v[i].value;
+	return NULL;
+}
+
+static void test_service_fields(void **state)
+{
+	struct sk_app_diags d = { 0 };
+	_cleanup_(sk_app_freep) struct sk_app *app = load(full, &d);
+	const struct sk_app_service *s = sk_app_service_find(app, "api");
+	_cleanup_free_ char *conf = sk_path_join(dir, "conf");
+
+	assert_string_equal(app->name, "demo_app");
+	assert_int_equal(app->n_services, 3);
+	assert_string_equal(app->services[0].name, "api"); /* sorted */
+	assert_string_equal(s->image, "registry/api:1.2");
+	assert_string_equal(s->entrypoint[1], "--serve");
+	assert_string_equal(s->command[0], "run");
+	assert_string_equal(s->command[2], "8081"); /* PORT from .env */
+	assert_string_equal(s->command[3], "a b");
+	assert_null(s->command[4]);
+	assert_string_equal(env_get(s, "PLAIN"), "1");
+	assert_string_equal(env_get(s, "FROM_ENV"), "env-value");
+	assert_null(env_get(s, "MISSING"));
+	assert_string_equal(env_get(s, "OVERRIDDEN"), "env");
+	assert_string_equal(env_get(s, "FILE_VAR"), "from-file");
+	assert_string_equal(env_get(s, "SHADOW"), "from-env/dot"); /* environment wins over .env */
+	assert_string_equal(s->working_dir, "/srv");
+	assert_string_equal(s->user, "1000:1000");
+	assert_string_equal(s->hostname, "api-host");
+	assert_int_equal(s->restart, SK_APP_RESTART_ON_FAILURE);
+	assert_int_equal(s->restart_max_retries, 5);
+	assert_int_equal(s->labels.n, 2);
+	assert_int_equal(s->n_ports, 5);
+	assert_int_equal(s->ports[0].host_start, 8080);
+	assert_int_equal(s->ports[0].container_start, 80);
+	assert_string_equal(s->ports[1].host_ip, "::1");
+	assert_int_equal(s->ports[1].proto, SK_APP_UDP);
+	assert_int_equal(s->ports[2].host_end, 7001);
+	assert_int_equal(s->ports[2].container_end, 7001);
+	assert_int_equal(s->ports[3].host_start, 0);
+	assert_int_equal(s->ports[3].container_start, 3000);
+	assert_int_equal(s->ports[4].host_start, 8443);
+	assert_string_equal(s->ports[4].name, "https");
+	assert_string_equal(s->expose[1], "9200-9201/udp");
+	assert_int_equal(s->n_volumes, 5);
+	assert_int_equal(s->volumes[0].type, SK_APP_MOUNT_BIND);
+	assert_string_equal(s->volumes[0].source, conf);
+	assert_true(s->volumes[0].read_only);
+	assert_int_equal(s->volumes[1].type, SK_APP_MOUNT_VOLUME);
+	assert_string_equal(s->volumes[1].source, "store");
+	assert_null(s->volumes[2].source);
+	assert_int_equal(s->volumes[3].type, SK_APP_MOUNT_TMPFS);
+	assert_true(s->volumes[3].tmpfs_size == 64ULL << 20);
+	assert_int_equal(s->volumes[3].tmpfs_mode, 01777);
+	assert_string_equal(s->volumes[4].source, "/home/u/src");
+	assert_string_equal(s->volumes[4].propagation, "rshared");
+	assert_int_equal(s->n_tmpfs, 2);
+	assert_true(s->tmpfs[0].tmpfs_size == 16ULL << 20);
+	assert_int_equal(s->tmpfs[0].tmpfs_mode, 0755);
+	assert_string_equal(s->tmpfs[0].options, "noexec");
+	assert_string_equal(s->tmpfs[1].target, "/tmp");
+	sk_app_diags_release(&d);
+}
+
+static void test_service_fields_2(void **state)
+{
+	_cleanup_(sk_app_freep) struct sk_app *app = load(full, NULL);
+	const struct sk_app_service *s = sk_app_service_find(app, "api");
+	const struct sk_app_service *db = sk_app_service_find(app, "db");
+	const struct sk_app_service *cache = sk_app_service_find(app, "cache");
+
+	assert_int_equal(s->n_depends_on, 2);
+	assert_string_equal(s->depends_on[0].service, "db");
+	assert_int_equal(s->depends_on[0].condition, SK_APP_DEP_HEALTHY);
+	assert_true(s->depends_on[0].restart && s->depends_on[0].required);
+	assert_false(s->depends_on[1].required);
+	assert_int_equal(s->healthcheck.kind, SK_APP_HC_SHELL);
+	assert_string_equal(s->healthcheck.test[0], "curl -f http://localhost/ || exit 1");
+	assert_true(s->healthcheck.interval_ns == 90 * SK_APP_NS_PER_SEC);
+	assert_true(s->healthcheck.timeout_ns == 5 * SK_APP_NS_PER_SEC);
+	assert_int_equal(s->healthcheck.retries, 4);
+	assert_true(s->healthcheck.start_interval_ns == SK_APP_NS_PER_SEC / 2);
+	assert_int_equal(s->replicas, 3);
+	assert_true(s->limits.cpus == 0.5 && s->limits.memory == 64ULL << 20 && s->limits.pids == 100);
+	assert_true(s->reservations.cpus == 0.25 && s->reservations.memory == 32ULL << 20);
+	assert_true(s->restart_policy.set);
+	assert_int_equal(s->restart_policy.condition, SK_APP_RP_ON_FAILURE);
+	assert_int_equal(s->restart_policy.max_attempts, 3);
+	assert_true(s->restart_policy.window_ns == 120 * SK_APP_NS_PER_SEC);
+	assert_string_equal(s->cap_add[0], "CAP_NET_ADMIN");
+	assert_string_equal(s->cap_add[1], "CAP_SYS_TIME");
+	assert_string_equal(s->cap_drop[0], "ALL");
+	assert_true(s->read_only && !s->privileged && s->init);
+	assert_string_equal(s->stop_signal, "SIGQUIT");
+	assert_true(s->stop_grace_period_ns == 60 * SK_APP_NS_PER_SEC);
+	assert_int_equal(s->n_ulimits, 2);
+	assert_string_equal(s->ulimits[0].name, "nproc");
+	assert_true(s->ulimits[0].soft == 512 && s->ulimits[0].hard == 512);
+	assert_true(s->ulimits[1].soft == 1024 && s->ulimits[1].hard == 4096);
+	assert_string_equal(s->sysctls.v[0].key, "net.core.somaxconn");
+	assert_string_equal(s->sysctls.v[0].value, "1024");
+	assert_string_equal(s->cpuset, "0-1,3");
+	assert_int_equal(s->cpu_shares, 512);
+	assert_int_equal(s->oom_score_adj, -500);
+	assert_int_equal(s->n_networks, 2);
+	assert_string_equal(s->networks[0].aliases[0], "api-alias");
+	assert_int_equal(s->x_skiff.probe.kind, SK_APP_PROBE_HTTP);
+	assert_string_equal(s->x_skiff.probe.path, "/healthz");
+	assert_int_equal(s->x_skiff.probe.status_max, 299);
+	assert_false(s->x_skiff.restart_unhealthy);
+	assert_string_equal(s->extensions, "{\"x-note\":{\"count\":2,\"owner\":\"me\"}}");
+	/* folded service-level limits, scale, defaults */
+	assert_true(db->limits.memory == 1ULL << 30 && db->limits.pids == 200 && db->limits.cpus == 1.5);
+	assert_int_equal(db->healthcheck.kind, SK_APP_HC_SHELL);
+	assert_true(db->healthcheck.interval_ns == 30 * SK_APP_NS_PER_SEC);
+	assert_int_equal(db->healthcheck.retries, 3);
+	assert_true(db->stop_grace_period_ns == 10 * SK_APP_NS_PER_SEC);
+	assert_int_equal(db->network_mode, SK_APP_NET_HOST);
+	assert_int_equal(db->replicas, 1);
+	assert_true(db->x_skiff.restart_unhealthy);
+	assert_int_equal(cache->replicas, 2);
+	assert_int_equal(cache->healthcheck.kind, SK_APP_HC_NONE);
+	assert_int_equal(cache->network_mode, SK_APP_NET_NONE);
+	assert_int_equal(cache->x_skiff.probe.kind, SK_APP_PROBE_TCP);
+	assert_int_equal(cache->x_skiff.probe.port, 6379);
+	assert_string_equal(app->volumes[0].labels.v[0].value, "b");
+	assert_string_equal(app->networks[0].subnets[0], "10.9.0.0/24");
+	assert_string_equal(app->extensions, "{\"x-defaults\":{\"labels\":{\"team\":\"x\",\"tier\":\"back\"},"
+					     "\"restart\":\"on-failure:5\"},\"x-top\":[1,\"two\"]}");
+}
+
+static void test_start_order(void **state)
+{
+	_cleanup_(sk_app_freep) struct sk_app *app = load(full, NULL);
+	_cleanup_free_ size_t *order = sk_app_start_order(app);
+
+	/* api depends on cache and db: it starts last */
+	assert_string_equal(app->services[order[2]].name, "api");
+}
+
+static void test_merge_keys(void **state)
+{
+	const char *y = "x-a: &a {image: a, user: ua, hostname: ha}\n"
+			"x-b: &b {image: b, user: ub, working_dir: /b}\n"
+			"services:\n"
+			"  s1: {<<: [*a, *b], user: own}\n"
+			"  s2:\n"
+			"    <<: *b\n"
+			"    environment: &e {K: v}\n"
+			"  s3: {image: c, labels: *e}\n";
+	_cleanup_(sk_app_freep) struct sk_app *app = load(y, NULL);
+	const struct sk_app_service *s1 = sk_app_service_find(app, "s1"), *s2 = sk_app_service_find(app, "s2");
+
+	assert_string_equal(s1->image, "a"); /* the first merged mapping wins */
+	assert_string_equal(s1->user, "own");
+	assert_string_equal(s1->hostname, "ha");
+	assert_string_equal(s1->working_dir, "/b");
+	assert_string_equal(s2->image, "b");
+	assert_string_equal(sk_app_service_find(app, "s3")->labels.v[0].value, "v");
+}
+
+static void test_warnings(void **state)
+{
+	const char *y = "version: '3.8'\n"
+			"services:\n"
+			"  web:\n"
+			"    image: busybox:${NOPE}\n"
+			"    build: .\n"
+			"    logging: {driver: json-file}\n"
+			"    x-skiff: {proxy: {mode: tcp}, colour: blue}\n"
+			"secrets: {}\n";
+	struct sk_app_diags d = { 0 };
+	_cleanup_(sk_app_freep) struct sk_app *app = load(y, &d);
+
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(d.n, 7);
+	assert_string_equal(d.v[0].msg, "compose.yaml:1:1: warning: version: is obsolete, ignored");
+	assert_string_equal(d.v[1].msg, "compose.yaml:4:12: warning: services.web.image: variable \"NOPE\" is not "
+					"set, substituting an empty string");
+	assert_string_equal(d.v[2].msg, "compose.yaml:5:5: warning: services.web.build is not supported by skiff, "
+					"ignored");
+	assert_string_equal(d.v[3].msg, "compose.yaml:6:5: warning: services.web.logging is not supported by "
+					"skiff, ignored");
+	assert_string_equal(d.v[4].msg, "compose.yaml:7:15: warning: services.web.x-skiff.proxy: not implemented "
+					"yet, ignored");
+	assert_string_equal(d.v[5].msg, "compose.yaml:7:35: warning: services.web.x-skiff.colour: unknown x-skiff "
+					"setting, ignored");
+	assert_string_equal(d.v[6].msg, "compose.yaml:8:1: warning: secrets is not supported by skiff, ignored");
+	assert_string_equal(app->services[0].image, "busybox:");
+	sk_app_diags_release(&d);
+}
+
+static void test_project_name_and_profiles(void **state)
+{
+	const char *y = "services:\n"
+			"  web: {image: a}\n"
+			"  debug: {image: b, profiles: [dev]}\n";
+	char *prof[] = { "dev", NULL };
+	struct sk_app_load_opts o = { .environ = env, .project_name = "My Project!" };
+	_cleanup_error_ struct sk_error *err = NULL;
+	struct sk_app *app = NULL;
+	_cleanup_free_ char *norm = sk_app_normalize_name("--X_y.Z");
+
+	assert_string_equal(norm, "x_yz");
+	assert_null(sk_app_normalize_name("!!"));
+	assert_int_equal(sk_app_parse(y, strlen(y), "compose.yaml", &o, &app, NULL, &err), 0);
+	assert_string_equal(app->name, "myproject");
+	assert_int_equal(app->n_services, 1);
+	sk_app_free(app);
+	o.project_name = NULL;
+	o.profiles = prof;
+	assert_int_equal(sk_app_parse(y, strlen(y), "compose.yaml", &o, &app, NULL, &err), 0);
+	free(norm);
+	norm = sk_app_normalize_name(strrchr(dir, '/') + 1); /* the directory's name */
+	assert_string_equal(app->name, norm);
+	assert_int_equal(app->n_services, 2);
+	sk_app_free(app);
+}
+
+static void test_json_round_trip(void **state)
+{
+	_cleanup_(sk_app_freep) struct sk_app *app = load(full, NULL);
+	_cleanup_(sk_app_freep) struct sk_app *back = NULL;
+	_cleanup_free_ char *j1 = sk_app_to_json(app, false), *j2 = NULL, *yaml = NULL;
+	_cleanup_error_ struct sk_error *err = NULL;
+
+	assert_int_equal(sk_app_from_json(j1, strlen(j1), &back, &err), 0);
+	j2 = sk_app_to_json(back, false);
+	assert_string_equal(j1, j2);
+	for (size_t i = 0; i < app->n_services; i++) {
+		_cleanup_free_ char *h1 = sk_app_service_hash(&app->services[i]);
+		_cleanup_free_ char *h2 = sk_app_service_hash(&back->services[i]);
+		assert_string_equal(h1, h2);
+		assert_int_equal(strlen(h1), 64);
+	}
+	yaml = sk_app_to_yaml(app, &err);
+	assert_non_null(strstr(yaml, "\n  api:\n    cap_add:\n    - CAP_NET_ADMIN\n"));
+	assert_non_null(strstr(yaml, "interval: \"1m30s\"\n"));
+}
+
+static void test_json_errors(void **state)
+{
+	_cleanup_error_ struct sk_error *err = NULL;
+	struct sk_app *app = NULL;
+	const char *bad = "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"replicas\":\"3\"}}}";
+	const char *bad2 = "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"stop_grace_period\":\"soon\"}}}";
+
+	assert_int_equal(sk_app_from_json(bad, strlen(bad), &app, &err), -EINVAL);
+	assert_string_equal(err->msg, "services.web.replicas: an integer");
+	sk_error_free(err);
+	err = NULL;
+	assert_int_equal(sk_app_from_json(bad2, strlen(bad2), &app, &err), -EINVAL);
+	assert_string_equal(err->msg, "services.web.stop_grace_period: invalid duration");
+	sk_error_free(err);
+	err = NULL;
+	assert_int_equal(sk_app_from_json("[", 1, &app, &err), -EINVAL);
+	assert_null(app);
+}
+
+static void test_hash_tracks_changes(void **state)
+{
+	const char *a = "services: {web: {image: a, deploy: {replicas: 1}}}\n";
+	const char *b = "services: {web: {image: a, deploy: {replicas: 5}, depends_on: []}}\n";
+	const char *c = "services: {web: {image: a, environment: [X=1]}}\n";
+	_cleanup_(sk_app_freep) struct sk_app *A = load(a, NULL), *B = load(b, NULL), *C = load(c, NULL);
+	_cleanup_free_ char *ha = sk_app_service_hash(&A->services[0]), *hb = sk_app_service_hash(&B->services[0]);
+	_cleanup_free_ char *hc = sk_app_service_hash(&C->services[0]);
+
+	assert_string_equal(ha, hb); /* scaling does not recreate containers */
+	assert_string_not_equal(ha, hc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_service_fields),
+		cmocka_unit_test(test_service_fields_2),
+		cmocka_unit_test(test_start_order),
+		cmocka_unit_test(test_merge_keys),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_project_name_and_profiles),
+		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_json_errors),
+		cmocka_unit_test(test_hash_tracks_changes),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
