@@ -220,6 +220,12 @@ int sk_store_checkpoint(struct sk_store *s, int *ret_wal_pages, int *ret_done,
 	int log = 0, done = 0;
 	int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
 
+	/* Another connection checkpointing (or recovering) right now is not an
+	 * error for a periodic checkpoint: nothing was copied this time. */
+	if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+		rc = SQLITE_OK;
+		done = 0;
+	}
 	if (rc != SQLITE_OK)
 		return store_err(s, rc, err, "checkpoint '%s'", s->path);
 	if (ret_wal_pages)

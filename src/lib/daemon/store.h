@@ -107,6 +107,8 @@ bool sk_store_in_transaction(struct sk_store *s);
  * Copies the WAL back into skiff.db (PASSIVE: waits for nobody) and fsyncs.
  * Meant for a worker thread with its own handle.  *ret_wal_pages and
  * *ret_done (either may be NULL) receive the WAL size and the pages copied.
+ * When another connection is checkpointing at that moment, nothing is
+ * copied (*ret_done is 0) and it still returns 0: the next call does it.
  */
 int sk_store_checkpoint(struct sk_store *s, int *ret_wal_pages, int *ret_done,
 			struct sk_error **err);
