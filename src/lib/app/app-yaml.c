@@ -285,6 +285,48 @@ static void builder_release(struct builder *b)
 	free(b->anchors);
 }
 
+/* Length of the valid UTF-8 sequence at p (strict: no overlongs, surrogates or > U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
+		   : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	uint32_t cp;
+
+	if (len == 0 || len > n)
+		return 0;
+	cp = len == 1 ? p[0] : p[0] & (0x7f >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/*
+ * Compose files are UTF-8.  Checked before libfyaml sees the text: libfyaml
+ * 0.7.12 loops forever on some invalid sequences (e.g. in a % directive).
+ */
+static int check_utf8(const char *buf, size_t len, const char *file, struct sk_error **err)
+{
+	int line = 1, col = 1;
+
+	for (size_t i = 0; i < len;) {
+		size_t l = utf8_len((const unsigned char *)buf + i, len - i);
+		if (l == 0)
+			return sk_error_set(err, 0, "%s:%d:%d: invalid UTF-8", file, line, col);
+		if (buf[i] == '\n') {
+			line++;
+			col = 0;
+		}
+		col++;
+		i += l;
+	}
+	return 0;
+}
+
 static void diag_silent(struct fy_diag *diag, void *user, const char *buf, size_t len)
 {
 }
@@ -299,6 +341,8 @@ int sk_app_yaml_parse(const char *buf, size_t len, const char *file, struct sk_y
 	struct fy_event *e;
 	int r = 0;
 
+	if (check_utf8(buf, len, file, err) < 0)
+		return -EINVAL;
 	fy_diag_cfg_default(&dc);
 	dc.fp = NULL;
 	dc.output_fn = diag_silent;
