@@ -218,6 +218,10 @@ def main():
     ap.add_argument("--rss-runs", type=int, default=3)
     ap.add_argument("--rt", action="append", required=True, help="name=path, first is the subject")
     ap.add_argument("--json", help="write raw samples here")
+    ap.add_argument("--order", choices=["round-robin", "blocks"], default="round-robin",
+                    help="interleave the runtimes, or run each one's runs back to back "
+                         "(the kernel's cgroup-migration lock state carries over between "
+                         "runs, so each order favours different runtimes; report both)")
     ap.add_argument("--helper", required=True, help="the built bench/spawn-time.c")
     a = ap.parse_args()
 
@@ -258,16 +262,22 @@ def main():
         for rt in rts:
             if rt.error is None:
                 one(rt, "warmup")
-    for _ in range(a.n):
+    if a.order == "blocks":
         for rt in rts:
-            if rt.error is None:
-                one(rt, "timed")
+            for _ in range(a.n):
+                if rt.error is None:
+                    one(rt, "timed")
+    else:
+        for _ in range(a.n):
+            for rt in rts:
+                if rt.error is None:
+                    one(rt, "timed")
     for _ in range(a.rss_runs):
         for rt in rts:
             if rt.error is None:
                 one(rt, "traced")
 
-    print(f"\n{a.n} runs each, round-robin; `RUNTIME --root R run --bundle B ID` of /bin/true")
+    print(f"\n{a.n} runs each, {a.order}; `RUNTIME --root R run --bundle B ID` of /bin/true")
     hdr = f"{'runtime':8} {'ok':>4} {'median':>8} {'p90':>8} {'min':>8} {'cpu med':>8} {'rss self':>9} {'rss tree':>9} {'leaks':>5}"
     print(hdr)
     print(f"{'':8} {'':>4} {'ms':>8} {'ms':>8} {'ms':>8} {'ms':>8} {'KiB':>9} {'KiB':>9}")
@@ -302,7 +312,8 @@ def main():
         return f"{x / y:.2f}"
     print()
     for peer in [r.name for r in rts[1:]]:
-        print(f"{subj}/{peer} median ratio: {ratio('median_ms', peer)}")
+        tag = "" if a.order == "round-robin" else " (blocks)"
+        print(f"{subj}/{peer} median ratio{tag}: {ratio('median_ms', peer)}")
     if "crun" in summary:
         key = "rss_self_kib" if summary[subj]["rss_self_kib"] and summary["crun"]["rss_self_kib"] else "rss_tree_kib"
         print(f"{subj}/crun rss ratio: {ratio(key, 'crun')}")

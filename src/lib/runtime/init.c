@@ -153,6 +153,28 @@ static int setup_timens(const struct sk_spec *spec, struct sk_error **err)
 	return 0;
 }
 
+/*
+ * Moves this (single-threaded) process into its cgroup in every v1
+ * hierarchy by writing "0" to `tasks`: a thread moving itself skips the
+ * global threadgroup lock, and its RCU grace period, that moving another
+ * process takes.  cgroup2 was joined at clone (CLONE_INTO_CGROUP).
+ */
+static int join_own_cgroup(const struct sk_init_args *a, struct sk_error **err)
+{
+	const struct sk_cgroup_hierarchy *hs;
+	size_t n = sk_cgroup_hierarchies(a->cgroup, &hs);
+
+	for (size_t i = 0; i < n; i++) {
+		if (hs[i].v2)
+			continue;
+		_cleanup_free_ char *tasks = sk_path_join(hs[i].dir, "tasks");
+		int r = sk_write_file(tasks, "0", 1);
+		if (r < 0)
+			return sk_error_set(err, -r, "join cgroup '%s'", hs[i].dir);
+	}
+	return 0;
+}
+
 static int setup_namespaces(const struct sk_init_args *a, struct sk_error **err)
 {
 	int r;
@@ -221,6 +243,8 @@ static int cgroup_ready(void *userdata, struct sk_error **err)
 	int ret = expect(a->sync_fd, SK_SYNC_CGROUP, err);
 
 	if (ret < 0)
+		return ret;
+	if (a->join_cgroup == SK_JOIN_AT_CGROUP && (ret = join_own_cgroup(a, err)) < 0)
 		return ret;
 	if ((a->new_ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
 		return sk_error_errno(err, "create cgroup namespace");
@@ -339,6 +363,8 @@ static int init_steps(struct sk_init_args *a, struct sk_error **err)
 
 	pid_t host_pid = 0;
 	if ((ret = recv_go(a->sync_fd, &host_pid, err)) < 0)
+		return ret;
+	if (a->join_cgroup == SK_JOIN_AT_GO && (ret = join_own_cgroup(a, err)) < 0)
 		return ret;
 	if ((ret = setup_namespaces(a, err)) < 0)
 		return ret;

@@ -38,7 +38,9 @@ struct sk_init_args {
 	bool no_pivot, no_new_keyring;
 	bool new_userns;
 	int new_ns_flags;       /* CLONE_NEW* the child still has to unshare */
-	struct sk_cgroup *cgroup; /* opened, not yet created: the parent creates it after clone */
+	struct sk_cgroup *cgroup; /* the container's cgroup (maybe not created yet) */
+	/* when to move ourselves into the v1 hierarchies (cgroup2: clone did) */
+	enum { SK_JOIN_NONE, SK_JOIN_AT_GO, SK_JOIN_AT_CGROUP } join_cgroup;
 	/* the child's own, filled once the cgroup is ready */
 	int procfd, fifofd;
 	bool ready_sent;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -44,7 +45,9 @@ struct launch {
 	char *bundle, *rootfs;
 	struct sk_state st;
 	struct sk_cgroup *cg;      /* created by us; destroyed on failure */
-	struct sk_cgroup *cg_view; /* the same cgroup, opened before clone for the child */
+	struct sk_cgroup *cg_view; /* opened (not created) before clone, for the child */
+	bool cg_early;             /* a cgroup2 hierarchy: create before clone, clone into it */
+	bool parent_enters;        /* the child cannot join its cgroup itself (user ns) */
 	char *fifo_path;           /* NULL for run */
 	bool made_dir;
 	int sync_fd;     /* parent end */
@@ -145,20 +148,21 @@ static int load_spec(struct launch *l, struct sk_error **err)
 	return 0;
 }
 
-static int setup_cgroup(struct launch *l, struct sk_error **err)
+
+static int create_cgroup(struct launch *l, struct sk_error **err)
+{
+	int r = sk_cgroup_create(l->st.cgroup_path, &l->cg, err);
+
+	if (r == 0)
+		l->st.cgroup_created = (char **)sk_cgroup_created(l->cg);
+	return r;
+}
+
+static int apply_limits(struct launch *l, struct sk_error **err)
 {
 	const struct sk_linux *lx = l->spec->linux_;
-	int r;
 
-	if ((r = sk_cgroup_create(l->st.cgroup_path, &l->cg, err)) < 0)
-		return r;
-	l->st.cgroup_created = (char **)sk_cgroup_created(l->cg);
-	if (lx->has_resources) {
-		r = sk_runtime_apply_resources(l->cg, &lx->resources, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return lx->has_resources ? sk_runtime_apply_resources(l->cg, &lx->resources, err) : 0;
 }
 
 static int setup_state_dir(struct launch *l, struct sk_error **err)
@@ -299,6 +303,34 @@ static int clone_flags(const struct sk_spec *s, int *ret_later, bool *ret_userns
 	return flags;
 }
 
+/*
+ * clone(2) with fork semantics.  With a cgroup2 hierarchy the child starts
+ * in its cgroup there (CLONE_INTO_CGROUP): no migration, so none of the
+ * RCU grace periods a migration can wait for.  v1 hierarchies are joined
+ * by the child itself (init.c).
+ */
+static pid_t clone_into_cgroup(struct launch *l, unsigned long flags)
+{
+	const struct sk_cgroup_hierarchy *hs;
+	size_t n = l->cg_early ? sk_cgroup_hierarchies(l->cg, &hs) : 0;
+	_cleanup_close_ int cgfd = -1;
+
+	for (size_t i = 0; i < n && cgfd < 0; i++)
+		if (hs[i].v2)
+			cgfd = open(hs[i].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cgfd >= 0) {
+		struct clone_args args = { .flags = flags | CLONE_INTO_CGROUP,
+					   .exit_signal = SIGCHLD,
+					   .cgroup = (uint64_t)cgfd };
+		pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+		if (pid >= 0 || (errno != ENOSYS && errno != E2BIG && errno != EINVAL))
+			return pid;
+		/* an old kernel: the parent moves the child instead */
+		l->parent_enters = true;
+	}
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 static int spawn(struct launch *l, struct sk_error **err)
 {
 	int sp[2];
@@ -320,6 +352,7 @@ static int spawn(struct launch *l, struct sk_error **err)
 		.preserve_fds = l->o->preserve_fds, .no_pivot = l->o->no_pivot,
 		.no_new_keyring = l->o->no_new_keyring, .new_userns = userns,
 		.new_ns_flags = later, .cgroup = l->cg_view,
+		.join_cgroup = l->parent_enters ? SK_JOIN_NONE : l->cg_early ? SK_JOIN_AT_GO : SK_JOIN_AT_CGROUP,
 	};
 	/*
 	 * The child starts in the bundle directory: relative mount sources
@@ -333,7 +366,7 @@ static int spawn(struct launch *l, struct sk_error **err)
 		return sk_error_errno(err, "chdir to bundle '%s'", l->bundle);
 	}
 	fflush(NULL);
-	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	pid_t pid = clone_into_cgroup(l, (unsigned long)flags);
 	if (pid != 0 && fchdir(cwd) < 0)
 		sk_warn("restore working directory: %m");
 	if (pid < 0) {
@@ -392,12 +425,24 @@ static int configure_child(struct launch *l, struct sk_error **err)
 		    (r = write_id_map(l->pid, "gid_map", lx->gid_mappings, lx->n_gid_mappings, err)) < 0)
 			return r;
 	}
+	/*
+	 * Moving another process into a cgroup takes the threadgroup rwsem for
+	 * writing, which waits for an RCU grace period (milliseconds).  The
+	 * child moves itself (cheap) unless a user namespace stops it.
+	 */
+	if (l->cg_early && l->parent_enters && (r = sk_cgroup_enter(l->cg, l->pid, err)) < 0)
+		return r;
 	/* A failed send means the child failed: wait_ready() reads why. */
 	if (sk_sync_send_go(l->sync_fd, l->pid) < 0)
 		return wait_ready(l, err);
-	/* While the child makes its mounts: state dir contents and the cgroup. */
-	if ((r = fill_state_dir(l, err)) < 0 || (r = setup_cgroup(l, err)) < 0 ||
-	    (r = sk_cgroup_enter(l->cg, l->pid, err)) < 0 || (r = record_state(l, err)) < 0)
+	/* While the child makes its mounts: the cgroup (v1-only hosts), limits,
+	 * state dir contents, state. */
+	if (!l->cg_early && (r = create_cgroup(l, err)) < 0)
+		return r;
+	if (!l->cg_early && l->parent_enters && (r = sk_cgroup_enter(l->cg, l->pid, err)) < 0)
+		return r;
+	if ((r = apply_limits(l, err)) < 0 || (r = fill_state_dir(l, err)) < 0 ||
+	    (r = record_state(l, err)) < 0)
 		return r;
 	(void)sk_sync_send(l->sync_fd, SK_SYNC_CGROUP);
 	return wait_ready(l, err);
@@ -419,8 +464,15 @@ static int launch_create(struct launch *l, bool fifo, struct sk_error **err)
 					&l->st.cgroup_path, err)) < 0 ||
 	    (r = sk_cgroup_open(l->st.cgroup_path, NULL, &l->cg_view, err)) < 0)
 		return r;
+	const struct sk_cgroup_hierarchy *hs;
+	for (size_t i = 0, n = sk_cgroup_hierarchies(l->cg_view, &hs); i < n; i++)
+		l->cg_early |= hs[i].v2;
 	if ((r = setup_state_dir(l, err)) < 0)
 		goto fail;
+	if (l->cg_early && (r = create_cgroup(l, err)) < 0)
+		goto fail;
+	/* a process in a user namespace cannot write the host's cgroup files */
+	l->parent_enters = sk_spec_namespace(l->spec, SK_NS_USER) != NULL;
 	if (fifo)
 		l->fifo_path = sk_state_file(&l->st, "exec.fifo");
 	if (l->spec->process->terminal) {
