@@ -169,16 +169,20 @@ static int setup_state_dir(struct launch *l, struct sk_error **err)
 {
 	int r;
 
-	if ((r = sk_mkdir_p(l->rt->root, 0711)) < 0)
-		return sk_error_set(err, -r, "create state root '%s'", l->rt->root);
 	l->st.dir = sk_path_join(l->rt->root, l->id);
-	if (mkdir(l->st.dir, 0711) < 0) {
-		if (errno == EEXIST) {
-			sk_error_set(err, 0, "container with id exists: %s", l->id);
-			return -EEXIST;
-		}
-		return sk_error_errno(err, "create state directory '%s'", l->st.dir);
+	/* The root usually exists: one mkdir, and mkdir -p only when it did not. */
+	int q = mkdir(l->st.dir, 0711) < 0 ? -errno : 0;
+	if (q == -ENOENT) {
+		if ((r = sk_mkdir_p(l->rt->root, 0711)) < 0)
+			return sk_error_set(err, -r, "create state root '%s'", l->rt->root);
+		q = mkdir(l->st.dir, 0711) < 0 ? -errno : 0;
 	}
+	if (q == -EEXIST) {
+		sk_error_set(err, 0, "container with id exists: %s", l->id);
+		return -EEXIST;
+	}
+	if (q < 0)
+		return sk_error_set(err, -q, "create state directory '%s'", l->st.dir);
 	l->made_dir = true;
 	return 0;
 }
@@ -697,12 +701,17 @@ int sk_container_run(const struct sk_runtime *rt, const char *id, const struct s
 	/* What `delete` does, from what we hold in memory. */
 	if (sk_cgroup_destroy(l.cg, &derr) < 0)
 		sk_warn("delete %s: %s", id, derr->msg);
-	stopped = hook_state(&l, SK_STATUS_STOPPED);
 	sk_error_free(TAKE_PTR(derr));
-	if (sk_hooks_run(l.spec->hooks[SK_HOOK_POSTSTOP], l.spec->n_hooks[SK_HOOK_POSTSTOP],
-			 "poststop", stopped, &derr) < 0)
+	if (l.spec->n_hooks[SK_HOOK_POSTSTOP]) {
+		stopped = hook_state(&l, SK_STATUS_STOPPED);
+		if (sk_hooks_run(l.spec->hooks[SK_HOOK_POSTSTOP], l.spec->n_hooks[SK_HOOK_POSTSTOP],
+				 "poststop", stopped, &derr) < 0)
+			sk_warn("%s", derr->msg);
+	}
+	sk_error_free(TAKE_PTR(derr));
+	if (sk_state_remove(&l.st, &derr) < 0)
 		sk_warn("%s", derr->msg);
-	(void)sk_rm_rf(l.st.dir);
+	l.made_dir = false;
 out:
 	launch_release(&l);
 	return r;

@@ -221,9 +221,7 @@ int sk_container_delete(const struct sk_runtime *rt, const char *id, bool force,
 	if ((r = sk_cgroup_destroy(cg, err)) < 0)
 		return r;
 	run_poststop(st);
-	if ((r = sk_rm_rf(st->dir)) < 0)
-		return sk_error_set(err, -r, "remove state directory '%s'", st->dir);
-	return 0;
+	return sk_state_remove(st, err);
 }
 
 static int set_frozen(const struct sk_runtime *rt, const char *id, bool frozen,

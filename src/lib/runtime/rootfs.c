@@ -362,44 +362,39 @@ static int mount_cgroup(const struct sk_rootfs *r, int rootfd, const struct sk_m
 	/* v1 and hybrid: a tmpfs with one bind mount per hierarchy, as runc does. */
 	if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
 		return sk_error_errno(err, "mount tmpfs on '%s'", m->destination);
-	sk_closep(&fd);
-	fd = openat2_in_root(rootfd, m->destination, O_PATH);
-	if (fd < 0)
-		return sk_error_set(err, -fd, "reopen '%s'", m->destination);
+	/* A tmpfs we just made holds no symlinks: plain *at() calls are safe in it. */
+	_cleanup_close_ int dfd = openat2_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY);
+	if (dfd < 0)
+		return sk_error_set(err, -dfd, "open '%s'", m->destination);
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_free_ char *name = hierarchy_name(&hs[i]);
-		_cleanup_free_ char *dest = sk_path_join(m->destination, name);
-		_cleanup_close_ int sub = mkpath_in_root(rootfd, dest, false, 0);
 		char subt[32];
 
+		if (mkdirat(dfd, name, 0755) < 0)
+			return sk_error_errno(err, "mkdir %s/%s", m->destination, name);
+		_cleanup_close_ int sub = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
-			return sk_error_set(err, -sub, "mount '%s': create mount point", dest);
+			return sk_error_errno(err, "open %s/%s", m->destination, name);
 		fd_path(subt, sub);
 		if (mount(hs[i].dir, subt, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return sk_error_errno(err, "bind cgroup '%s' on '%s'", hs[i].dir, dest);
-		sk_closep(&sub);
-		sub = openat2_in_root(rootfd, dest, O_PATH);
-		fd_path(subt, sub);
-		if (remount_bind(subt, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC, r->userns, dest, err) < 0)
-			return -EPERM;
+			return sk_error_errno(err, "bind cgroup '%s' on %s/%s", hs[i].dir, m->destination,
+					      name);
 		/* co-mounted controllers ("cpu,cpuacct") get a link per name */
 		if (strchr(name, ',')) {
-			_cleanup_close_ int dfd = openat2_in_root(rootfd, m->destination,
-								  O_RDONLY | O_DIRECTORY);
 			_cleanup_free_ char *copy = sk_strdup(name);
 			char *save = NULL;
-			for (char *c = strtok_r(copy, ",", &save); c && dfd >= 0;
-			     c = strtok_r(NULL, ",", &save))
+			for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save))
 				if (symlinkat(name, dfd, c) < 0 && errno != EEXIST)
 					sk_debug("symlink %s to %s: %m", c, name);
 		}
 	}
-	if (flags & MS_RDONLY) {
-		fd_path(target, fd);
-		if (mount(NULL, target, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
-			  "mode=755") < 0)
-			return sk_error_errno(err, "remount '%s' read-only", m->destination);
-	}
+	/* One recursive change for the tmpfs and every bind under it. */
+	struct mount_attr attr = {
+		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+			    ((flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0),
+	};
+	if (syscall(SYS_mount_setattr, dfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+		return sk_error_errno(err, "set attributes of the mounts under '%s'", m->destination);
 	return 0;
 }
 

@@ -32,6 +32,23 @@ int sk_state_check_id(const char *id, struct sk_error **err)
 	return 0;
 }
 
+int sk_state_remove(const struct sk_state *st, struct sk_error **err)
+{
+	static const char *const files[] = { "state.json", "config.json", "exec.fifo" };
+	_cleanup_close_ int dfd = open(st->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : sk_error_errno(err, "open '%s'", st->dir);
+	for (size_t i = 0; i < SK_ELEMENTSOF(files); i++)
+		(void)unlinkat(dfd, files[i], 0);
+	if (rmdir(st->dir) == 0 || errno == ENOENT)
+		return 0;
+	if ((r = sk_rm_rf(st->dir)) < 0)
+		return sk_error_set(err, -r, "remove state directory '%s'", st->dir);
+	return 0;
+}
+
 char *sk_state_file(const struct sk_state *st, const char *name)
 {
 	return sk_path_join(st->dir, name);

@@ -57,6 +57,12 @@ enum sk_status sk_state_status(const struct sk_state *st);
 /* The runtime-spec state document, as `state` prints it and hooks read it. */
 char *sk_state_json(const struct sk_state *st, enum sk_status status, bool pretty);
 
+/*
+ * Removes the state directory: its known files, then the directory; a
+ * full walk only when something else was left in it.
+ */
+int sk_state_remove(const struct sk_state *st, struct sk_error **err);
+
 /* "<dir>/<name>" */
 char *sk_state_file(const struct sk_state *st, const char *name);
 
