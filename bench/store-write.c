@@ -53,7 +53,9 @@ static void run(struct sk_store *s, const char *what, int n, int batch)
 	uint64_t t0 = sk_now_ns();
 
 	for (int i = 0; i < n; i++) {
-		struct sk_store_replica_obs o = { .state = SK_STORE_OBS_RUNNING, .pid = i + 1, .restarts = i };
+		struct sk_store_replica_obs o = { .state = SK_STORE_OBS_RUNNING,
+						  .pid = i + 1,
+						  .restarts = i };
 		uint64_t a = sk_now_ns();
 		if (batch && i % batch == 0 && sk_store_begin(s, &e) < 0)
 			die(e);
@@ -95,7 +97,9 @@ static void setup_app(struct sk_store *s)
 	for (int i = 1; i <= REPLICAS; i++) {
 		char cid[32];
 		snprintf(cid, sizeof(cid), "bench-web-%d", i);
-		struct sk_store_replica r = { .app = "bench", .service = "web", .index = i, .container_id = cid };
+		struct sk_store_replica r = {
+			.app = "bench", .service = "web", .index = i, .container_id = cid
+		};
 		if (sk_store_replica_upsert(s, &r, &e) < 0)
 			die(e);
 	}

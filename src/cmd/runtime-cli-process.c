@@ -34,8 +34,15 @@ static _printf_(1, 2) int fail_msg(const char *fmt, ...)
 }
 
 enum {
-	OPT_CONSOLE = 256, OPT_PID_FILE, OPT_CWD, OPT_NNP, OPT_PRESERVE, OPT_APPARMOR, OPT_LABEL,
-	OPT_CGROUP, OPT_IGNORE_PAUSED,
+	OPT_CONSOLE = 256,
+	OPT_PID_FILE,
+	OPT_CWD,
+	OPT_NNP,
+	OPT_PRESERVE,
+	OPT_APPARMOR,
+	OPT_LABEL,
+	OPT_CGROUP,
+	OPT_IGNORE_PAUSED,
 };
 
 struct exec_args {
@@ -79,23 +86,48 @@ static int parse_exec(int argc, char **argv, struct exec_args *a)
 	optind = 1;
 	while ((c = getopt_long_only(argc, argv, "+p:tde:u:g:c:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': a->process_file = optarg; break;
-		case 't': a->tty = true; break;
-		case 'd': a->o.detach = true; break;
-		case OPT_CONSOLE: a->o.console_socket = optarg; break;
-		case OPT_PID_FILE: a->o.pid_file = optarg; break;
-		case 'e': sk_strv_push(&a->env, optarg); break;
-		case OPT_CWD: a->cwd = optarg; break;
-		case 'u': a->user = optarg; break;
-		case 'g': sk_strv_push(&a->gids, optarg); break;
-		case 'c': sk_strv_push(&a->caps, optarg); break;
-		case OPT_NNP: a->nnp = true; break;
+		case 'p':
+			a->process_file = optarg;
+			break;
+		case 't':
+			a->tty = true;
+			break;
+		case 'd':
+			a->o.detach = true;
+			break;
+		case OPT_CONSOLE:
+			a->o.console_socket = optarg;
+			break;
+		case OPT_PID_FILE:
+			a->o.pid_file = optarg;
+			break;
+		case 'e':
+			sk_strv_push(&a->env, optarg);
+			break;
+		case OPT_CWD:
+			a->cwd = optarg;
+			break;
+		case 'u':
+			a->user = optarg;
+			break;
+		case 'g':
+			sk_strv_push(&a->gids, optarg);
+			break;
+		case 'c':
+			sk_strv_push(&a->caps, optarg);
+			break;
+		case OPT_NNP:
+			a->nnp = true;
+			break;
 		case OPT_PRESERVE:
 			if (sk_parse_int(optarg, &n) < 0 || n < 0)
 				return fail_msg("exec: --preserve-fds: not a count: '%s'", optarg);
 			a->o.preserve_fds = (unsigned)n;
 			break;
-		case OPT_APPARMOR: case OPT_LABEL: case OPT_CGROUP: case OPT_IGNORE_PAUSED:
+		case OPT_APPARMOR:
+		case OPT_LABEL:
+		case OPT_CGROUP:
+		case OPT_IGNORE_PAUSED:
 			break;
 		default:
 			return fail_msg("exec: %s", "invalid option");
@@ -186,7 +218,8 @@ static int build_inline_process(const struct sk_runtime *rt, const char *id, str
 		json_object_set_new(proc, "cwd", json_string("/"));
 	if (a->user && apply_user(proc, a->user) < 0) {
 		json_decref(proc);
-		return sk_error_set(err, 0, "exec: --user: invalid value '%s' (want UID[:GID])", a->user);
+		return sk_error_set(err, 0, "exec: --user: invalid value '%s' (want UID[:GID])",
+				    a->user);
 	}
 	if (a->gids) {
 		json_t *user = json_object_get(proc, "user");
@@ -350,8 +383,22 @@ int sk_cli_parse_bytes(const char *s, int64_t *ret)
 }
 
 enum {
-	U_MEMORY = 256, U_SWAP, U_RESERVATION, U_KMEM, U_KMEM_TCP, U_SHARES, U_QUOTA, U_PERIOD,
-	U_RT_PERIOD, U_RT_RUNTIME, U_CPUS, U_MEMS, U_PIDS, U_BLKIO, U_L3, U_MEMBW,
+	U_MEMORY = 256,
+	U_SWAP,
+	U_RESERVATION,
+	U_KMEM,
+	U_KMEM_TCP,
+	U_SHARES,
+	U_QUOTA,
+	U_PERIOD,
+	U_RT_PERIOD,
+	U_RT_RUNTIME,
+	U_CPUS,
+	U_MEMS,
+	U_PIDS,
+	U_BLKIO,
+	U_L3,
+	U_MEMBW,
 };
 
 static int update_flag(struct sk_resources *r, int c, const char *v)
@@ -360,26 +407,44 @@ static int update_flag(struct sk_resources *r, int c, const char *v)
 	uint64_t u;
 
 	switch (c) {
-	case U_MEMORY: case U_SWAP: case U_RESERVATION: case U_KMEM: case U_KMEM_TCP:
+	case U_MEMORY:
+	case U_SWAP:
+	case U_RESERVATION:
+	case U_KMEM:
+	case U_KMEM_TCP:
 		if (sk_cli_parse_bytes(v, &n) < 0)
 			return -EINVAL;
-		if (c == U_MEMORY) r->memory.has_limit = true, r->memory.limit = n;
-		if (c == U_SWAP) r->memory.has_swap = true, r->memory.swap = n;
-		if (c == U_RESERVATION) r->memory.has_reservation = true, r->memory.reservation = n;
+		if (c == U_MEMORY)
+			r->memory.has_limit = true, r->memory.limit = n;
+		if (c == U_SWAP)
+			r->memory.has_swap = true, r->memory.swap = n;
+		if (c == U_RESERVATION)
+			r->memory.has_reservation = true, r->memory.reservation = n;
 		return 0; /* kernel memory limits are deprecated and ignored, as in runc */
-	case U_QUOTA: case U_RT_RUNTIME: case U_PIDS:
+	case U_QUOTA:
+	case U_RT_RUNTIME:
+	case U_PIDS:
 		if (sk_parse_int64(v, &n) < 0)
 			return -EINVAL;
-		if (c == U_QUOTA) r->cpu.has_quota = true, r->cpu.quota = n;
-		if (c == U_RT_RUNTIME) r->cpu.has_realtime_runtime = true, r->cpu.realtime_runtime = n;
-		if (c == U_PIDS) r->pids.has_limit = true, r->pids.limit = n;
+		if (c == U_QUOTA)
+			r->cpu.has_quota = true, r->cpu.quota = n;
+		if (c == U_RT_RUNTIME)
+			r->cpu.has_realtime_runtime = true, r->cpu.realtime_runtime = n;
+		if (c == U_PIDS)
+			r->pids.has_limit = true, r->pids.limit = n;
 		return 0;
-	case U_SHARES: case U_PERIOD: case U_RT_PERIOD: case U_BLKIO:
+	case U_SHARES:
+	case U_PERIOD:
+	case U_RT_PERIOD:
+	case U_BLKIO:
 		if (sk_parse_uint64(v, &u) < 0)
 			return -EINVAL;
-		if (c == U_SHARES) r->cpu.has_shares = true, r->cpu.shares = u;
-		if (c == U_PERIOD) r->cpu.has_period = true, r->cpu.period = u;
-		if (c == U_RT_PERIOD) r->cpu.has_realtime_period = true, r->cpu.realtime_period = u;
+		if (c == U_SHARES)
+			r->cpu.has_shares = true, r->cpu.shares = u;
+		if (c == U_PERIOD)
+			r->cpu.has_period = true, r->cpu.period = u;
+		if (c == U_RT_PERIOD)
+			r->cpu.has_realtime_period = true, r->cpu.realtime_period = u;
 		if (c == U_BLKIO) {
 			if (u > 1000)
 				return -EINVAL;
@@ -443,7 +508,10 @@ int sk_cli_update(const struct sk_runtime *rt, int argc, char **argv)
 	_cleanup_(sk_resources_freep) struct sk_resources *res = NULL;
 	struct sk_error *err = NULL;
 	const char *file = NULL;
-	struct { int c; const char *v; } flags[32];
+	struct {
+		int c;
+		const char *v;
+	} flags[32];
 	size_t nflags = 0;
 	int c;
 

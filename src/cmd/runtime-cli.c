@@ -183,15 +183,18 @@ static const struct {
 	const char *name;
 	int num;
 } signals[] = {
-	{ "HUP", SIGHUP },   { "INT", SIGINT },       { "QUIT", SIGQUIT },   { "ILL", SIGILL },
-	{ "TRAP", SIGTRAP }, { "ABRT", SIGABRT },     { "IOT", SIGIOT },     { "BUS", SIGBUS },
-	{ "FPE", SIGFPE },   { "KILL", SIGKILL },     { "USR1", SIGUSR1 },   { "SEGV", SIGSEGV },
-	{ "USR2", SIGUSR2 }, { "PIPE", SIGPIPE },     { "ALRM", SIGALRM },   { "TERM", SIGTERM },
-	{ "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD }, { "CLD", SIGCHLD },    { "CONT", SIGCONT },
-	{ "STOP", SIGSTOP }, { "TSTP", SIGTSTP },     { "TTIN", SIGTTIN },   { "TTOU", SIGTTOU },
-	{ "URG", SIGURG },   { "XCPU", SIGXCPU },     { "XFSZ", SIGXFSZ },   { "VTALRM", SIGVTALRM },
-	{ "PROF", SIGPROF }, { "WINCH", SIGWINCH },   { "IO", SIGIO },       { "POLL", SIGPOLL },
-	{ "PWR", SIGPWR },   { "SYS", SIGSYS },
+	{ "HUP", SIGHUP },	 { "INT", SIGINT },	  { "QUIT", SIGQUIT },
+	{ "ILL", SIGILL },	 { "TRAP", SIGTRAP },	  { "ABRT", SIGABRT },
+	{ "IOT", SIGIOT },	 { "BUS", SIGBUS },	  { "FPE", SIGFPE },
+	{ "KILL", SIGKILL },	 { "USR1", SIGUSR1 },	  { "SEGV", SIGSEGV },
+	{ "USR2", SIGUSR2 },	 { "PIPE", SIGPIPE },	  { "ALRM", SIGALRM },
+	{ "TERM", SIGTERM },	 { "STKFLT", SIGSTKFLT }, { "CHLD", SIGCHLD },
+	{ "CLD", SIGCHLD },	 { "CONT", SIGCONT },	  { "STOP", SIGSTOP },
+	{ "TSTP", SIGTSTP },	 { "TTIN", SIGTTIN },	  { "TTOU", SIGTTOU },
+	{ "URG", SIGURG },	 { "XCPU", SIGXCPU },	  { "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },	  { "WINCH", SIGWINCH },
+	{ "IO", SIGIO },	 { "POLL", SIGPOLL },	  { "PWR", SIGPWR },
+	{ "SYS", SIGSYS },
 };
 
 int sk_cli_parse_signal(const char *s)
@@ -285,8 +288,8 @@ int sk_cli_list(const struct sk_runtime *rt, int argc, char **argv)
 		return sk_cli_fail(err);
 	json_t *arr = json_array();
 	if (!quiet && !json)
-		printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
-		       "OWNER");
+		printf("%-12s %-8s %-10s %-40s %-30s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+		       "CREATED", "OWNER");
 	for (size_t i = 0; ids[i]; i++) {
 		_cleanup_(sk_state_freep) struct sk_state *st = NULL;
 		if (sk_state_load(rt->root, ids[i], &st, NULL) < 0)
@@ -299,8 +302,8 @@ int sk_cli_list(const struct sk_runtime *rt, int argc, char **argv)
 			json_array_append_new(arr, json_loads(doc, 0, NULL));
 		} else {
 			printf("%-12s %-8d %-10s %-40s %-30s %s\n", st->id,
-			       s == SK_STATUS_STOPPED ? 0 : (int)st->pid, sk_status_name(s), st->bundle,
-			       st->created, "root");
+			       s == SK_STATUS_STOPPED ? 0 : (int)st->pid, sk_status_name(s),
+			       st->bundle, st->created, "root");
 		}
 	}
 	if (json) {

@@ -62,11 +62,16 @@ static int print_app(const struct sk_app *app, enum config_output out, const cha
 int skiff_cmd_config(const struct skiff_opts *o, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "file", required_argument, NULL, 'f' },   { "project-name", required_argument, NULL, 'p' },
-		{ "json", no_argument, NULL, 'j' },         { "services", no_argument, NULL, 's' },
-		{ "hash", required_argument, NULL, 'H' },   { "profile", required_argument, NULL, 'P' },
-		{ "env-file", required_argument, NULL, 'e' }, { "quiet", no_argument, NULL, 'q' },
-		{ "help", no_argument, NULL, 'h' },         { 0 },
+		{ "file", required_argument, NULL, 'f' },
+		{ "project-name", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "services", no_argument, NULL, 's' },
+		{ "hash", required_argument, NULL, 'H' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "env-file", required_argument, NULL, 'e' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	struct sk_app_load_opts lo = { 0 };
 	_cleanup_strv_ char **profiles = NULL;

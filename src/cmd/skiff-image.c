@@ -20,20 +20,21 @@
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: skiff image import PATH [--name NAME[:TAG]] [--platform OS/ARCH]\n"
-		"                   [--entrypoint ARGV] [--cmd ARGV] [--env K=V]... [--workdir DIR]\n"
-		"                   [--user USER[:GROUP]] [--expose PORT[/PROTO]]...\n"
-		"       skiff image ls [--json]\n"
-		"       skiff image inspect NAME...\n"
-		"       skiff image tag SRC DST\n"
-		"       skiff image rm [--force] NAME...\n"
-		"       skiff image export NAME PATH [--format oci-dir|oci-archive]\n"
-		"       skiff image prune\n"
-		"       skiff image mount [--read-only] NAME ID\n"
-		"       skiff image umount ID\n"
-		"       skiff image bundle NAME DIR [--id ID] [--read-only]\n"
-		"ARGV is a JSON array ('[\"sh\",\"-c\",\"echo hi\"]') or words split on spaces.\n");
+	fprintf(
+	    stderr,
+	    "usage: skiff image import PATH [--name NAME[:TAG]] [--platform OS/ARCH]\n"
+	    "                   [--entrypoint ARGV] [--cmd ARGV] [--env K=V]... [--workdir DIR]\n"
+	    "                   [--user USER[:GROUP]] [--expose PORT[/PROTO]]...\n"
+	    "       skiff image ls [--json]\n"
+	    "       skiff image inspect NAME...\n"
+	    "       skiff image tag SRC DST\n"
+	    "       skiff image rm [--force] NAME...\n"
+	    "       skiff image export NAME PATH [--format oci-dir|oci-archive]\n"
+	    "       skiff image prune\n"
+	    "       skiff image mount [--read-only] NAME ID\n"
+	    "       skiff image umount ID\n"
+	    "       skiff image bundle NAME DIR [--id ID] [--read-only]\n"
+	    "ARGV is a JSON array ('[\"sh\",\"-c\",\"echo hi\"]') or words split on spaces.\n");
 	return 2;
 }
 
@@ -56,9 +57,8 @@ static char **parse_argv(const char *s)
 		size_t i;
 		json_t *e;
 
-		json_array_foreach (j, i, e)
-			if (json_is_string(e))
-				sk_strv_push(&v, json_string_value(e));
+		json_array_foreach(j, i, e) if (json_is_string(e))
+		    sk_strv_push(&v, json_string_value(e));
 		json_decref(j);
 		return v;
 	}
@@ -87,10 +87,14 @@ static void progress_cb(const char *what, uint64_t done, uint64_t total, void *u
 static int cmd_import(const struct skiff_opts *so, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },     { "platform", required_argument, NULL, 'p' },
-		{ "entrypoint", required_argument, NULL, 'E' }, { "cmd", required_argument, NULL, 'C' },
-		{ "env", required_argument, NULL, 'e' },      { "workdir", required_argument, NULL, 'w' },
-		{ "user", required_argument, NULL, 'u' },     { "expose", required_argument, NULL, 'x' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "platform", required_argument, NULL, 'p' },
+		{ "entrypoint", required_argument, NULL, 'E' },
+		{ "cmd", required_argument, NULL, 'C' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "expose", required_argument, NULL, 'x' },
 		{ 0 },
 	};
 	_cleanup_(sk_image_store_freep) struct sk_image_store *s = NULL;
@@ -101,15 +105,34 @@ static int cmd_import(const struct skiff_opts *so, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'n': io.name = optarg; break;
-		case 'p': io.platform = optarg; break;
-		case 'E': sk_strv_free(ep); ep = parse_argv(optarg); break;
-		case 'C': sk_strv_free(cmd); cmd = parse_argv(optarg); break;
-		case 'e': sk_strv_push(&env, optarg); break;
-		case 'w': io.workdir = optarg; break;
-		case 'u': io.user = optarg; break;
-		case 'x': sk_strv_push(&expose, optarg); break;
-		default: return usage();
+		case 'n':
+			io.name = optarg;
+			break;
+		case 'p':
+			io.platform = optarg;
+			break;
+		case 'E':
+			sk_strv_free(ep);
+			ep = parse_argv(optarg);
+			break;
+		case 'C':
+			sk_strv_free(cmd);
+			cmd = parse_argv(optarg);
+			break;
+		case 'e':
+			sk_strv_push(&env, optarg);
+			break;
+		case 'w':
+			io.workdir = optarg;
+			break;
+		case 'u':
+			io.user = optarg;
+			break;
+		case 'x':
+			sk_strv_push(&expose, optarg);
+			break;
+		default:
+			return usage();
 		}
 	}
 	if (optind + 1 != argc)
@@ -170,11 +193,11 @@ static int cmd_ls(const struct skiff_opts *so, int argc, char **argv)
 			for (char **nm = imgs[i].names; *nm; nm++)
 				json_array_append_new(names, json_string(*nm));
 			json_array_append_new(
-				a, json_pack("{s:s, s:o, s:s, s:I, s:s?, s:s?, s:i}", "id", imgs[i].id,
-					     "names", names, "digest", imgs[i].manifest_digest, "size",
-					     (json_int_t)imgs[i].size, "created", imgs[i].created,
-					     "imported", imgs[i].imported, "layers",
-					     (int)sk_strv_length(imgs[i].diff_ids)));
+			    a, json_pack("{s:s, s:o, s:s, s:I, s:s?, s:s?, s:i}", "id", imgs[i].id,
+					 "names", names, "digest", imgs[i].manifest_digest, "size",
+					 (json_int_t)imgs[i].size, "created", imgs[i].created,
+					 "imported", imgs[i].imported, "layers",
+					 (int)sk_strv_length(imgs[i].diff_ids)));
 		}
 		out = json_dumps(a, JSON_INDENT(2));
 		json_decref(a);
@@ -280,7 +303,8 @@ static int cmd_export(const struct skiff_opts *so, int argc, char **argv)
 		return usage();
 	if (!format) {
 		size_t n = strlen(argv[optind + 1]);
-		format = n > 4 && !strcmp(argv[optind + 1] + n - 4, ".tar") ? "oci-archive" : "oci-dir";
+		format =
+		    n > 4 && !strcmp(argv[optind + 1] + n - 4, ".tar") ? "oci-archive" : "oci-dir";
 	}
 	if (!strcmp(format, "oci-dir"))
 		f = SK_IMAGE_EXPORT_OCI_DIR;
@@ -399,10 +423,10 @@ int skiff_cmd_image(const struct skiff_opts *o, int argc, char **argv)
 		const char *name;
 		int (*fn)(const struct skiff_opts *o, int argc, char **argv);
 	} cmds[] = {
-		{ "import", cmd_import }, { "ls", cmd_ls },         { "list", cmd_ls },
-		{ "inspect", cmd_inspect }, { "tag", cmd_tag },     { "rm", cmd_rm },
-		{ "export", cmd_export }, { "prune", cmd_prune },   { "mount", cmd_mount },
-		{ "umount", cmd_umount }, { "bundle", cmd_bundle },
+		{ "import", cmd_import },   { "ls", cmd_ls },	      { "list", cmd_ls },
+		{ "inspect", cmd_inspect }, { "tag", cmd_tag },	      { "rm", cmd_rm },
+		{ "export", cmd_export },   { "prune", cmd_prune },   { "mount", cmd_mount },
+		{ "umount", cmd_umount },   { "bundle", cmd_bundle },
 	};
 
 	if (argc < 2)

@@ -77,7 +77,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-				fprintf(stderr, "skiff-runtime: --log-format: unknown format '%s'\n", optarg);
+				fprintf(stderr,
+					"skiff-runtime: --log-format: unknown format '%s'\n",
+					optarg);
 				return 1;
 			}
 			fmt = strcmp(optarg, "json") ? SK_LOG_TEXT : SK_LOG_JSON;
@@ -92,8 +94,8 @@ int main(int argc, char **argv)
 		case 'R':
 			break;
 		case 'v':
-			printf("skiff-runtime version %s\ncommit: %s\nspec: %s\n", SK_VERSION, SK_COMMIT,
-			       SK_OCI_VERSION);
+			printf("skiff-runtime version %s\ncommit: %s\nspec: %s\n", SK_VERSION,
+			       SK_COMMIT, SK_OCI_VERSION);
 			return 0;
 		case 'h':
 			usage(stdout);
@@ -108,7 +110,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (rt.systemd_cgroup)
-		sk_warn("--systemd-cgroup: systemd is not used, cgroups are managed through cgroupfs");
+		sk_warn(
+		    "--systemd-cgroup: systemd is not used, cgroups are managed through cgroupfs");
 	if (optind >= argc) {
 		usage(stderr);
 		return 1;

@@ -30,7 +30,8 @@ int skiff_fail(struct sk_error *err)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: skiff [--store DIR] [--debug] command [options] [arguments]\n\ncommands:\n");
+	fprintf(
+	    f, "usage: skiff [--store DIR] [--debug] command [options] [arguments]\n\ncommands:\n");
 	for (size_t i = 0; i < SK_ELEMENTSOF(commands); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 }

@@ -39,12 +39,15 @@ static void round_trip(const struct sk_app *app)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct sk_app_load_opts o = { .environ = fuzz_env, .project_name = "fuzz", .env_file = "/dev/null" };
+	struct sk_app_load_opts o = { .environ = fuzz_env,
+				      .project_name = "fuzz",
+				      .env_file = "/dev/null" };
 	struct sk_app_diags diags = { 0 };
 	struct sk_error *err = NULL;
 	struct sk_app *app = NULL;
 
-	if (sk_app_parse((const char *)data, size, "/nonexistent/compose.yaml", &o, &app, &diags, &err) == 0) {
+	if (sk_app_parse((const char *)data, size, "/nonexistent/compose.yaml", &o, &app, &diags,
+			 &err) == 0) {
 		round_trip(app);
 		sk_app_free(app);
 	}

@@ -20,10 +20,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                  \
-	do {                      \
-		if (!(x))         \
-			abort();  \
+#define CHECK(x)                                                                                   \
+	do {                                                                                       \
+		if (!(x))                                                                          \
+			abort();                                                                   \
 	} while (0)
 
 struct outcome {
@@ -60,7 +60,8 @@ static void check_head(const struct sk_http_parser *p, const char *buf, size_t l
 	mix(h, &m->flags, sizeof(m->flags));
 	mix(h, &m->content_length, sizeof(m->content_length));
 	for (size_t i = 0; i < m->n_headers; i++) {
-		CHECK(inside(m->headers[i].name, buf, len) && inside(m->headers[i].value, buf, len));
+		CHECK(inside(m->headers[i].name, buf, len) &&
+		      inside(m->headers[i].value, buf, len));
 		CHECK(m->headers[i].name.len > 0);
 		mix(h, m->headers[i].name.p, m->headers[i].name.len);
 		mix(h, ":", 1);

@@ -53,8 +53,9 @@ static void h_service(struct sk_api_request *req, struct sk_api_response *resp, 
 	const char *x = sk_api_request_query(req, "x");
 
 	sk_api_respond_json(resp, 200,
-			    json_pack("{s:s,s:s,s:s?,s:s?}", "app", sk_api_request_param(req, "app"),
-				      "svc", sk_api_request_param(req, "svc"), "x", x, "ua",
+			    json_pack("{s:s,s:s,s:s?,s:s?}", "app",
+				      sk_api_request_param(req, "app"), "svc",
+				      sk_api_request_param(req, "svc"), "x", x, "ua",
 				      sk_api_request_header(req, "user-agent")));
 }
 
@@ -74,8 +75,8 @@ static void h_conns(struct sk_api_request *req, struct sk_api_response *resp, vo
 {
 	struct fixture *f = u;
 
-	sk_api_respond_json(resp, 200,
-			    json_pack("{s:I}", "conns", (json_int_t)sk_api_server_connections(f->srv)));
+	sk_api_respond_json(
+	    resp, 200, json_pack("{s:I}", "conns", (json_int_t)sk_api_server_connections(f->srv)));
 }
 
 static void async_fire(struct sk_loop *loop, struct sk_loop_timer *t, void *u)
@@ -265,9 +266,9 @@ static void test_not_found_not_allowed(void **state)
 	struct sk_api_reply reply;
 	struct sk_error *err = NULL;
 
-	assert_int_equal(sk_api_client_request(c, "GET", "/v1/nope", NULL, NULL, 0, NULL, NULL,
-					       &reply, NULL),
-			 0);
+	assert_int_equal(
+	    sk_api_client_request(c, "GET", "/v1/nope", NULL, NULL, 0, NULL, NULL, &reply, NULL),
+	    0);
 	assert_int_equal(reply.status, 404);
 	assert_string_equal(reply.content_type, "application/json");
 	assert_non_null(strstr(reply.body, "\"error\""));
@@ -392,9 +393,9 @@ static void test_async(void **state)
 	_cleanup_(sk_api_client_freep) struct sk_api_client *c = client(f);
 	struct sk_api_reply reply;
 
-	assert_int_equal(sk_api_client_request(c, "GET", "/v1/async", NULL, NULL, 0, NULL, NULL,
-					       &reply, NULL),
-			 0);
+	assert_int_equal(
+	    sk_api_client_request(c, "GET", "/v1/async", NULL, NULL, 0, NULL, NULL, &reply, NULL),
+	    0);
 	assert_int_equal(reply.status, 200);
 	assert_string_equal(reply.body, "later");
 	sk_api_reply_release(&reply);
@@ -416,11 +417,12 @@ static void test_keep_alive_many(void **state)
 static void test_pipelined_and_continue(void **state)
 {
 	struct fixture *f = *state;
-	char *out = raw(f,
-			"GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n"
-			"GET /v1/async HTTP/1.1\r\nHost: x\r\n\r\n"
-			"GET /v1/apps/a/services/b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-			false);
+	char *out =
+	    raw(f,
+		"GET /v1/ping HTTP/1.1\r\nHost: x\r\n\r\n"
+		"GET /v1/async HTTP/1.1\r\nHost: x\r\n\r\n"
+		"GET /v1/apps/a/services/b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+		false);
 	const char *a = strstr(out, "{\"ok\":true}"), *b = strstr(out, "later"),
 		   *cc = strstr(out, "\"app\":\"a\"");
 
@@ -436,8 +438,9 @@ static void test_pipelined_and_continue(void **state)
 	free(out);
 
 	/* a smuggling attempt: 400 with a JSON error, then the server hangs up */
-	out = raw(f, "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
-		     "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+	out = raw(f,
+		  "POST /v1/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
 		  false);
 	assert_true(strncmp(out, "HTTP/1.1 400 ", 13) == 0);
 	assert_non_null(strstr(out, "{\"error\":\"both content-length and transfer-encoding\"}"));

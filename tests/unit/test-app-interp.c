@@ -72,13 +72,17 @@ static void test_interp_lazy_and_errors(void **state)
 {
 	/* the operand of an unused default is not evaluated */
 	expect("${SET:-${UNSET:?never}}", "value");
-	expect_error("${UNSET:?please set UNSET}", "required variable UNSET is missing a value: please set UNSET");
+	expect_error("${UNSET:?please set UNSET}",
+		     "required variable UNSET is missing a value: please set UNSET");
 	expect_error("${EMPTY:?}", "required variable EMPTY is missing a value");
-	expect_error("${UNSET?$FOO is needed}", "required variable UNSET is missing a value: foo is needed");
+	expect_error("${UNSET?$FOO is needed}",
+		     "required variable UNSET is missing a value: foo is needed");
 	expect_error("${", "invalid interpolation format \"${\" (a literal $ is written $$)");
-	expect_error("x ${SET", "invalid interpolation format \"${SET\" (a literal $ is written $$)");
+	expect_error("x ${SET",
+		     "invalid interpolation format \"${SET\" (a literal $ is written $$)");
 	expect_error("${5}", "invalid interpolation format \"${5}\" (a literal $ is written $$)");
-	expect_error("${SET/a/b}", "invalid interpolation format \"${SET/a/b}\" (a literal $ is written $$)");
+	expect_error("${SET/a/b}",
+		     "invalid interpolation format \"${SET/a/b}\" (a literal $ is written $$)");
 	expect_error("${}", "invalid interpolation format \"${}\" (a literal $ is written $$)");
 }
 
@@ -89,7 +93,8 @@ static void test_interp_unset_list_and_depth(void **state)
 	_cleanup_error_ struct sk_error *err = NULL;
 	struct sk_app_buf b = { 0 };
 
-	assert_int_equal(sk_app_interpolate("$A-${B}-${C:-x}", lookup, NULL, &got, &unset, &err), 0);
+	assert_int_equal(sk_app_interpolate("$A-${B}-${C:-x}", lookup, NULL, &got, &unset, &err),
+			 0);
 	assert_string_equal(got, "--x");
 	assert_int_equal(sk_strv_length(unset), 2);
 	assert_string_equal(unset[0], "A");
@@ -121,7 +126,8 @@ static void test_dotenv(void **state)
 	struct sk_app_kvs kvs = { 0 };
 	_cleanup_error_ struct sk_error *err = NULL;
 
-	assert_int_equal(sk_app_dotenv_parse(env, strlen(env), ".env", lookup, NULL, &kvs, &err), 0);
+	assert_int_equal(sk_app_dotenv_parse(env, strlen(env), ".env", lookup, NULL, &kvs, &err),
+			 0);
 	assert_string_equal(sk_app_kvs_get(&kvs, "A")->value, "override");
 	assert_string_equal(sk_app_kvs_get(&kvs, "B")->value, "two words");
 	assert_string_equal(sk_app_kvs_get(&kvs, "C")->value, "single $SET # kept");
@@ -139,7 +145,8 @@ static void dotenv_error(const char *text, const char *msg)
 	struct sk_app_kvs kvs = { 0 };
 	_cleanup_error_ struct sk_error *err = NULL;
 
-	assert_int_equal(sk_app_dotenv_parse(text, strlen(text), ".env", lookup, NULL, &kvs, &err), -EINVAL);
+	assert_int_equal(sk_app_dotenv_parse(text, strlen(text), ".env", lookup, NULL, &kvs, &err),
+			 -EINVAL);
 	assert_string_equal(err->msg, msg);
 	sk_app_kvs_release(&kvs);
 }
@@ -150,7 +157,8 @@ static void test_dotenv_errors(void **state)
 	dotenv_error("A\n", ".env:1: expected '=' after the variable name");
 	dotenv_error("A='open\n", ".env:2: unterminated quoted value");
 	dotenv_error("A=\"x\" y\n", ".env:1: unexpected characters after the value");
-	dotenv_error("A=${UNSET:?need A}\n", ".env:1: required variable UNSET is missing a value: need A");
+	dotenv_error("A=${UNSET:?need A}\n",
+		     ".env:1: required variable UNSET is missing a value: need A");
 }
 
 static void split(const char *s, const char *const *want)
@@ -171,8 +179,10 @@ static void test_shlex(void **state)
 	_cleanup_strv_ char **v = NULL;
 
 	split("httpd -f -p 8080", (const char *const[]){ "httpd", "-f", "-p", "8080", NULL });
-	split("sh -c 'echo $HOME; exit 1'", (const char *const[]){ "sh", "-c", "echo $HOME; exit 1", NULL });
-	split("echo \"a \\\"b\\\" c\" d\\ e ''", (const char *const[]){ "echo", "a \"b\" c", "d e", "", NULL });
+	split("sh -c 'echo $HOME; exit 1'",
+	      (const char *const[]){ "sh", "-c", "echo $HOME; exit 1", NULL });
+	split("echo \"a \\\"b\\\" c\" d\\ e ''",
+	      (const char *const[]){ "echo", "a \"b\" c", "d e", "", NULL });
 	split("  ", (const char *const[]){ NULL });
 	assert_int_equal(sk_app_shlex_split("echo 'open", &v), -EINVAL);
 	assert_int_equal(sk_app_shlex_split("echo \"open", &v), -EINVAL);

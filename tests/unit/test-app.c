@@ -26,10 +26,13 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(chdir(dir), 0);
 	p = sk_path_join(dir, "web.env");
-	assert_int_equal(sk_write_file_atomic(p, "FILE_VAR=from-file\nOVERRIDDEN=file\n", 34, 0644, false), 0);
+	assert_int_equal(
+	    sk_write_file_atomic(p, "FILE_VAR=from-file\nOVERRIDDEN=file\n", 34, 0644, false), 0);
 	free(p);
 	p = sk_path_join(dir, ".env");
-	assert_int_equal(sk_write_file_atomic(p, "DOTENV=dot\nSHADOW=from-dotenv\nPORT=8081\n", 40, 0644, false), 0);
+	assert_int_equal(
+	    sk_write_file_atomic(p, "DOTENV=dot\nSHADOW=from-dotenv\nPORT=8081\n", 40, 0644, false),
+	    0);
 	return 0;
 }
 
@@ -51,90 +54,91 @@ static struct sk_app *load(const char *yaml, struct sk_app_diags *d)
 	return app;
 }
 
-static const char full[] = "name: Demo_App\n"
-			   "x-defaults: &defaults\n"
-			   "  restart: on-failure:5\n"
-			   "  labels: {tier: back, team: x}\n"
-			   "services:\n"
-			   "  api:\n"
-			   "    <<: *defaults\n"
-			   "    image: registry/api:${TAG}\n"
-			   "    entrypoint: [\"/bin/api\", \"--serve\"]\n"
-			   "    command: run --port \"${PORT}\" 'a b'\n"
-			   "    environment:\n"
-			   "      - PLAIN=1\n"
-			   "      - FROM_ENV\n"
-			   "      - MISSING\n"
-			   "      - OVERRIDDEN=env\n"
-			   "      - SHADOW=$SHADOW/$DOTENV\n"
-			   "    env_file: web.env\n"
-			   "    working_dir: /srv\n"
-			   "    user: \"1000:1000\"\n"
-			   "    hostname: api-host\n"
-			   "    ports: [\"8080:80\", \"[::1]:9000:90/udp\", \"7000-7001:7000-7001\", \"3000\",\n"
-			   "            {target: 443, published: \"8443\", host_ip: 127.0.0.1, name: https}]\n"
-			   "    expose: [\"9100\", 9200-9201/udp]\n"
-			   "    volumes:\n"
-			   "      - ./data/../conf:/etc/api:ro\n"
-			   "      - store:/var/lib/api\n"
-			   "      - /anon\n"
-			   "      - {type: tmpfs, target: /scratch, tmpfs: {size: 64m, mode: 1777}}\n"
-			   "      - {type: bind, source: ~/src, target: /src, bind: {propagation: rshared}}\n"
-			   "    tmpfs: [\"/run:size=16m,mode=755,noexec\", /tmp]\n"
-			   "    depends_on:\n"
-			   "      db: {condition: service_healthy, restart: true}\n"
-			   "      cache: {condition: service_started, required: false}\n"
-			   "    healthcheck:\n"
-			   "      test: curl -f http://localhost/ || exit 1\n"
-			   "      interval: 1m30s\n"
-			   "      timeout: 5s\n"
-			   "      retries: 4\n"
-			   "      start_period: 2s\n"
-			   "      start_interval: 500ms\n"
-			   "    deploy:\n"
-			   "      replicas: 3\n"
-			   "      resources:\n"
-			   "        limits: {cpus: \"0.5\", memory: 64m, pids: 100}\n"
-			   "        reservations: {cpus: 0.25, memory: 32m}\n"
-			   "      restart_policy: {condition: on-failure, delay: 5s, max_attempts: 3, window: 2m}\n"
-			   "    cap_add: [net_admin, CAP_SYS_TIME]\n"
-			   "    cap_drop: [ALL]\n"
-			   "    read_only: true\n"
-			   "    privileged: false\n"
-			   "    init: yes\n"
-			   "    stop_signal: QUIT\n"
-			   "    stop_grace_period: 1m\n"
-			   "    ulimits: {nproc: 512, nofile: {soft: 1024, hard: 4096}}\n"
-			   "    sysctls: [net.core.somaxconn=1024]\n"
-			   "    cpuset: 0-1,3\n"
-			   "    cpu_shares: 512\n"
-			   "    oom_score_adj: -500\n"
-			   "    networks: {front: {aliases: [api-alias]}, default: null}\n"
-			   "    x-skiff:\n"
-			   "      health: {http: {path: /healthz, port: 8080, status: 200-299, interval: 2s}}\n"
-			   "      restart_unhealthy: false\n"
-			   "    x-note: {owner: me, count: 2}\n"
-			   "  db:\n"
-			   "    image: postgres\n"
-			   "    mem_limit: 1g\n"
-			   "    pids_limit: 200\n"
-			   "    cpus: 1.5\n"
-			   "    healthcheck: {test: [\"CMD-SHELL\", \"pg_isready\"]}\n"
-			   "    restart: always\n"
-			   "    network_mode: host\n"
-			   "  cache:\n"
-			   "    image: redis\n"
-			   "    scale: 2\n"
-			   "    healthcheck: {disable: true}\n"
-			   "    network_mode: none\n"
-			   "    x-skiff: {health: {tcp: {port: 6379}}}\n"
-			   "volumes:\n"
-			   "  store:\n"
-			   "    labels: [a=b]\n"
-			   "networks:\n"
-			   "  front:\n"
-			   "    ipam: {config: [{subnet: 10.9.0.0/24}]}\n"
-			   "x-top: [1, two]\n";
+static const char full[] =
+    "name: Demo_App\n"
+    "x-defaults: &defaults\n"
+    "  restart: on-failure:5\n"
+    "  labels: {tier: back, team: x}\n"
+    "services:\n"
+    "  api:\n"
+    "    <<: *defaults\n"
+    "    image: registry/api:${TAG}\n"
+    "    entrypoint: [\"/bin/api\", \"--serve\"]\n"
+    "    command: run --port \"${PORT}\" 'a b'\n"
+    "    environment:\n"
+    "      - PLAIN=1\n"
+    "      - FROM_ENV\n"
+    "      - MISSING\n"
+    "      - OVERRIDDEN=env\n"
+    "      - SHADOW=$SHADOW/$DOTENV\n"
+    "    env_file: web.env\n"
+    "    working_dir: /srv\n"
+    "    user: \"1000:1000\"\n"
+    "    hostname: api-host\n"
+    "    ports: [\"8080:80\", \"[::1]:9000:90/udp\", \"7000-7001:7000-7001\", \"3000\",\n"
+    "            {target: 443, published: \"8443\", host_ip: 127.0.0.1, name: https}]\n"
+    "    expose: [\"9100\", 9200-9201/udp]\n"
+    "    volumes:\n"
+    "      - ./data/../conf:/etc/api:ro\n"
+    "      - store:/var/lib/api\n"
+    "      - /anon\n"
+    "      - {type: tmpfs, target: /scratch, tmpfs: {size: 64m, mode: 1777}}\n"
+    "      - {type: bind, source: ~/src, target: /src, bind: {propagation: rshared}}\n"
+    "    tmpfs: [\"/run:size=16m,mode=755,noexec\", /tmp]\n"
+    "    depends_on:\n"
+    "      db: {condition: service_healthy, restart: true}\n"
+    "      cache: {condition: service_started, required: false}\n"
+    "    healthcheck:\n"
+    "      test: curl -f http://localhost/ || exit 1\n"
+    "      interval: 1m30s\n"
+    "      timeout: 5s\n"
+    "      retries: 4\n"
+    "      start_period: 2s\n"
+    "      start_interval: 500ms\n"
+    "    deploy:\n"
+    "      replicas: 3\n"
+    "      resources:\n"
+    "        limits: {cpus: \"0.5\", memory: 64m, pids: 100}\n"
+    "        reservations: {cpus: 0.25, memory: 32m}\n"
+    "      restart_policy: {condition: on-failure, delay: 5s, max_attempts: 3, window: 2m}\n"
+    "    cap_add: [net_admin, CAP_SYS_TIME]\n"
+    "    cap_drop: [ALL]\n"
+    "    read_only: true\n"
+    "    privileged: false\n"
+    "    init: yes\n"
+    "    stop_signal: QUIT\n"
+    "    stop_grace_period: 1m\n"
+    "    ulimits: {nproc: 512, nofile: {soft: 1024, hard: 4096}}\n"
+    "    sysctls: [net.core.somaxconn=1024]\n"
+    "    cpuset: 0-1,3\n"
+    "    cpu_shares: 512\n"
+    "    oom_score_adj: -500\n"
+    "    networks: {front: {aliases: [api-alias]}, default: null}\n"
+    "    x-skiff:\n"
+    "      health: {http: {path: /healthz, port: 8080, status: 200-299, interval: 2s}}\n"
+    "      restart_unhealthy: false\n"
+    "    x-note: {owner: me, count: 2}\n"
+    "  db:\n"
+    "    image: postgres\n"
+    "    mem_limit: 1g\n"
+    "    pids_limit: 200\n"
+    "    cpus: 1.5\n"
+    "    healthcheck: {test: [\"CMD-SHELL\", \"pg_isready\"]}\n"
+    "    restart: always\n"
+    "    network_mode: host\n"
+    "  cache:\n"
+    "    image: redis\n"
+    "    scale: 2\n"
+    "    healthcheck: {disable: true}\n"
+    "    network_mode: none\n"
+    "    x-skiff: {health: {tcp: {port: 6379}}}\n"
+    "volumes:\n"
+    "  store:\n"
+    "    labels: [a=b]\n"
+    "networks:\n"
+    "  front:\n"
+    "    ipam: {config: [{subnet: 10.9.0.0/24}]}\n"
+    "x-top: [1, two]\n";
 
 static const char *env_get(const struct sk_app_service *s, const char *k)
 {
@@ -223,7 +227,8 @@ static void test_service_fields_2(void **state)
 	assert_int_equal(s->healthcheck.retries, 4);
 	assert_true(s->healthcheck.start_interval_ns == SK_APP_NS_PER_SEC / 2);
 	assert_int_equal(s->replicas, 3);
-	assert_true(s->limits.cpus == 0.5 && s->limits.memory == 64ULL << 20 && s->limits.pids == 100);
+	assert_true(s->limits.cpus == 0.5 && s->limits.memory == 64ULL << 20 &&
+		    s->limits.pids == 100);
 	assert_true(s->reservations.cpus == 0.25 && s->reservations.memory == 32ULL << 20);
 	assert_true(s->restart_policy.set);
 	assert_int_equal(s->restart_policy.condition, SK_APP_RP_ON_FAILURE);
@@ -252,7 +257,8 @@ static void test_service_fields_2(void **state)
 	assert_false(s->x_skiff.restart_unhealthy);
 	assert_string_equal(s->extensions, "{\"x-note\":{\"count\":2,\"owner\":\"me\"}}");
 	/* folded service-level limits, scale, defaults */
-	assert_true(db->limits.memory == 1ULL << 30 && db->limits.pids == 200 && db->limits.cpus == 1.5);
+	assert_true(db->limits.memory == 1ULL << 30 && db->limits.pids == 200 &&
+		    db->limits.cpus == 1.5);
 	assert_int_equal(db->healthcheck.kind, SK_APP_HC_SHELL);
 	assert_true(db->healthcheck.interval_ns == 30 * SK_APP_NS_PER_SEC);
 	assert_int_equal(db->healthcheck.retries, 3);
@@ -267,8 +273,9 @@ static void test_service_fields_2(void **state)
 	assert_int_equal(cache->x_skiff.probe.port, 6379);
 	assert_string_equal(app->volumes[0].labels.v[0].value, "b");
 	assert_string_equal(app->networks[0].subnets[0], "10.9.0.0/24");
-	assert_string_equal(app->extensions, "{\"x-defaults\":{\"labels\":{\"team\":\"x\",\"tier\":\"back\"},"
-					     "\"restart\":\"on-failure:5\"},\"x-top\":[1,\"two\"]}");
+	assert_string_equal(app->extensions,
+			    "{\"x-defaults\":{\"labels\":{\"team\":\"x\",\"tier\":\"back\"},"
+			    "\"restart\":\"on-failure:5\"},\"x-top\":[1,\"two\"]}");
 }
 
 static void test_start_order(void **state)
@@ -291,7 +298,8 @@ static void test_merge_keys(void **state)
 			"    environment: &e {K: v}\n"
 			"  s3: {image: c, labels: *e}\n";
 	_cleanup_(sk_app_freep) struct sk_app *app = load(y, NULL);
-	const struct sk_app_service *s1 = sk_app_service_find(app, "s1"), *s2 = sk_app_service_find(app, "s2");
+	const struct sk_app_service *s1 = sk_app_service_find(app, "s1"),
+				    *s2 = sk_app_service_find(app, "s2");
 
 	assert_string_equal(s1->image, "a"); /* the first merged mapping wins */
 	assert_string_equal(s1->user, "own");
@@ -317,17 +325,23 @@ static void test_warnings(void **state)
 	assert_int_equal(d.n_errors, 0);
 	assert_int_equal(d.n, 7);
 	assert_string_equal(d.v[0].msg, "compose.yaml:1:1: warning: version: is obsolete, ignored");
-	assert_string_equal(d.v[1].msg, "compose.yaml:4:12: warning: services.web.image: variable \"NOPE\" is not "
-					"set, substituting an empty string");
-	assert_string_equal(d.v[2].msg, "compose.yaml:5:5: warning: services.web.build is not supported by skiff, "
-					"ignored");
-	assert_string_equal(d.v[3].msg, "compose.yaml:6:5: warning: services.web.logging is not supported by "
-					"skiff, ignored");
-	assert_string_equal(d.v[4].msg, "compose.yaml:7:15: warning: services.web.x-skiff.proxy: not implemented "
-					"yet, ignored");
-	assert_string_equal(d.v[5].msg, "compose.yaml:7:35: warning: services.web.x-skiff.colour: unknown x-skiff "
-					"setting, ignored");
-	assert_string_equal(d.v[6].msg, "compose.yaml:8:1: warning: secrets is not supported by skiff, ignored");
+	assert_string_equal(
+	    d.v[1].msg, "compose.yaml:4:12: warning: services.web.image: variable \"NOPE\" is not "
+			"set, substituting an empty string");
+	assert_string_equal(
+	    d.v[2].msg, "compose.yaml:5:5: warning: services.web.build is not supported by skiff, "
+			"ignored");
+	assert_string_equal(d.v[3].msg,
+			    "compose.yaml:6:5: warning: services.web.logging is not supported by "
+			    "skiff, ignored");
+	assert_string_equal(
+	    d.v[4].msg, "compose.yaml:7:15: warning: services.web.x-skiff.proxy: not implemented "
+			"yet, ignored");
+	assert_string_equal(
+	    d.v[5].msg, "compose.yaml:7:35: warning: services.web.x-skiff.colour: unknown x-skiff "
+			"setting, ignored");
+	assert_string_equal(
+	    d.v[6].msg, "compose.yaml:8:1: warning: secrets is not supported by skiff, ignored");
 	assert_string_equal(app->services[0].image, "busybox:");
 	sk_app_diags_release(&d);
 }
@@ -384,8 +398,10 @@ static void test_json_errors(void **state)
 {
 	_cleanup_error_ struct sk_error *err = NULL;
 	struct sk_app *app = NULL;
-	const char *bad = "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"replicas\":\"3\"}}}";
-	const char *bad2 = "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"stop_grace_period\":\"soon\"}}}";
+	const char *bad =
+	    "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"replicas\":\"3\"}}}";
+	const char *bad2 = "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"stop_grace_"
+			   "period\":\"soon\"}}}";
 
 	assert_int_equal(sk_app_from_json(bad, strlen(bad), &app, &err), -EINVAL);
 	assert_string_equal(err->msg, "services.web.replicas: an integer");
@@ -404,8 +420,10 @@ static void test_hash_tracks_changes(void **state)
 	const char *a = "services: {web: {image: a, deploy: {replicas: 1}}}\n";
 	const char *b = "services: {web: {image: a, deploy: {replicas: 5}, depends_on: []}}\n";
 	const char *c = "services: {web: {image: a, environment: [X=1]}}\n";
-	_cleanup_(sk_app_freep) struct sk_app *A = load(a, NULL), *B = load(b, NULL), *C = load(c, NULL);
-	_cleanup_free_ char *ha = sk_app_service_hash(&A->services[0]), *hb = sk_app_service_hash(&B->services[0]);
+	_cleanup_(sk_app_freep) struct sk_app *A = load(a, NULL), *B = load(b, NULL),
+					      *C = load(c, NULL);
+	_cleanup_free_ char *ha = sk_app_service_hash(&A->services[0]),
+			    *hb = sk_app_service_hash(&B->services[0]);
 	_cleanup_free_ char *hc = sk_app_service_hash(&C->services[0]);
 
 	assert_string_equal(ha, hb); /* scaling does not recreate containers */

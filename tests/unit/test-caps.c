@@ -44,8 +44,11 @@ static void test_last_cap(void **state)
 static void test_apply_sets(void **state)
 {
 	struct sk_caps c = {
-		.has_bounding = true, .has_permitted = true, .has_effective = true,
-		.has_inheritable = true, .has_ambient = true,
+		.has_bounding = true,
+		.has_permitted = true,
+		.has_effective = true,
+		.has_inheritable = true,
+		.has_ambient = true,
 		/* bit 62 is unknown to any kernel: ignored */
 		.bounding = BIT(CAP_CHOWN) | BIT(CAP_DAC_OVERRIDE) | BIT(CAP_SETGID) |
 			    BIT(CAP_SETUID) | BIT(CAP_NET_BIND_SERVICE) | BIT(62),
@@ -81,8 +84,10 @@ static void test_apply_nothing(void **state)
 /* Regaining a dropped permitted capability must fail with EPERM and say so. */
 static int child_regain(void *arg, int fd)
 {
-	struct sk_caps c = { .has_permitted = true, .has_effective = true,
-			     .permitted = BIT(CAP_CHOWN), .effective = BIT(CAP_CHOWN) };
+	struct sk_caps c = { .has_permitted = true,
+			     .has_effective = true,
+			     .permitted = BIT(CAP_CHOWN),
+			     .effective = BIT(CAP_CHOWN) };
 	_cleanup_error_ struct sk_error *err = NULL;
 
 	if (sk_caps_set(&c, &err) < 0)
@@ -107,7 +112,8 @@ static void test_regain_fails(void **state)
  */
 static int child_ambient(void *arg, int fd)
 {
-	struct sk_caps c = { .has_permitted = true, .has_ambient = true,
+	struct sk_caps c = { .has_permitted = true,
+			     .has_ambient = true,
 			     .permitted = BIT(CAP_NET_BIND_SERVICE),
 			     .ambient = BIT(CAP_NET_BIND_SERVICE) };
 	_cleanup_error_ struct sk_error *err = NULL;

@@ -42,10 +42,10 @@ static bool kernel_tests_possible(void)
 	return geteuid() == 0 && sk_cgroup_mode(&mode, &err) == 0;
 }
 
-#define NEED_KERNEL()                            \
-	do {                                     \
-		if (!kernel_tests_possible())    \
-			skip();                  \
+#define NEED_KERNEL()                                                                              \
+	do {                                                                                       \
+		if (!kernel_tests_possible())                                                      \
+			skip();                                                                    \
 	} while (0)
 
 static char *sub(const char *name)
@@ -248,7 +248,7 @@ static void test_resolve_systemd(void **state)
 		{ "user.slice::n", "/user.slice/n.scope" },
 		{ "a.slice:p:x-y.slice", "/a.slice/x-y.slice" },
 	};
-	static const char *const bad[] = { "nocolons", "a.slice:p", "a.slice:p:n:x", "a:p:n",
+	static const char *const bad[] = { "nocolons",	 "a.slice:p",	   "a.slice:p:n:x", "a:p:n",
 					   "a.slice:p:", "a--b.slice:p:n", "a.slice:p:n/x" };
 
 	for (size_t i = 0; i < SK_ELEMENTSOF(ok); i++) {
@@ -322,16 +322,16 @@ static void test_swap_to_v2(void **state)
 static void test_layout_parse(void **state)
 {
 	static const char hybrid[] =
-		"22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
-		"31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
-		"32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup "
-		"rw,cpu,cpuacct\n"
-		"33 31 0:30 / /sys/fs/cgroup/mem\\040ory rw - cgroup cgroup rw,nosuid,memory\n"
-		"34 31 0:31 / /sys/fs/cgroup/systemd rw - cgroup cgroup "
-		"rw,xattr,release_agent=/x,name=systemd\n"
-		"35 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
-		"36 1 0:29 / /mnt/again rw - cgroup cgroup rw,cpu,cpuacct\n"
-		"37 1 0:38 / /mnt/unified2 rw - cgroup2 cgroup2 rw\n";
+	    "22 1 0:21 / /proc rw,nosuid - proc proc rw\n"
+	    "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755\n"
+	    "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup "
+	    "rw,cpu,cpuacct\n"
+	    "33 31 0:30 / /sys/fs/cgroup/mem\\040ory rw - cgroup cgroup rw,nosuid,memory\n"
+	    "34 31 0:31 / /sys/fs/cgroup/systemd rw - cgroup cgroup "
+	    "rw,xattr,release_agent=/x,name=systemd\n"
+	    "35 31 0:38 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw,nsdelegate\n"
+	    "36 1 0:29 / /mnt/again rw - cgroup cgroup rw,cpu,cpuacct\n"
+	    "37 1 0:38 / /mnt/unified2 rw - cgroup2 cgroup2 rw\n";
 	static const char v2only[] = "30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
 	_cleanup_error_ struct sk_error *err = NULL;
 	struct sk_cgroup_layout *l = NULL;
@@ -382,7 +382,10 @@ static void test_mode(void **state)
 	}
 	assert_null(sk_cgroup_created(cg)[0]);
 	print_message("cgroup mode: %s, %zu hierarchies\n",
-		      mode == SK_CGROUP_V2 ? "v2" : mode == SK_CGROUP_HYBRID ? "hybrid" : "v1", n);
+		      mode == SK_CGROUP_V2	 ? "v2"
+		      : mode == SK_CGROUP_HYBRID ? "hybrid"
+						 : "v1",
+		      n);
 }
 
 /* ---- real cgroups ---- */
@@ -467,8 +470,8 @@ static void test_apply_limits(void **state)
 	r.pids.has_limit = true;
 	r.pids.limit = 0;
 	apply_ok(cg, &r);
-	_cleanup_free_ char *mem = read_ctrl(cg, "memory", "memory", "memory.limit_in_bytes",
-					     "memory.max", &v2);
+	_cleanup_free_ char *mem =
+	    read_ctrl(cg, "memory", "memory", "memory.limit_in_bytes", "memory.max", &v2);
 	assert_non_null(mem);
 	assert_true(v2 ? !strcmp(mem, "max") : strtoull(mem, NULL, 10) > (1ull << 62));
 	assert_ctrl(cg, "cpu", "cpu", "cpu.cfs_quota_us", "-1", "cpu.max", "max 100000");
@@ -492,9 +495,8 @@ static void test_apply_optional(void **state)
 	r.memory.has_limit = r.memory.has_swap = true;
 	r.memory.limit = 64 << 20;
 	r.memory.swap = 96 << 20;
-	_cleanup_free_ char *swapfile = read_ctrl(cg, "memory", "memory",
-						  "memory.memsw.limit_in_bytes",
-						  "memory.swap.max", &v2);
+	_cleanup_free_ char *swapfile = read_ctrl(
+	    cg, "memory", "memory", "memory.memsw.limit_in_bytes", "memory.swap.max", &v2);
 	if (swapfile) {
 		apply_ok(cg, &r);
 		assert_ctrl(cg, "memory", "memory", "memory.memsw.limit_in_bytes", "100663296",
@@ -509,8 +511,8 @@ static void test_apply_optional(void **state)
 	memset(&r, 0, sizeof(r));
 	r.hugepage_limits = &huge;
 	r.n_hugepage_limits = 1;
-	_cleanup_free_ char *hfile = read_ctrl(cg, "hugetlb", "hugetlb", "hugetlb.2MB.limit_in_bytes",
-					       "hugetlb.2MB.max", &v2);
+	_cleanup_free_ char *hfile = read_ctrl(
+	    cg, "hugetlb", "hugetlb", "hugetlb.2MB.limit_in_bytes", "hugetlb.2MB.max", &v2);
 	if (hfile) {
 		apply_ok(cg, &r);
 		assert_ctrl(cg, "hugetlb", "hugetlb", "hugetlb.2MB.limit_in_bytes", "4194304",
@@ -539,9 +541,8 @@ static void test_unified(void **state)
 	if (sk_cgroup_find_v2(cg)) {
 		_cleanup_free_ char *s = NULL;
 		apply_ok(cg, &r);
-		assert_int_equal(sk_cgroup_read(sk_cgroup_find_v2(cg)->dir, "cgroup.max.descendants",
-						&s),
-				 0);
+		assert_int_equal(
+		    sk_cgroup_read(sk_cgroup_find_v2(cg)->dir, "cgroup.max.descendants", &s), 0);
 		assert_string_equal(s, "7\n");
 	} else {
 		assert_int_equal(sk_cgroup_apply(cg, &r, &err), -EOPNOTSUPP);
@@ -727,11 +728,12 @@ static void test_stats(void **state)
 			break;
 		sleep_ms(10);
 	}
-	print_message("stats: cpu %llu ns (user %llu, sys %llu), mem %llu/%llu ws %llu, pids %llu/%llu\n",
-		      (unsigned long long)s.cpu_usage_ns, (unsigned long long)s.cpu_user_ns,
-		      (unsigned long long)s.cpu_system_ns, (unsigned long long)s.memory_usage,
-		      (unsigned long long)s.memory_limit, (unsigned long long)s.memory_working_set,
-		      (unsigned long long)s.pids_current, (unsigned long long)s.pids_limit);
+	print_message(
+	    "stats: cpu %llu ns (user %llu, sys %llu), mem %llu/%llu ws %llu, pids %llu/%llu\n",
+	    (unsigned long long)s.cpu_usage_ns, (unsigned long long)s.cpu_user_ns,
+	    (unsigned long long)s.cpu_system_ns, (unsigned long long)s.memory_usage,
+	    (unsigned long long)s.memory_limit, (unsigned long long)s.memory_working_set,
+	    (unsigned long long)s.pids_current, (unsigned long long)s.pids_limit);
 	assert_true(s.cpu_usage_ns >= 50000000ull);
 	assert_true(s.memory_usage >= (8u << 20));
 	assert_true(s.memory_working_set <= s.memory_usage);
@@ -760,7 +762,8 @@ static void test_create_undo(void **state)
 	assert_int_equal(sk_cgroup_open(top, NULL, &probe, &err), 0);
 	n = sk_cgroup_hierarchies(probe, &h);
 	if (!sk_cgroup_find_v1(probe, "memory") &&
-	    !(sk_cgroup_find_v2(probe) && sk_cgroup_hierarchy_has(sk_cgroup_find_v2(probe), "memory")))
+	    !(sk_cgroup_find_v2(probe) &&
+	      sk_cgroup_hierarchy_has(sk_cgroup_find_v2(probe), "memory")))
 		skip();
 	assert_true(sk_cgroup_create(path, &cg, &err) < 0);
 	assert_null(cg);

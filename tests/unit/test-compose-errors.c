@@ -23,22 +23,27 @@ static const struct {
 } cases[] = {
 	{ "services:\n  web:\n    image: a\n    command: [x\n",
 	  "compose.yaml:5:1: flow sequence without a closing bracket" },
-	{ "services:\n  web: {image: a}\n  web: {image: b}\n", "compose.yaml:3:3: duplicate key \"web\"" },
+	{ "services:\n  web: {image: a}\n  web: {image: b}\n",
+	  "compose.yaml:3:3: duplicate key \"web\"" },
 	{ "services:\n  web: *nope\n", "compose.yaml:2:8: unknown anchor \"nope\"" },
-	{ "services:\n  web:\n    image: a\n    imgae: a\n", "compose.yaml:4:5: services.web.imgae: unknown field" },
+	{ "services:\n  web:\n    image: a\n    imgae: a\n",
+	  "compose.yaml:4:5: services.web.imgae: unknown field" },
 	{ "services:\n  web:\n    user: x\n", "compose.yaml:2:3: services.web: no image given" },
-	{ "services:\n  web:\n    build: .\n",
-	  "compose.yaml:3:12: services.web: has build: but no image (skiff does not build images)" },
+	{ "services:\n  web:\n    build: .\n", "compose.yaml:3:12: services.web: has build: but no "
+					       "image (skiff does not build images)" },
 	{ "services:\n  web:\n    image: a\n    depends_on: [db]\n",
 	  "compose.yaml:4:18: services.web.depends_on: unknown service \"db\"" },
 	{ "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x, depends_on: [a]}\n",
 	  "compose.yaml:3:30: services.b.depends_on: dependency cycle: a -> b -> a" },
 	{ "services:\n  a: {image: x, depends_on: [a]}\n",
 	  "compose.yaml:2:30: services.a.depends_on: dependency cycle: a -> a" },
-	{ "services:\n  a: {image: x, network_mode: \"service:b\"}\n  b: {image: x, depends_on: [a]}\n",
+	{ "services:\n  a: {image: x, network_mode: \"service:b\"}\n  b: {image: x, depends_on: "
+	  "[a]}\n",
 	  "compose.yaml:3:30: services.b.depends_on: dependency cycle: a -> b -> a" },
-	{ "services:\n  web:\n    image: a\n    depends_on: {db: {condition: service_ready}}\n  db: {image: b}\n",
-	  "compose.yaml:4:34: services.web.depends_on.db.condition: invalid condition \"service_ready\" "
+	{ "services:\n  web:\n    image: a\n    depends_on: {db: {condition: service_ready}}\n  "
+	  "db: {image: b}\n",
+	  "compose.yaml:4:34: services.web.depends_on.db.condition: invalid condition "
+	  "\"service_ready\" "
 	  "(service_started, service_healthy, service_completed_successfully)" },
 	{ "services:\n  web:\n    image: a\n    healthcheck:\n      interval: 10x\n",
 	  "compose.yaml:5:17: services.web.healthcheck.interval: invalid duration \"10x\"" },
@@ -47,71 +52,93 @@ static const struct {
 	{ "services:\n  web:\n    image: a\n    mem_limit: 64q\n",
 	  "compose.yaml:4:16: services.web.mem_limit: invalid byte size \"64q\"" },
 	{ "services:\n  web:\n    image: a\n    deploy: {resources: {limits: {memory: 1x}}}\n",
-	  "compose.yaml:4:43: services.web.deploy.resources.limits.memory: invalid byte size \"1x\"" },
+	  "compose.yaml:4:43: services.web.deploy.resources.limits.memory: invalid byte size "
+	  "\"1x\"" },
 	{ "services:\n  web:\n    image: a\n    deploy: {resources: {limits: {cpus: lots}}}\n",
 	  "compose.yaml:4:41: services.web.deploy.resources.limits.cpus: invalid cpus \"lots\"" },
 	{ "services:\n  web:\n    image: a\n    restart: sometimes\n",
-	  "compose.yaml:4:14: services.web.restart: invalid restart policy \"sometimes\" (no, always, "
+	  "compose.yaml:4:14: services.web.restart: invalid restart policy \"sometimes\" (no, "
+	  "always, "
 	  "on-failure[:N], unless-stopped)" },
 	{ "services:\n  web:\n    image: a\n    restart: always:3\n",
-	  "compose.yaml:4:14: services.web.restart: invalid restart policy \"always:3\" (no, always, "
+	  "compose.yaml:4:14: services.web.restart: invalid restart policy \"always:3\" (no, "
+	  "always, "
 	  "on-failure[:N], unless-stopped)" },
 	{ "services:\n  web:\n    image: a\n    deploy: {replicas: -1}\n",
 	  "compose.yaml:4:24: services.web.deploy.replicas: -1 is out of range (0..100000)" },
 	{ "services:\n  web:\n    image: a\n    deploy: {replicas: many}\n",
 	  "compose.yaml:4:24: services.web.deploy.replicas: invalid integer \"many\"" },
 	{ "services:\n  web:\n    image: a\n    ports: [\"80:80:80:80\"]\n",
-	  "compose.yaml:4:13: services.web.ports[0]: invalid port \"80:80:80:80\" ([IP:][HOST:]CONTAINER[/PROTO])" },
+	  "compose.yaml:4:13: services.web.ports[0]: invalid port \"80:80:80:80\" "
+	  "([IP:][HOST:]CONTAINER[/PROTO])" },
 	{ "services:\n  web:\n    image: a\n    ports: [\"70000\"]\n",
-	  "compose.yaml:4:13: services.web.ports[0]: invalid port \"70000\" ([IP:][HOST:]CONTAINER[/PROTO])" },
+	  "compose.yaml:4:13: services.web.ports[0]: invalid port \"70000\" "
+	  "([IP:][HOST:]CONTAINER[/PROTO])" },
 	{ "services:\n  web:\n    image: a\n    ports: [\"8000-8002:80-81\"]\n",
 	  "compose.yaml:4:13: services.web.ports[0]: invalid port \"8000-8002:80-81\" "
 	  "([IP:][HOST:]CONTAINER[/PROTO])" },
 	{ "services:\n  web:\n    image: a\n    ports: [\"80/icmp\"]\n",
-	  "compose.yaml:4:13: services.web.ports[0]: invalid port \"80/icmp\" ([IP:][HOST:]CONTAINER[/PROTO])" },
+	  "compose.yaml:4:13: services.web.ports[0]: invalid port \"80/icmp\" "
+	  "([IP:][HOST:]CONTAINER[/PROTO])" },
 	{ "services:\n  web:\n    image: a\n    ports: [\"80\", \"80\"]\n",
 	  "compose.yaml:4:19: services.web.ports[1]: duplicate container port 80/tcp" },
-	{ "services:\n  a: {image: x, ports: [\"8080:80\"]}\n  b: {image: x, ports: [\"8080:81\"]}\n",
-	  "compose.yaml:3:25: services.b.ports: host port 8080 is also published by service \"a\"" },
+	{ "services:\n  a: {image: x, ports: [\"8080:80\"]}\n  b: {image: x, ports: "
+	  "[\"8080:81\"]}\n",
+	  "compose.yaml:3:25: services.b.ports: host port 8080 is also published by service "
+	  "\"a\"" },
 	{ "services:\n  web:\n    image: a\n    ports: [{published: 80}]\n",
 	  "compose.yaml:4:13: services.web.ports[0]: target is required" },
 	{ "services:\n  web:\n    image: \"${MISSING:?set MISSING to the tag}\"\n",
-	  "compose.yaml:3:12: services.web.image: required variable MISSING is missing a value: set MISSING to the "
+	  "compose.yaml:3:12: services.web.image: required variable MISSING is missing a value: "
+	  "set MISSING to the "
 	  "tag" },
 	{ "services:\n  web:\n    image: ${SET\n",
-	  "compose.yaml:3:12: services.web.image: invalid interpolation format \"${SET\" (a literal $ is written $$)" },
+	  "compose.yaml:3:12: services.web.image: invalid interpolation format \"${SET\" (a "
+	  "literal $ is written $$)" },
 	{ "services:\n  web:\n    image: a\n    read_only: maybe\n",
 	  "compose.yaml:4:16: services.web.read_only: invalid boolean \"maybe\"" },
 	{ "services:\n  web:\n    image: a\n    volumes: [\"data:/data\"]\n",
-	  "compose.yaml:4:15: services.web.volumes[0]: volume \"data\" is not declared under the top-level "
+	  "compose.yaml:4:15: services.web.volumes[0]: volume \"data\" is not declared under the "
+	  "top-level "
 	  "volumes:" },
 	{ "services:\n  web:\n    image: a\n    volumes: [\"./x:data\"]\n",
 	  "compose.yaml:4:15: services.web.volumes[0]: target \"data\" must be an absolute path" },
 	{ "services:\n  web:\n    image: a\n    volumes: [\"./x:/x:rx\"]\n",
 	  "compose.yaml:4:15: services.web.volumes[0]: invalid volume mode \"rx\"" },
 	{ "services:\n  web:\n    image: a\n    volumes: [{type: npipe, target: /x}]\n",
-	  "compose.yaml:4:22: services.web.volumes[0].type: unsupported volume type \"npipe\" (bind, volume, tmpfs)" },
+	  "compose.yaml:4:22: services.web.volumes[0].type: unsupported volume type \"npipe\" "
+	  "(bind, volume, tmpfs)" },
 	{ "services:\n  web:\n    image: a\n    tmpfs: [\"run\"]\n",
-	  "compose.yaml:4:13: services.web.tmpfs[0]: invalid tmpfs \"run\" (/PATH[:size=N,mode=OCTAL,...])" },
+	  "compose.yaml:4:13: services.web.tmpfs[0]: invalid tmpfs \"run\" "
+	  "(/PATH[:size=N,mode=OCTAL,...])" },
 	{ "services:\n  web:\n    image: a\n    networks: [back]\n",
-	  "compose.yaml:4:15: services.web.networks: network \"back\" is not declared under the top-level networks:" },
+	  "compose.yaml:4:15: services.web.networks: network \"back\" is not declared under the "
+	  "top-level networks:" },
 	{ "services:\n  web:\n    image: a\n    network_mode: bridged\n",
-	  "compose.yaml:4:19: services.web.network_mode: invalid network_mode \"bridged\" (host, none, service:NAME)" },
+	  "compose.yaml:4:19: services.web.network_mode: invalid network_mode \"bridged\" (host, "
+	  "none, service:NAME)" },
 	{ "services:\n  web:\n    image: a\n    network_mode: \"service:db\"\n",
 	  "compose.yaml:4:19: services.web.network_mode: unknown service \"db\"" },
-	{ "services:\n  web:\n    image: a\n    mem_limit: 1g\n    deploy: {resources: {limits: {memory: 2g}}}\n",
-	  "compose.yaml:4:16: services.web.mem_limit: conflicts with deploy.resources.limits.memory" },
+	{ "services:\n  web:\n    image: a\n    mem_limit: 1g\n    deploy: {resources: {limits: "
+	  "{memory: 2g}}}\n",
+	  "compose.yaml:4:16: services.web.mem_limit: conflicts with "
+	  "deploy.resources.limits.memory" },
 	{ "services:\n  web:\n    image: a\n    healthcheck: {test: [\"CMD\"]}\n",
-	  "compose.yaml:4:25: services.web.healthcheck.test: must start with CMD (and a command), CMD-SHELL (and "
+	  "compose.yaml:4:25: services.web.healthcheck.test: must start with CMD (and a command), "
+	  "CMD-SHELL (and "
 	  "one command line) or NONE" },
 	{ "services:\n  web:\n    image: a\n    healthcheck: {retries: x}\n",
 	  "compose.yaml:4:28: services.web.healthcheck.retries: invalid integer \"x\"" },
 	{ "services:\n  web:\n    image: a\n    x-skiff: {health: {http: {path: /}}}\n",
 	  "compose.yaml:4:30: services.web.x-skiff.health.http: port is required" },
-	{ "services:\n  web:\n    image: a\n    x-skiff: {health: {http: {port: 80, status: 600}}}\n",
-	  "compose.yaml:4:49: services.web.x-skiff.health.http.status: invalid status \"600\" (like 200 or 200-399)" },
-	{ "services:\n  web:\n    image: a\n    x-skiff: {health: {http: {port: 80}, tcp: {port: 81}}}\n",
-	  "compose.yaml:4:47: services.web.x-skiff.health.tcp: only one of http and tcp may be given" },
+	{ "services:\n  web:\n    image: a\n    x-skiff: {health: {http: {port: 80, status: "
+	  "600}}}\n",
+	  "compose.yaml:4:49: services.web.x-skiff.health.http.status: invalid status \"600\" "
+	  "(like 200 or 200-399)" },
+	{ "services:\n  web:\n    image: a\n    x-skiff: {health: {http: {port: 80}, tcp: {port: "
+	  "81}}}\n",
+	  "compose.yaml:4:47: services.web.x-skiff.health.tcp: only one of http and tcp may be "
+	  "given" },
 	{ "services:\n  Web_1:\n    image: a\n",
 	  "compose.yaml:2:3: services: invalid service name \"Web_1\" (use [a-z0-9][a-z0-9_-]*)" },
 	{ "services:\n  web:\n    image: a\n    env_file: nope.env\n",
@@ -127,12 +154,15 @@ static const struct {
 	  "compose.yaml:4:18: services.web.working_dir: must be an absolute path, not \"srv\"" },
 	{ "services:\n  web:\n    image: a\n    environment: 5\n",
 	  "compose.yaml:4:18: services.web.environment: must be a mapping, not a scalar" },
-	{ "services:\n  web:\n    image: [a]\n", "compose.yaml:3:12: services.web.image: must be a scalar, not a list" },
-	{ "services:\n  web:\n    image:\n", "compose.yaml:3:5: services.web.image: must be a string, not empty" },
+	{ "services:\n  web:\n    image: [a]\n",
+	  "compose.yaml:3:12: services.web.image: must be a scalar, not a list" },
+	{ "services:\n  web:\n    image:\n",
+	  "compose.yaml:3:5: services.web.image: must be a string, not empty" },
 	{ "services: []\n", "compose.yaml:1:11: services: must be a mapping, not a list" },
 	{ "name: x\n", "compose.yaml: no services defined" },
 	{ "", "compose.yaml: empty compose file" },
-	{ "services: {web: {image: a}}\nfoo: 1\n", "compose.yaml:2:1: foo: unknown top-level field" },
+	{ "services: {web: {image: a}}\nfoo: 1\n",
+	  "compose.yaml:2:1: foo: unknown top-level field" },
 	{ "x: &a {k: v}\nservices: {web: {<<: 5, image: a}}\n",
 	  "compose.yaml:2:22: merge key (<<) needs a mapping or a list of mappings" },
 };
@@ -150,8 +180,8 @@ static void test_error_texts(void **state)
 		int r = sk_app_parse(y, strlen(y), "compose.yaml", &o, &app, &d, &err);
 
 		if (r != -EINVAL || strcmp(err->msg, cases[i].error)) {
-			print_error("case %zu: got %d \"%s\"\n         want \"%s\"\n", i, r, err ? err->msg : "(none)",
-				    cases[i].error);
+			print_error("case %zu: got %d \"%s\"\n         want \"%s\"\n", i, r,
+				    err ? err->msg : "(none)", cases[i].error);
 			failed++;
 		}
 		assert_null(app);
@@ -178,10 +208,17 @@ static void test_all_errors_listed(void **state)
 	assert_int_equal(sk_app_parse(y, strlen(y), "compose.yaml", &o, &app, &d, &err), -EINVAL);
 	assert_int_equal(d.n, 4);
 	assert_int_equal(d.n_errors, 3);
-	assert_string_equal(d.v[0].msg, "compose.yaml:4:24: services.web.stop_grace_period: invalid duration \"5x\"");
-	assert_string_equal(d.v[1].msg, "compose.yaml:5:5: warning: services.web.build is not supported by skiff, ignored");
-	assert_string_equal(d.v[2].msg, "compose.yaml:6:18: services.web.depends_on: unknown service \"nope\"");
-	assert_string_equal(d.v[3].msg, "compose.yaml:7:24: services.web.deploy.replicas: -2 is out of range (0..100000)");
+	assert_string_equal(
+	    d.v[0].msg,
+	    "compose.yaml:4:24: services.web.stop_grace_period: invalid duration \"5x\"");
+	assert_string_equal(
+	    d.v[1].msg,
+	    "compose.yaml:5:5: warning: services.web.build is not supported by skiff, ignored");
+	assert_string_equal(d.v[2].msg,
+			    "compose.yaml:6:18: services.web.depends_on: unknown service \"nope\"");
+	assert_string_equal(
+	    d.v[3].msg,
+	    "compose.yaml:7:24: services.web.deploy.replicas: -2 is out of range (0..100000)");
 	assert_string_equal(err->msg, d.v[0].msg);
 	sk_app_diags_release(&d);
 }
@@ -194,7 +231,8 @@ static void test_missing_file(void **state)
 	char *path = NULL;
 
 	assert_int_equal(sk_app_load(&o, &app, NULL, &err), -ENOENT);
-	assert_string_equal(err->msg, "read /nonexistent-dir/compose.yaml: No such file or directory");
+	assert_string_equal(err->msg,
+			    "read /nonexistent-dir/compose.yaml: No such file or directory");
 	sk_error_free(err);
 	err = NULL;
 	assert_int_equal(sk_app_find_file("/nonexistent-dir", &path, &err), -ENOENT);

@@ -51,8 +51,9 @@ static int report_fields(int fd, const char *const *fields)
 
 static int report_ids(int fd)
 {
-	static const char *const f[] = { "Uid", "Gid", "Groups", "CapEff", "CapPrm", "CapAmb",
-					 NULL };
+	static const char *const f[] = {
+		"Uid", "Gid", "Groups", "CapEff", "CapPrm", "CapAmb", NULL
+	};
 	return report_fields(fd, f);
 }
 
@@ -60,8 +61,11 @@ static void test_user_switch(void **state)
 {
 	uint32_t gids[] = { 10, 20 };
 	struct fin_case c = {
-		.p = { .cwd = "/", .user = { .uid = 1000, .gid = 1000, .additional_gids = gids,
-					     .n_additional_gids = 2 } },
+		.p = { .cwd = "/",
+		       .user = { .uid = 1000,
+				 .gid = 1000,
+				 .additional_gids = gids,
+				 .n_additional_gids = 2 } },
 		.report = report_ids,
 	};
 	_cleanup_free_ char *out = NULL;
@@ -79,11 +83,19 @@ static void test_user_keeps_caps(void **state)
 {
 	uint64_t nbs = BIT(CAP_NET_BIND_SERVICE);
 	struct fin_case c = {
-		.p = { .cwd = "/", .user = { .uid = 1000, .gid = 1000 }, .has_caps = true,
-		       .caps = { .has_bounding = true, .has_effective = true,
-				 .has_permitted = true, .has_inheritable = true,
-				 .has_ambient = true, .bounding = nbs, .effective = nbs,
-				 .permitted = nbs, .inheritable = nbs, .ambient = nbs } },
+		.p = { .cwd = "/",
+		       .user = { .uid = 1000, .gid = 1000 },
+		       .has_caps = true,
+		       .caps = { .has_bounding = true,
+				 .has_effective = true,
+				 .has_permitted = true,
+				 .has_inheritable = true,
+				 .has_ambient = true,
+				 .bounding = nbs,
+				 .effective = nbs,
+				 .permitted = nbs,
+				 .inheritable = nbs,
+				 .ambient = nbs } },
 		.opts = { .setgroups_denied = true }, /* keeps root's (empty) groups */
 		.report = report_ids,
 	};
@@ -113,8 +125,8 @@ static int child_userns(void *arg, int fd)
 static void test_setgroups_denied(void **state)
 {
 	uint32_t gids[] = { 0 };
-	struct fin_case c = { .p = { .cwd = "/", .user = { .additional_gids = gids,
-							   .n_additional_gids = 1 } },
+	struct fin_case c = { .p = { .cwd = "/",
+				     .user = { .additional_gids = gids, .n_additional_gids = 1 } },
 			      .report = report_ids };
 	_cleanup_free_ char *out = NULL;
 	int r = sk_test_fork(child_userns, &c, &out);
@@ -189,7 +201,8 @@ static int report_nnp_umask(int fd)
 
 static void test_nnp_umask(void **state)
 {
-	struct fin_case c = { .p = { .cwd = "/", .no_new_privileges = true,
+	struct fin_case c = { .p = { .cwd = "/",
+				     .no_new_privileges = true,
 				     .user = { .has_umask = true, .umask = 077 } },
 			      .report = report_nnp_umask };
 	_cleanup_free_ char *out = NULL, *out2 = NULL;
@@ -238,8 +251,7 @@ static void test_cwd_after_setuid(void **state)
 {
 	char dir[] = "/tmp/sk-finalize-XXXXXX";
 	_cleanup_free_ char *sub = NULL, *out = NULL;
-	struct fin_case c = { .p = { .user = { .uid = 1000, .gid = 1000 } },
-			      .report = report_cwd };
+	struct fin_case c = { .p = { .user = { .uid = 1000, .gid = 1000 } }, .report = report_cwd };
 
 	assert_non_null(mkdtemp(dir));
 	assert_int_equal(chmod(dir, 0755), 0);
@@ -271,17 +283,23 @@ static void test_oom_personality_io_sched(void **state)
 {
 	struct sk_personality pers = { .domain = "LINUX32" };
 	struct fin_case c = {
-		.p = { .cwd = "/", .has_oom_score_adj = true, .oom_score_adj = 500,
-		       .has_io_priority = true, .io_priority_class = 2, .io_priority = 5,
-		       .has_scheduler = true, .sched_policy = "SCHED_BATCH", .sched_nice = 5 },
+		.p = { .cwd = "/",
+		       .has_oom_score_adj = true,
+		       .oom_score_adj = 500,
+		       .has_io_priority = true,
+		       .io_priority_class = 2,
+		       .io_priority = 5,
+		       .has_scheduler = true,
+		       .sched_policy = "SCHED_BATCH",
+		       .sched_nice = 5 },
 		.opts = { .personality = &pers },
 		.report = report_sched,
 	};
 	_cleanup_free_ char *out = NULL, *want = NULL;
 
 	assert_int_equal(sk_test_fork(child_finalize, &c, &out), 0);
-	want = sk_asprintf("oom=500 pers=%#x ioprio=2:5 policy=%d nice=5", PER_LINUX32,
-			   SCHED_BATCH);
+	want =
+	    sk_asprintf("oom=500 pers=%#x ioprio=2:5 policy=%d nice=5", PER_LINUX32, SCHED_BATCH);
 	assert_string_equal(out, want);
 }
 
@@ -314,13 +332,18 @@ static int report_seccomp(int fd)
 static void test_seccomp_order(void **state)
 {
 	char *names[] = { "mkdir", "mkdirat", NULL };
-	struct sk_seccomp_syscall call = { .names = names, .action = "SCMP_ACT_ERRNO",
-					   .has_errno_ret = true, .errno_ret = EACCES };
-	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = &call,
+	struct sk_seccomp_syscall call = { .names = names,
+					   .action = "SCMP_ACT_ERRNO",
+					   .has_errno_ret = true,
+					   .errno_ret = EACCES };
+	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW",
+				.syscalls = &call,
 				.n_syscalls = 1 };
-	struct fin_case c = { .p = { .cwd = "/", .no_new_privileges = true,
+	struct fin_case c = { .p = { .cwd = "/",
+				     .no_new_privileges = true,
 				     .user = { .uid = 1000, .gid = 1000 } },
-			      .seccomp = &s, .report = report_seccomp };
+			      .seccomp = &s,
+			      .report = report_seccomp };
 	_cleanup_free_ char *out = NULL, *out2 = NULL, *want = NULL, *want2 = NULL;
 
 	/* with NNP: loaded last, as the unprivileged user */

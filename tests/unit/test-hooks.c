@@ -57,9 +57,14 @@ static void test_stdin_state(void **state)
 static void test_args_env(void **state)
 {
 	_cleanup_free_ char *out = tmp_path("args.out"), *outenv = NULL, *got = NULL;
-	char *args[] = { "sk-argv0", "-c",
-			 "tr '\\0' ' ' < /proc/$$/cmdline > \"$OUT\"; printf '%s' \"$FOO\" >> \"$OUT\"",
-			 "sk-name", "one", NULL };
+	char *args[] = {
+		"sk-argv0",
+		"-c",
+		"tr '\\0' ' ' < /proc/$$/cmdline > \"$OUT\"; printf '%s' \"$FOO\" >> \"$OUT\"",
+		"sk-name",
+		"one",
+		NULL
+	};
 	char *env[] = { "FOO=bar baz", "PATH=/usr/bin:/bin", NULL, NULL };
 	struct sk_hook h = { .path = "/bin/sh", .args = args, .env = env };
 
@@ -106,8 +111,8 @@ static void test_order_and_stop(void **state)
 	assert_int_equal(sk_hooks_run(hooks, 3, "createContainer", STATE, &err), -ECHILD);
 	got = slurp(out);
 	assert_string_equal(got, "first\n");
-	assert_string_equal(err->msg,
-			    "createContainer hook /bin/sh failed: exit status 1, stdout: , stderr: ");
+	assert_string_equal(
+	    err->msg, "createContainer hook /bin/sh failed: exit status 1, stdout: , stderr: ");
 }
 
 static void test_failure_output(void **state)
@@ -117,8 +122,8 @@ static void test_failure_output(void **state)
 	_cleanup_error_ struct sk_error *err = NULL;
 
 	assert_int_equal(sk_hooks_run(&h, 1, "prestart", STATE, &err), -ECHILD);
-	assert_string_equal(err->msg,
-			    "prestart hook /bin/sh failed: exit status 3, stdout: out, stderr: err");
+	assert_string_equal(
+	    err->msg, "prestart hook /bin/sh failed: exit status 3, stdout: out, stderr: err");
 }
 
 static void test_killed_by_signal(void **state)

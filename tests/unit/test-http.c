@@ -22,7 +22,7 @@ struct run {
 	int rc; /* first error, or 0 */
 	int msgs;
 	size_t leftover;
-	unsigned flags;  /* of the last head */
+	unsigned flags; /* of the last head */
 	int status;
 	char log[4096];
 	char body[4096];
@@ -113,7 +113,8 @@ static struct run feed(enum sk_http_kind kind, const char *in, size_t len, size_
 		if (r < 0)
 			o.rc = r;
 		else if (r == SK_HTTP_DONE)
-			logf_(&o, "B %zu '%.*s' (eof)\n", o.body_len, (int)o.body_len, o.body), o.msgs++;
+			logf_(&o, "B %zu '%.*s' (eof)\n", o.body_len, (int)o.body_len, o.body),
+			    o.msgs++;
 	}
 	o.leftover = have;
 	sk_http_parser_release(&p);
@@ -239,19 +240,20 @@ static void test_keep_alive_rules(void **state)
 	assert_false(req("GET / HTTP/1.0\r\n\r\n").flags & SK_HTTP_F_KEEP_ALIVE);
 	assert_true(req("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n").flags &
 		    SK_HTTP_F_KEEP_ALIVE);
-	assert_false(req("GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n")
-			     .flags &
-		     SK_HTTP_F_KEEP_ALIVE);
-	assert_true(req("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ws\r\n\r\n")
-			    .flags &
-		    SK_HTTP_F_UPGRADE);
+	assert_false(
+	    req("GET / HTTP/1.0\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n").flags &
+	    SK_HTTP_F_KEEP_ALIVE);
+	assert_true(
+	    req("GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: ws\r\n\r\n").flags &
+	    SK_HTTP_F_UPGRADE);
 	/* HTTP/1.0 needs no Host; HTTP/1.1 does */
 	assert_int_equal(req("GET / HTTP/1.0\r\n\r\n").rc, 0);
 }
 
 static void test_expect_continue(void **state)
 {
-	const char *in = "PUT /x HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n";
+	const char *in =
+	    "PUT /x HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 2\r\n\r\n";
 	struct sk_http_parser p;
 	size_t c;
 
@@ -296,10 +298,12 @@ static const struct bad bad_requests[] = {
 	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", SK_HTTP_E_CL_INVALID },
 	{ "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
 	  SK_HTTP_E_CL_INVALID },
-	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", SK_HTTP_E_TE_NOT_CHUNKED },
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+	  SK_HTTP_E_TE_NOT_CHUNKED },
 	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
 	  SK_HTTP_E_TE_NOT_CHUNKED },
-	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n",
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: "
+	  "x\r\n\r\n",
 	  SK_HTTP_E_TE_NOT_CHUNKED },
 	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n",
 	  SK_HTTP_E_TE_NOT_CHUNKED },
@@ -326,7 +330,8 @@ static const struct bad bad_requests[] = {
 	  SK_HTTP_E_CHUNK_EXT },
 	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n",
 	  SK_HTTP_E_CHUNK_CRLF },
-	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nA(B: c\r\n\r\n",
+	{ "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nA(B: "
+	  "c\r\n\r\n",
 	  SK_HTTP_E_HEADER_NAME },
 	{ "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n folded\r\n\r\n", SK_HTTP_E_OBS_FOLD },
 	{ "GET / HTTP/1.1\r\n Host: a\r\n\r\n", SK_HTTP_E_OBS_FOLD },
@@ -368,12 +373,14 @@ static void test_bad_requests(void **state)
 		assert_int_equal(sk_http_error_status(o.rc), o.rc == SK_HTTP_E_VERSION ? 505 : 400);
 	}
 	/* every smuggling rule has its own code */
-	int rules[] = { SK_HTTP_E_CL_AND_TE,      SK_HTTP_E_CL_MULTIPLE, SK_HTTP_E_CL_INVALID,
-			SK_HTTP_E_TE_NOT_CHUNKED, SK_HTTP_E_TE_INVALID,  SK_HTTP_E_TE_HTTP10,
-			SK_HTTP_E_CHUNK_OVERFLOW, SK_HTTP_E_CHUNK_SIZE,  SK_HTTP_E_CHUNK_EXT,
-			SK_HTTP_E_CHUNK_CRLF,     SK_HTTP_E_OBS_FOLD,    SK_HTTP_E_BARE_LF,
-			SK_HTTP_E_HEADER_VALUE,   SK_HTTP_E_SPACE_BEFORE_COLON,
-			SK_HTTP_E_HEADER_NAME,    SK_HTTP_E_METHOD };
+	int rules[] = { SK_HTTP_E_CL_AND_TE,	  SK_HTTP_E_CL_MULTIPLE,
+			SK_HTTP_E_CL_INVALID,	  SK_HTTP_E_TE_NOT_CHUNKED,
+			SK_HTTP_E_TE_INVALID,	  SK_HTTP_E_TE_HTTP10,
+			SK_HTTP_E_CHUNK_OVERFLOW, SK_HTTP_E_CHUNK_SIZE,
+			SK_HTTP_E_CHUNK_EXT,	  SK_HTTP_E_CHUNK_CRLF,
+			SK_HTTP_E_OBS_FOLD,	  SK_HTTP_E_BARE_LF,
+			SK_HTTP_E_HEADER_VALUE,	  SK_HTTP_E_SPACE_BEFORE_COLON,
+			SK_HTTP_E_HEADER_NAME,	  SK_HTTP_E_METHOD };
 	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
 		assert_true(seen[-rules[i]]);
 		for (size_t j = 0; j < i; j++)
@@ -405,7 +412,8 @@ static void test_limits(void **state)
 	struct sk_http_limits lim = { .max_line = 32, .max_headers = 3, .max_head = 128 };
 	const char *ok = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\n\r\n";
 	const char *many = "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
-	const char *longline = "GET / HTTP/1.1\r\nHost: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+	const char *longline =
+	    "GET / HTTP/1.1\r\nHost: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
 	const char *longpartial = "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 	char big[400];
 	struct run o;
@@ -447,7 +455,8 @@ static void test_responses(void **state)
 	assert_int_equal(o.status, 200);
 	assert_non_null(strstr(o.log, "B 2 'hi'"));
 
-	o = resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", false);
+	o = resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n",
+		 false);
 	assert_int_equal(o.msgs, 1);
 	assert_non_null(strstr(o.log, "B 2 'ab'"));
 
@@ -474,13 +483,14 @@ static void test_responses(void **state)
 	assert_int_equal(resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: "
 			      "chunked\r\n\r\n",
 			      false)
-				 .rc,
+			     .rc,
 			 SK_HTTP_E_CL_AND_TE);
 	/* truncated bodies */
 	assert_int_equal(resp("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab", true).rc,
 			 SK_HTTP_E_TRUNCATED);
-	assert_int_equal(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", true).rc,
-			 SK_HTTP_E_TRUNCATED);
+	assert_int_equal(
+	    resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab", true).rc,
+	    SK_HTTP_E_TRUNCATED);
 	assert_int_equal(resp("HTTP/1.1 200 O", true).rc, SK_HTTP_E_TRUNCATED);
 }
 

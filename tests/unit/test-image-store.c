@@ -139,7 +139,8 @@ static void test_export_reimport_same_id(void **state)
 
 	assert_int_equal(sk_image_export(f->s, "exp:1", out, SK_IMAGE_EXPORT_OCI_DIR, NULL), 0);
 	assert_int_equal(sk_image_export(f->s, "exp:1", tar, SK_IMAGE_EXPORT_OCI_ARCHIVE, NULL), 0);
-	assert_int_equal(sk_image_export(f->s, "exp:1", out, SK_IMAGE_EXPORT_OCI_DIR, &err), -EEXIST);
+	assert_int_equal(sk_image_export(f->s, "exp:1", out, SK_IMAGE_EXPORT_OCI_DIR, &err),
+			 -EEXIST);
 	assert_int_equal(sk_image_remove(f->s, "exp:1", false, NULL), 0);
 	assert_int_equal(sk_image_import(f->s, out, NULL, &ids, NULL), 0);
 	assert_string_equal(ids[0], id);
@@ -268,7 +269,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reopen_sees_index, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_export_reimport_same_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_layout_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_name_with_multi_image_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_name_with_multi_image_refused, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rootfs_mount, setup, teardown),
 	};

@@ -158,10 +158,8 @@ static void test_whiteouts(void **state)
 {
 	struct fixture *f = *state;
 	const struct ent e[] = {
-		{ 'd', "a", NULL, 0755 },
-		{ 'f', "a/.wh.gone", "", 0 },
-		{ 'd', "b", NULL, 0755 },
-		{ 'f', "b/.wh..wh..opq", "", 0 },
+		{ 'd', "a", NULL, 0755 },	{ 'f', "a/.wh.gone", "", 0 },
+		{ 'd', "b", NULL, 0755 },	{ 'f', "b/.wh..wh..opq", "", 0 },
 		{ 'f', ".wh..wh.plnk", "", 0 },
 	};
 	char v[4] = { 0 };
@@ -183,11 +181,8 @@ static void test_replace_file_by_dir_and_back(void **state)
 {
 	struct fixture *f = *state;
 	const struct ent e[] = {
-		{ 'f', "x", "file", 0 },
-		{ 'd', "x", NULL, 0755 },
-		{ 'f', "x/in", "in", 0 },
-		{ 'f', "y", "second", 0 },
-		{ 'f', "y", "third", 0 },
+		{ 'f', "x", "file", 0 },   { 'd', "x", NULL, 0755 }, { 'f', "x/in", "in", 0 },
+		{ 'f', "y", "second", 0 }, { 'f', "y", "third", 0 },
 	};
 	struct stat st;
 
@@ -270,7 +265,8 @@ static void test_hardlink_into_lower(void **state)
 	_cleanup_free_ char *lower = sk_strdup(mkdtemp(tmpl));
 	int lfd = open(lower, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct sk_unpack_opts o = { .lower_fds = &lfd, .n_lowers = 1 };
-	const struct ent base[] = { { 'd', "d", NULL, 0755 }, { 'f', "d/orig", "lower data", 0640 } };
+	const struct ent base[] = { { 'd', "d", NULL, 0755 },
+				    { 'f', "d/orig", "lower data", 0640 } };
 	const struct ent top[] = { { 'h', "d/link", "d/orig", 0 } };
 	struct stat st;
 	size_t len = make_tar(base, 2, NULL);

@@ -65,19 +65,21 @@ static void test_digest(void **state)
 	assert_int_equal(sk_digest_validate("sha256:ABC", NULL), -EINVAL);
 	assert_int_equal(sk_digest_validate(NULL, NULL), -EINVAL);
 	sk_sha256_buf("", 0, d);
-	assert_string_equal(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(
+	    d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 static const char manifest_ok[] =
-	"{\"schemaVersion\":2,\"mediaType\":\"" SK_MT_OCI_MANIFEST "\","
-	"\"config\":{\"mediaType\":\"" SK_MT_OCI_CONFIG "\",\"digest\":\"" D1 "\",\"size\":10},"
-	"\"layers\":[{\"mediaType\":\"" SK_MT_OCI_LAYER_GZIP "\",\"digest\":\"" D2 "\",\"size\":5}]}";
+    "{\"schemaVersion\":2,\"mediaType\":\"" SK_MT_OCI_MANIFEST "\","
+    "\"config\":{\"mediaType\":\"" SK_MT_OCI_CONFIG "\",\"digest\":\"" D1 "\",\"size\":10},"
+    "\"layers\":[{\"mediaType\":\"" SK_MT_OCI_LAYER_GZIP "\",\"digest\":\"" D2 "\",\"size\":5}]}";
 
 static void test_manifest(void **state)
 {
 	struct sk_image_manifest *m = NULL;
 
-	assert_int_equal(sk_image_manifest_parse(manifest_ok, strlen(manifest_ok), "m", &m, NULL), 0);
+	assert_int_equal(sk_image_manifest_parse(manifest_ok, strlen(manifest_ok), "m", &m, NULL),
+			 0);
 	assert_string_equal(m->config.digest, D1);
 	assert_int_equal(m->n_layers, 1);
 	assert_int_equal(m->layers[0].size, 5);
@@ -99,26 +101,31 @@ static void test_manifest_errors(void **state)
 {
 	manifest_bad("{", "invalid JSON");
 	manifest_bad("{\"schemaVersion\":1}", "schemaVersion");
-	manifest_bad("{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}", "wrong mediaType 'text/plain'");
-	manifest_bad("{\"schemaVersion\":2,\"config\":{\"digest\":\"md5:x\",\"size\":1},\"layers\":[]}",
-		     "config.digest");
-	manifest_bad("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1 "\",\"size\":-1},\"layers\":[]}",
+	manifest_bad("{\"schemaVersion\":2,\"mediaType\":\"text/plain\"}",
+		     "wrong mediaType 'text/plain'");
+	manifest_bad(
+	    "{\"schemaVersion\":2,\"config\":{\"digest\":\"md5:x\",\"size\":1},\"layers\":[]}",
+	    "config.digest");
+	manifest_bad("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1
+		     "\",\"size\":-1},\"layers\":[]}",
 		     "config.size");
-	manifest_bad("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1 "\",\"size\":1}}", "layers");
+	manifest_bad("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1 "\",\"size\":1}}",
+		     "layers");
 	manifest_bad("{\"schemaVersion\":2,\"config\":{\"digest\":\"" D1 "\",\"size\":1},"
-		     "\"layers\":[{\"mediaType\":\"application/x-foo\",\"digest\":\"" D2 "\",\"size\":1}]}",
+		     "\"layers\":[{\"mediaType\":\"application/x-foo\",\"digest\":\"" D2
+		     "\",\"size\":1}]}",
 		     "layers[0].mediaType: wrong mediaType 'application/x-foo'");
 }
 
 static void test_index_and_platform(void **state)
 {
 	static const char idx[] =
-		"{\"schemaVersion\":2,\"manifests\":["
-		"{\"mediaType\":\"" SK_MT_OCI_MANIFEST "\",\"digest\":\"" D1 "\",\"size\":1,"
-		"\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"
-		"{\"mediaType\":\"" SK_MT_OCI_MANIFEST "\",\"digest\":\"" D2 "\",\"size\":1,"
-		"\"annotations\":{\"org.opencontainers.image.ref.name\":\"x/y:1\"},"
-		"\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}";
+	    "{\"schemaVersion\":2,\"manifests\":["
+	    "{\"mediaType\":\"" SK_MT_OCI_MANIFEST "\",\"digest\":\"" D1 "\",\"size\":1,"
+	    "\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\",\"variant\":\"v8\"}},"
+	    "{\"mediaType\":\"" SK_MT_OCI_MANIFEST "\",\"digest\":\"" D2 "\",\"size\":1,"
+	    "\"annotations\":{\"org.opencontainers.image.ref.name\":\"x/y:1\"},"
+	    "\"platform\":{\"os\":\"linux\",\"architecture\":\"amd64\"}}]}";
 	_cleanup_error_ struct sk_error *err = NULL;
 	struct sk_image_index *x = NULL;
 
@@ -152,7 +159,8 @@ static void test_docker_manifest(void **state)
 	assert_string_equal(m->entries[0].repo_tags[1], "b:2");
 	sk_docker_manifest_free(m);
 	m = NULL;
-	assert_true(sk_docker_manifest_parse("[{\"Config\":1}]", 14, "manifest.json", &m, &err) < 0);
+	assert_true(sk_docker_manifest_parse("[{\"Config\":1}]", 14, "manifest.json", &m, &err) <
+		    0);
 	assert_string_equal(err->msg, "manifest.json: [0].Config: not a string");
 	sk_error_free(err);
 	err = NULL;
@@ -160,12 +168,12 @@ static void test_docker_manifest(void **state)
 }
 
 static const char config_ok[] =
-	"{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-01T00:00:00Z\","
-	"\"config\":{\"Entrypoint\":[\"/bin/ep\"],\"Cmd\":[\"a\",\"b\"],\"Env\":[\"A=1\",\"PATH=/x\"],"
-	"\"WorkingDir\":\"work\",\"User\":\"app\",\"StopSignal\":\"SIGINT\","
-	"\"ExposedPorts\":{\"80/tcp\":{}},\"Labels\":{\"k\":\"v\"},"
-	"\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"],\"Interval\":1000000000,\"Retries\":3}},"
-	"\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\"]}}";
+    "{\"architecture\":\"amd64\",\"os\":\"linux\",\"created\":\"2024-01-01T00:00:00Z\","
+    "\"config\":{\"Entrypoint\":[\"/bin/ep\"],\"Cmd\":[\"a\",\"b\"],\"Env\":[\"A=1\",\"PATH=/x\"],"
+    "\"WorkingDir\":\"work\",\"User\":\"app\",\"StopSignal\":\"SIGINT\","
+    "\"ExposedPorts\":{\"80/tcp\":{}},\"Labels\":{\"k\":\"v\"},"
+    "\"Healthcheck\":{\"Test\":[\"CMD\",\"true\"],\"Interval\":1000000000,\"Retries\":3}},"
+    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"" D1 "\"]}}";
 
 static void test_config(void **state)
 {
@@ -199,13 +207,15 @@ static void test_config_errors(void **state)
 	config_bad("[]", "not an object");
 	config_bad("{}", "rootfs: missing");
 	config_bad("{\"rootfs\":{\"type\":\"x\"}}", "rootfs.type");
-	config_bad("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"nope\"]}}", "rootfs.diff_ids[0]");
+	config_bad("{\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"nope\"]}}",
+		   "rootfs.diff_ids[0]");
 	config_bad("{\"config\":{\"Cmd\":\"ls\"},\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}",
 		   "config.Cmd: not an array of strings");
 	config_bad("{\"config\":{\"Labels\":{\"a\":1}},\"rootfs\":{\"type\":\"layers\"}}",
 		   "config.Labels.a");
-	config_bad("{\"config\":{\"Healthcheck\":{\"Interval\":-1}},\"rootfs\":{\"type\":\"layers\"}}",
-		   "config.Healthcheck.Interval");
+	config_bad(
+	    "{\"config\":{\"Healthcheck\":{\"Interval\":-1}},\"rootfs\":{\"type\":\"layers\"}}",
+	    "config.Healthcheck.Interval");
 }
 
 /* A rootfs with /etc/passwd and /etc/group; returns its path (owned). */
@@ -215,9 +225,11 @@ static char *make_rootfs(void)
 	char *dir = sk_strdup(mkdtemp(tmpl));
 	_cleanup_free_ char *etc = sk_path_join(dir, "etc"), *pw = sk_path_join(dir, "etc/passwd"),
 			    *gr = sk_path_join(dir, "etc/group");
-	static const char passwd[] = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n"
-				     "broken-line\n";
-	static const char group[] = "root:x:0:\nappgrp:x:1001:\nwheel:x:10:root,app\naudio:x:29:app\n";
+	static const char passwd[] =
+	    "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n"
+	    "broken-line\n";
+	static const char group[] =
+	    "root:x:0:\nappgrp:x:1001:\nwheel:x:10:root,app\naudio:x:29:app\n";
 
 	assert_int_equal(mkdir(etc, 0755), 0);
 	assert_int_equal(sk_write_file_atomic(pw, passwd, strlen(passwd), 0644, false), 0);

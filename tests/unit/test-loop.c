@@ -79,7 +79,8 @@ static void test_io_readiness(void **state)
 	/* the same fd twice is refused */
 	struct sk_loop_io *dup = NULL;
 	_cleanup_error_ struct sk_error *err = NULL;
-	assert_int_equal(sk_loop_io_add(loop, p[0], SK_LOOP_READ, read_cb, &st, &dup, &err), -EEXIST);
+	assert_int_equal(sk_loop_io_add(loop, p[0], SK_LOOP_READ, read_cb, &st, &dup, &err),
+			 -EEXIST);
 	assert_non_null(err);
 	sk_loop_io_remove(io);
 	close(p[0]);
@@ -100,9 +101,9 @@ static void test_io_write_edge(void **state)
 	int calls = 0, p[2];
 
 	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	assert_int_equal(sk_loop_io_add(loop, p[1], SK_LOOP_WRITE | SK_LOOP_EDGE, write_cb, &calls,
-					&io, NULL),
-			 0);
+	assert_int_equal(
+	    sk_loop_io_add(loop, p[1], SK_LOOP_WRITE | SK_LOOP_EDGE, write_cb, &calls, &io, NULL),
+	    0);
 	assert_int_equal(sk_loop_run_once(loop, 1000, NULL), 0);
 	assert_int_equal(sk_loop_run_once(loop, 0, NULL), 0);
 	assert_int_equal(calls, 1);
@@ -221,8 +222,8 @@ static void test_timer_periodic(void **state)
 
 /* ---- signals ---- */
 
-static void sig_cb(struct sk_loop *loop, struct sk_loop_signal *s, const struct signalfd_siginfo *si,
-		   void *u)
+static void sig_cb(struct sk_loop *loop, struct sk_loop_signal *s,
+		   const struct signalfd_siginfo *si, void *u)
 {
 	*(int *)u = (int)si->ssi_signo;
 	sk_loop_stop(loop);
@@ -407,7 +408,7 @@ static void defer_a(struct sk_loop *loop, void *u)
 	struct defers *d = u;
 
 	d->order[d->n++] = 1;
-	sk_loop_defer_cancel(d->cancel_me); /* queued behind us in this batch */
+	sk_loop_defer_cancel(d->cancel_me);    /* queued behind us in this batch */
 	(void)sk_loop_defer(loop, defer_b, d); /* runs one iteration later */
 }
 

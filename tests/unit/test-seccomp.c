@@ -26,7 +26,9 @@ static char *prio_names[] = { "getpriority", NULL };
 
 /* default allow; mkdir -> EACCES; an unknown name; a rule equal to the default. */
 static struct sk_seccomp_syscall basic_calls[] = {
-	{ .names = mkdir_names, .action = "SCMP_ACT_ERRNO", .has_errno_ret = true,
+	{ .names = mkdir_names,
+	  .action = "SCMP_ACT_ERRNO",
+	  .has_errno_ret = true,
 	  .errno_ret = EACCES },
 	{ .names = bogus_names, .action = "SCMP_ACT_LOG" },
 	{ .names = uname_names, .action = "SCMP_ACT_ALLOW" },
@@ -74,7 +76,8 @@ static void test_build_errors(void **state)
 	char *bad_arch[] = { "SCMP_ARCH_VAX", NULL };
 	struct sk_seccomp_arg bad_op = { .index = 0, .op = "SCMP_CMP_SOMETIMES" };
 	struct sk_seccomp_arg bad_index = { .index = 6, .op = "SCMP_CMP_EQ" };
-	struct sk_seccomp_syscall call = { .names = pers_names, .action = "SCMP_ACT_ERRNO",
+	struct sk_seccomp_syscall call = { .names = pers_names,
+					   .action = "SCMP_ACT_ERRNO",
 					   .n_args = 1 };
 	struct sk_seccomp s = basic;
 
@@ -117,7 +120,8 @@ static void test_flag_wait_killable(void **state)
 	sk_seccomp_ctx_free(ctx);
 #else
 	assert_int_equal(r, -EINVAL);
-	assert_non_null(strstr(err->msg, "flag 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV' is not supported"));
+	assert_non_null(
+	    strstr(err->msg, "flag 'SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV' is not supported"));
 #endif
 }
 
@@ -170,11 +174,14 @@ static int child_args(void *arg, int fd)
 static void test_arg_filter(void **state)
 {
 	struct sk_seccomp_arg eq = { .index = 0, .value = 0xffffffff, .op = "SCMP_CMP_EQ" };
-	struct sk_seccomp_arg masked = { .index = 0, .value = 0xffff0000, .value_two = 0xffff0000,
-					 .op = "SCMP_CMP_MASKED_EQ" };
-	struct sk_seccomp_syscall call = { .names = pers_names, .action = "SCMP_ACT_ERRNO",
-					   .args = &eq, .n_args = 1 };
-	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = &call,
+	struct sk_seccomp_arg masked = {
+		.index = 0, .value = 0xffff0000, .value_two = 0xffff0000, .op = "SCMP_CMP_MASKED_EQ"
+	};
+	struct sk_seccomp_syscall call = {
+		.names = pers_names, .action = "SCMP_ACT_ERRNO", .args = &eq, .n_args = 1
+	};
+	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW",
+				.syscalls = &call,
 				.n_syscalls = 1 };
 	_cleanup_free_ char *out = NULL, *out2 = NULL;
 
@@ -208,10 +215,14 @@ static void test_args_and(void **state)
 		{ .index = 0, .value = PRIO_PROCESS, .op = "SCMP_CMP_EQ" },
 		{ .index = 1, .value = 999999, .op = "SCMP_CMP_EQ" },
 	};
-	struct sk_seccomp_syscall call = { .names = prio_names, .action = "SCMP_ACT_ERRNO",
-					   .has_errno_ret = true, .errno_ret = ENOTSUP,
-					   .args = args, .n_args = 2 };
-	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = &call,
+	struct sk_seccomp_syscall call = { .names = prio_names,
+					   .action = "SCMP_ACT_ERRNO",
+					   .has_errno_ret = true,
+					   .errno_ret = ENOTSUP,
+					   .args = args,
+					   .n_args = 2 };
+	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW",
+				.syscalls = &call,
 				.n_syscalls = 1 };
 
 	assert_int_equal(sk_test_fork(child_and, &s, NULL), 0);
@@ -231,12 +242,16 @@ static int child_default(void *arg, int fd)
 static void test_default_errno(void **state)
 {
 	/* default ERRNO with defaultErrnoRet; allowed: what the child (and ASan) needs */
-	char *allow[] = { "exit_group", "exit", "write", "mmap", "munmap", "madvise", "mprotect",
-			  "sigaltstack", "rt_sigprocmask", "rt_sigaction", "brk", "futex",
-			  "sched_yield", "getpid", "gettid", "prctl", "seccomp", NULL };
+	char *allow[] = { "exit_group", "exit",	    "write",	   "mmap",	     "munmap",
+			  "madvise",	"mprotect", "sigaltstack", "rt_sigprocmask", "rt_sigaction",
+			  "brk",	"futex",    "sched_yield", "getpid",	     "gettid",
+			  "prctl",	"seccomp",  NULL };
 	struct sk_seccomp_syscall call = { .names = allow, .action = "SCMP_ACT_ALLOW" };
-	struct sk_seccomp s = { .default_action = "SCMP_ACT_ERRNO", .has_default_errno_ret = true,
-				.default_errno_ret = ENOSYS, .syscalls = &call, .n_syscalls = 1 };
+	struct sk_seccomp s = { .default_action = "SCMP_ACT_ERRNO",
+				.has_default_errno_ret = true,
+				.default_errno_ret = ENOSYS,
+				.syscalls = &call,
+				.n_syscalls = 1 };
 	void *ctx = NULL;
 
 	assert_int_equal(sk_seccomp_build(&s, &ctx, NULL), 0);
@@ -247,14 +262,17 @@ static void test_default_errno(void **state)
 static void test_notify_refused(void **state)
 {
 	struct sk_seccomp_syscall call = { .names = mkdir_names, .action = "SCMP_ACT_NOTIFY" };
-	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = &call,
-				.n_syscalls = 1, .listener_path = "/run/agent.sock" };
+	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW",
+				.syscalls = &call,
+				.n_syscalls = 1,
+				.listener_path = "/run/agent.sock" };
 	_cleanup_error_ struct sk_error *err = NULL, *err2 = NULL;
 	int fd = -1;
 
 	assert_true(sk_seccomp_uses_notify(&s));
 	assert_int_equal(sk_seccomp_load(&s, &err), -EOPNOTSUPP);
-	assert_non_null(strstr(err->msg, "seccomp: listenerPath '/run/agent.sock' is not supported"));
+	assert_non_null(
+	    strstr(err->msg, "seccomp: listenerPath '/run/agent.sock' is not supported"));
 	s.listener_path = NULL;
 	assert_int_equal(sk_seccomp_load_notify(&s, &fd, &err2), -EINVAL);
 	assert_non_null(strstr(err2->msg, "needs a listenerPath"));
@@ -281,7 +299,9 @@ static int recv_fd(int conn, char *buf, size_t len)
 {
 	char ctrl[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = buf, .iov_len = len - 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctrl,
 			     .msg_controllen = sizeof(ctrl) };
 	ssize_t n = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
@@ -321,8 +341,8 @@ static void agent_serve(int lsock)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(root, "fds"), 0)),
 			    "seccompFd");
 	assert_string_equal(json_string_value(json_object_get(root, "metadata")), "meta");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "state"), "id")),
-			    "c1");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(root, "state"), "id")), "c1");
 	assert_true(json_integer_value(json_object_get(root, "pid")) > 0);
 	json_decref(root);
 	agent_answer(nfd);
@@ -337,8 +357,10 @@ static void test_notify_send(void **state)
 	_cleanup_free_ char *path = NULL;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct sk_seccomp_syscall call = { .names = mkdir_names, .action = "SCMP_ACT_NOTIFY" };
-	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW", .syscalls = &call,
-				.n_syscalls = 1, .listener_metadata = "meta" };
+	struct sk_seccomp s = { .default_action = "SCMP_ACT_ALLOW",
+				.syscalls = &call,
+				.n_syscalls = 1,
+				.listener_metadata = "meta" };
 	int lsock, status;
 	pid_t pid;
 
@@ -365,10 +387,10 @@ static void test_notify_send(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_build_basic),	cmocka_unit_test(test_build_errors),
+		cmocka_unit_test(test_build_basic),	   cmocka_unit_test(test_build_errors),
 		cmocka_unit_test(test_flag_wait_killable), cmocka_unit_test(test_load_errno),
-		cmocka_unit_test(test_arg_filter),	cmocka_unit_test(test_args_and),
-		cmocka_unit_test(test_default_errno),	cmocka_unit_test(test_notify_refused),
+		cmocka_unit_test(test_arg_filter),	   cmocka_unit_test(test_args_and),
+		cmocka_unit_test(test_default_errno),	   cmocka_unit_test(test_notify_refused),
 		cmocka_unit_test(test_notify_send),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,8 +73,8 @@ static int check_error(enum doc_kind kind, const char *json_sq, const char *want
 		r = sk_spec_parse_resources(json, strlen(json), "resources.json", &res, &err);
 	if (r < 0 && err && strcmp(err->msg, want) == 0 && !s && !p && !res)
 		return 0;
-	print_error("input: %s\n  got: %s (r=%d)\n want: %s\n", json,
-		    err ? err->msg : "(no error)", r, want);
+	print_error("input: %s\n  got: %s (r=%d)\n want: %s\n", json, err ? err->msg : "(no error)",
+		    r, want);
 	sk_spec_free(s);
 	sk_process_free(p);
 	sk_resources_free(res);
@@ -101,66 +101,66 @@ static void run_cases(enum doc_kind kind, const struct error_case *c, size_t n)
 #define RES(frag) LINUX("'resources':{" frag "}")
 
 static const char full_config[] =
-	"{'ociVersion':'1.1.0','root':{'path':'/var/lib/x/rootfs','readonly':true},"
-	"'hostname':'web','domainname':'example.org',"
-	"'process':{'terminal':true,'consoleSize':{'height':24,'width':80},"
-	" 'user':{'uid':1000,'gid':100,'umask':18,'additionalGids':[5,6],'username':'u'},"
-	" 'args':['/bin/app','--flag'],'env':['A=1','B=2'],'cwd':'/srv',"
-	" 'capabilities':{'bounding':['CAP_KILL','CAP_SYS_ADMIN'],'effective':['CAP_KILL'],"
-	"  'permitted':[],'ambient':['CAP_CHECKPOINT_RESTORE']},"
-	" 'rlimits':[{'type':'RLIMIT_NOFILE','soft':1024,'hard':4096},"
-	"  {'type':'RLIMIT_CORE','soft':0,'hard':0}],"
-	" 'noNewPrivileges':true,'apparmorProfile':'prof','selinuxLabel':'lbl',"
-	" 'oomScoreAdj':-500,'ioPriority':{'class':'IOPRIO_CLASS_BE','priority':4},"
-	" 'scheduler':{'policy':'SCHED_DEADLINE','nice':-5,'priority':3,"
-	"  'flags':['SCHED_FLAG_RESET_ON_FORK'],'runtime':100,'deadline':200,'period':300},"
-	" 'execCPUAffinity':{'initial':'0-3','final':'1'},'unknownField':{'x':[1,2]}},"
-	"'mounts':[{'destination':'/proc','type':'proc','source':'proc'},"
-	" {'destination':'/data','source':'/host/data','options':['rbind','ro','idmap'],"
-	"  'uidMappings':[{'containerID':0,'hostID':100000,'size':65536}],"
-	"  'gidMappings':[{'containerID':0,'hostID':200000,'size':1}]}],"
-	"'hooks':{'prestart':[{'path':'/bin/pre'}],"
-	" 'createRuntime':[{'path':'/bin/cr','args':['cr','x'],'env':['E=1'],'timeout':5}],"
-	" 'poststop':[{'path':'/bin/a'},{'path':'/bin/b'}]},"
-	"'annotations':{'org.example.a':'1','b':''},"
-	"'linux':{'namespaces':[{'type':'pid'},{'type':'network','path':'/run/netns/x'},"
-	"  {'type':'mount'},{'type':'user'},{'type':'time'},{'type':'cgroup','path':''}],"
-	" 'uidMappings':[{'containerID':0,'hostID':1000,'size':1}],"
-	" 'gidMappings':[{'containerID':0,'hostID':1000,'size':1},"
-	"  {'containerID':1,'hostID':100000,'size':65536}],"
-	" 'timeOffsets':{'monotonic':{'secs':-3,'nanosecs':500},'boottime':{'secs':7}},"
-	" 'devices':[{'path':'/dev/fuse','type':'c','major':10,'minor':229,'fileMode':438,"
-	"  'uid':0,'gid':0},{'path':'/dev/fifo','type':'p'}],"
-	" 'cgroupsPath':'/skiff/web',"
-	" 'resources':{'devices':[{'allow':false,'access':'rwm'},"
-	"   {'allow':true,'type':'c','major':10,'minor':229,'access':'mr'},"
-	"   {'allow':true,'type':'b','major':8}],"
-	"  'memory':{'limit':536870912,'reservation':-1,'swap':-1,'swappiness':10,"
-	"   'disableOOMKiller':false,'checkBeforeUpdate':true},"
-	"  'cpu':{'shares':512,'quota':-1,'period':100000,'burst':1000,'cpus':'0-1','mems':'0',"
-	"   'idle':1,'realtimeRuntime':-1},"
-	"  'pids':{'limit':64},"
-	"  'blockIO':{'weight':500,'weightDevice':[{'major':8,'minor':0,'weight':100}],"
-	"   'throttleReadBpsDevice':[{'major':8,'minor':0,'rate':1048576}],"
-	"   'throttleWriteIOPSDevice':[{'major':8,'minor':16,'rate':100}]},"
-	"  'hugepageLimits':[{'pageSize':'2MB','limit':0}],"
-	"  'network':{'classID':1048577,'priorities':[{'name':'eth0','priority':1}]},"
-	"  'rdma':{'mlx5_1':{'hcaHandles':3}},"
-	"  'unified':{'memory.high':'1G','io.weight':'default 100'}},"
-	" 'rootfsPropagation':'rslave',"
-	" 'seccomp':{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':1,"
-	"  'architectures':['SCMP_ARCH_X86_64','SCMP_ARCH_X86'],'flags':['SECCOMP_FILTER_FLAG_LOG'],"
-	"  'listenerPath':'/run/seccomp.sock','listenerMetadata':'m',"
-	"  'syscalls':[{'names':['read','write'],'action':'SCMP_ACT_ALLOW'},"
-	"   {'names':['personality'],'action':'SCMP_ACT_ALLOW','args':["
-	"    {'index':0,'value':8,'op':'SCMP_CMP_EQ'},"
-	"    {'index':1,'value':255,'valueTwo':4,'op':'SCMP_CMP_MASKED_EQ'}]},"
-	"   {'names':['mkdir'],'action':'SCMP_ACT_ERRNO','errnoRet':38},"
-	"   {'names':['mount'],'action':'SCMP_ACT_NOTIFY'}]},"
-	" 'sysctl':{'net.ipv4.ip_forward':'1'},"
-	" 'maskedPaths':['/proc/kcore'],'readonlyPaths':['/proc/sys','/proc/bus'],"
-	" 'mountLabel':'ml','personality':{'domain':'LINUX32','flags':[]},"
-	" 'intelRdt':{'closID':'x'},'netDevices':{'eth0':{}}}}";
+    "{'ociVersion':'1.1.0','root':{'path':'/var/lib/x/rootfs','readonly':true},"
+    "'hostname':'web','domainname':'example.org',"
+    "'process':{'terminal':true,'consoleSize':{'height':24,'width':80},"
+    " 'user':{'uid':1000,'gid':100,'umask':18,'additionalGids':[5,6],'username':'u'},"
+    " 'args':['/bin/app','--flag'],'env':['A=1','B=2'],'cwd':'/srv',"
+    " 'capabilities':{'bounding':['CAP_KILL','CAP_SYS_ADMIN'],'effective':['CAP_KILL'],"
+    "  'permitted':[],'ambient':['CAP_CHECKPOINT_RESTORE']},"
+    " 'rlimits':[{'type':'RLIMIT_NOFILE','soft':1024,'hard':4096},"
+    "  {'type':'RLIMIT_CORE','soft':0,'hard':0}],"
+    " 'noNewPrivileges':true,'apparmorProfile':'prof','selinuxLabel':'lbl',"
+    " 'oomScoreAdj':-500,'ioPriority':{'class':'IOPRIO_CLASS_BE','priority':4},"
+    " 'scheduler':{'policy':'SCHED_DEADLINE','nice':-5,'priority':3,"
+    "  'flags':['SCHED_FLAG_RESET_ON_FORK'],'runtime':100,'deadline':200,'period':300},"
+    " 'execCPUAffinity':{'initial':'0-3','final':'1'},'unknownField':{'x':[1,2]}},"
+    "'mounts':[{'destination':'/proc','type':'proc','source':'proc'},"
+    " {'destination':'/data','source':'/host/data','options':['rbind','ro','idmap'],"
+    "  'uidMappings':[{'containerID':0,'hostID':100000,'size':65536}],"
+    "  'gidMappings':[{'containerID':0,'hostID':200000,'size':1}]}],"
+    "'hooks':{'prestart':[{'path':'/bin/pre'}],"
+    " 'createRuntime':[{'path':'/bin/cr','args':['cr','x'],'env':['E=1'],'timeout':5}],"
+    " 'poststop':[{'path':'/bin/a'},{'path':'/bin/b'}]},"
+    "'annotations':{'org.example.a':'1','b':''},"
+    "'linux':{'namespaces':[{'type':'pid'},{'type':'network','path':'/run/netns/x'},"
+    "  {'type':'mount'},{'type':'user'},{'type':'time'},{'type':'cgroup','path':''}],"
+    " 'uidMappings':[{'containerID':0,'hostID':1000,'size':1}],"
+    " 'gidMappings':[{'containerID':0,'hostID':1000,'size':1},"
+    "  {'containerID':1,'hostID':100000,'size':65536}],"
+    " 'timeOffsets':{'monotonic':{'secs':-3,'nanosecs':500},'boottime':{'secs':7}},"
+    " 'devices':[{'path':'/dev/fuse','type':'c','major':10,'minor':229,'fileMode':438,"
+    "  'uid':0,'gid':0},{'path':'/dev/fifo','type':'p'}],"
+    " 'cgroupsPath':'/skiff/web',"
+    " 'resources':{'devices':[{'allow':false,'access':'rwm'},"
+    "   {'allow':true,'type':'c','major':10,'minor':229,'access':'mr'},"
+    "   {'allow':true,'type':'b','major':8}],"
+    "  'memory':{'limit':536870912,'reservation':-1,'swap':-1,'swappiness':10,"
+    "   'disableOOMKiller':false,'checkBeforeUpdate':true},"
+    "  'cpu':{'shares':512,'quota':-1,'period':100000,'burst':1000,'cpus':'0-1','mems':'0',"
+    "   'idle':1,'realtimeRuntime':-1},"
+    "  'pids':{'limit':64},"
+    "  'blockIO':{'weight':500,'weightDevice':[{'major':8,'minor':0,'weight':100}],"
+    "   'throttleReadBpsDevice':[{'major':8,'minor':0,'rate':1048576}],"
+    "   'throttleWriteIOPSDevice':[{'major':8,'minor':16,'rate':100}]},"
+    "  'hugepageLimits':[{'pageSize':'2MB','limit':0}],"
+    "  'network':{'classID':1048577,'priorities':[{'name':'eth0','priority':1}]},"
+    "  'rdma':{'mlx5_1':{'hcaHandles':3}},"
+    "  'unified':{'memory.high':'1G','io.weight':'default 100'}},"
+    " 'rootfsPropagation':'rslave',"
+    " 'seccomp':{'defaultAction':'SCMP_ACT_ERRNO','defaultErrnoRet':1,"
+    "  'architectures':['SCMP_ARCH_X86_64','SCMP_ARCH_X86'],'flags':['SECCOMP_FILTER_FLAG_LOG'],"
+    "  'listenerPath':'/run/seccomp.sock','listenerMetadata':'m',"
+    "  'syscalls':[{'names':['read','write'],'action':'SCMP_ACT_ALLOW'},"
+    "   {'names':['personality'],'action':'SCMP_ACT_ALLOW','args':["
+    "    {'index':0,'value':8,'op':'SCMP_CMP_EQ'},"
+    "    {'index':1,'value':255,'valueTwo':4,'op':'SCMP_CMP_MASKED_EQ'}]},"
+    "   {'names':['mkdir'],'action':'SCMP_ACT_ERRNO','errnoRet':38},"
+    "   {'names':['mount'],'action':'SCMP_ACT_NOTIFY'}]},"
+    " 'sysctl':{'net.ipv4.ip_forward':'1'},"
+    " 'maskedPaths':['/proc/kcore'],'readonlyPaths':['/proc/sys','/proc/bus'],"
+    " 'mountLabel':'ml','personality':{'domain':'LINUX32','flags':[]},"
+    " 'intelRdt':{'closID':'x'},'netDevices':{'eth0':{}}}}";
 
 static void check_full_process(const struct sk_process *p)
 {
@@ -376,10 +376,10 @@ static void test_parse_minimal(void **state)
 static void test_parse_nulls_are_unset(void **state)
 {
 	_cleanup_(sk_spec_freep) struct sk_spec *s = parse_ok(
-		DOC(",'hostname':null,'mounts':null,'process':{'args':['sh'],'cwd':'/',"
-		    "'env':null,'user':{'uid':null,'umask':null},'capabilities':null},"
-		    "'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','architectures':null},"
-		    "'resources':{'memory':{'limit':null}},'rootfsPropagation':''}"));
+	    DOC(",'hostname':null,'mounts':null,'process':{'args':['sh'],'cwd':'/',"
+		"'env':null,'user':{'uid':null,'umask':null},'capabilities':null},"
+		"'linux':{'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','architectures':null},"
+		"'resources':{'memory':{'limit':null}},'rootfsPropagation':''}"));
 
 	assert_null(s->hostname);
 	assert_null(s->process->env);
@@ -392,24 +392,23 @@ static void test_parse_nulls_are_unset(void **state)
 
 static void test_versions(void **state)
 {
-	static const char *const good[] = { "1.0.0",	"1.0.2",      "1.0.2-dev", "1.1.0-rc.1",
-					    "1.1.0",	"1.2.0",      "1.2.1",	   "1.2.0+dev",
-					    "1.0.0-rc5" };
-	static const char *const bad[] = { "2.0.0", "0.5.0", "1.3.0", "1.0", "1.0.0x", "", "v1.0.0",
-					   "1..0", "1.2.", "11.0.0" };
+	static const char *const good[] = { "1.0.0", "1.0.2", "1.0.2-dev", "1.1.0-rc.1", "1.1.0",
+					    "1.2.0", "1.2.1", "1.2.0+dev", "1.0.0-rc5" };
+	static const char *const bad[] = { "2.0.0", "0.5.0",  "1.3.0", "1.0",  "1.0.0x",
+					   "",	    "v1.0.0", "1..0",  "1.2.", "11.0.0" };
 
 	for (size_t i = 0; i < SK_ELEMENTSOF(good); i++) {
 		_cleanup_free_ char *doc =
-			sk_asprintf("{'ociVersion':'%s','root':{'path':'r'}}", good[i]);
+		    sk_asprintf("{'ociVersion':'%s','root':{'path':'r'}}", good[i]);
 		_cleanup_(sk_spec_freep) struct sk_spec *s = parse_ok(doc);
 
 		assert_string_equal(s->oci_version, good[i]);
 	}
 	for (size_t i = 0; i < SK_ELEMENTSOF(bad); i++) {
 		_cleanup_free_ char *doc =
-			sk_asprintf("{'ociVersion':'%s','root':{'path':'r'}}", bad[i]);
+		    sk_asprintf("{'ociVersion':'%s','root':{'path':'r'}}", bad[i]);
 		_cleanup_free_ char *msg =
-			sk_asprintf("config.json: ociVersion: unsupported version '%s'", bad[i]);
+		    sk_asprintf("config.json: ociVersion: unsupported version '%s'", bad[i]);
 
 		assert_int_equal(check_error(DOC_SPEC, doc, msg), 0);
 	}
@@ -419,28 +418,34 @@ static const struct error_case top_cases[] = {
 	{ "", "config.json: line 1 column 0: `[` or `{` expected near end of file" },
 	{ "[1]", "config.json: expected a JSON object, got array" },
 	{ "{'root':{'path':'r'}}", "config.json: ociVersion: required field is missing" },
-	{ "{'ociVersion':1,'root':{'path':'r'}}", "config.json: ociVersion: expected string, got integer" },
+	{ "{'ociVersion':1,'root':{'path':'r'}}",
+	  "config.json: ociVersion: expected string, got integer" },
 	{ "{'ociVersion':'2.0.0'}", "config.json: ociVersion: unsupported version '2.0.0'" },
 	{ "{'ociVersion':'1.0.0'}", "config.json: root: required field is missing" },
 	{ "{'ociVersion':'1.0.0','root':[]}", "config.json: root: expected object, got array" },
 	{ "{'ociVersion':'1.0.0','root':{}}", "config.json: root.path: required field is missing" },
-	{ "{'ociVersion':'1.0.0','root':{'path':''}}", "config.json: root.path: must not be empty" },
+	{ "{'ociVersion':'1.0.0','root':{'path':''}}",
+	  "config.json: root.path: must not be empty" },
 	{ DOC(",'root':{'path':'r','readonly':'yes'}"),
 	  "config.json: root.readonly: expected boolean, got string" },
 	{ DOC(",'hostname':5"), "config.json: hostname: expected string, got integer" },
 	{ DOC(",'process':[]"), "config.json: process: expected object, got array" },
 	{ DOC(",'linux':true"), "config.json: linux: expected object, got boolean" },
-	{ DOC(",'annotations':{'a':1}"), "config.json: annotations.a: expected string, got integer" },
+	{ DOC(",'annotations':{'a':1}"),
+	  "config.json: annotations.a: expected string, got integer" },
 	{ DOC(",'annotations':{'':'x'}"), "config.json: annotations: empty key" },
 	{ DOC(",'annotations':[]"), "config.json: annotations: expected object, got array" },
 	{ DOC(",'mounts':{}"), "config.json: mounts: expected array, got object" },
-	{ DOC(",'mounts':[{'destination':'/a'},5]"), "config.json: mounts[1]: expected object, got integer" },
-	{ DOC(",'mounts':[{'type':'tmpfs'}]"), "config.json: mounts[0].destination: required field is missing" },
+	{ DOC(",'mounts':[{'destination':'/a'},5]"),
+	  "config.json: mounts[1]: expected object, got integer" },
+	{ DOC(",'mounts':[{'type':'tmpfs'}]"),
+	  "config.json: mounts[0].destination: required field is missing" },
 	{ DOC(",'mounts':[{'destination':'tmp'}]"),
 	  "config.json: mounts[0].destination: 'tmp' is not an absolute path" },
 	{ DOC(",'mounts':[{'destination':'/a','options':['ro',1]}]"),
 	  "config.json: mounts[0].options[1]: expected string, got integer" },
-	{ DOC(",'mounts':[{'destination':'/a','uidMappings':[{'containerID':0,'hostID':-1,'size':1}]}]"),
+	{ DOC(",'mounts':[{'destination':'/"
+	      "a','uidMappings':[{'containerID':0,'hostID':-1,'size':1}]}]"),
 	  "config.json: mounts[0].uidMappings[0].hostID: must not be negative (got -1)" },
 	{ DOC(",'mounts':[{'destination':'/a','gidMappings':[{'containerID':0,'hostID':1}]}]"),
 	  "config.json: mounts[0].gidMappings[0].size: required field is missing" },
@@ -466,18 +471,23 @@ static void test_errors_top(void **state)
 static const struct error_case process_cases[] = {
 	{ DOC(",'process':{'cwd':'/'}"), "config.json: process.args: required field is missing" },
 	{ DOC(",'process':{'args':[],'cwd':'/'}"), "config.json: process.args: must not be empty" },
-	{ DOC(",'process':{'args':'sh','cwd':'/'}"), "config.json: process.args: expected array, got string" },
+	{ DOC(",'process':{'args':'sh','cwd':'/'}"),
+	  "config.json: process.args: expected array, got string" },
 	{ DOC(",'process':{'args':['sh',null],'cwd':'/'}"),
 	  "config.json: process.args[1]: expected string, got null" },
-	{ DOC(",'process':{'args':['sh']}"), "config.json: process.cwd: required field is missing" },
+	{ DOC(",'process':{'args':['sh']}"),
+	  "config.json: process.cwd: required field is missing" },
 	{ PROC(",'cwd':'srv'"), "config.json: process.cwd: 'srv' is not an absolute path" },
 	{ PROC(",'terminal':1"), "config.json: process.terminal: expected boolean, got integer" },
 	{ PROC(",'env':['A=1',2]"), "config.json: process.env[1]: expected string, got integer" },
-	{ PROC(",'user':{'uid':-1}"), "config.json: process.user.uid: must not be negative (got -1)" },
-	{ PROC(",'user':{'gid':1.0}"), "config.json: process.user.gid: expected integer, got number" },
+	{ PROC(",'user':{'uid':-1}"),
+	  "config.json: process.user.uid: must not be negative (got -1)" },
+	{ PROC(",'user':{'gid':1.0}"),
+	  "config.json: process.user.gid: expected integer, got number" },
 	{ PROC(",'user':{'uid':4294967296}"),
 	  "config.json: process.user.uid: 4294967296 is out of range [0, 4294967295]" },
-	{ PROC(",'user':{'umask':4095}"), "config.json: process.user.umask: 07777 is not a valid umask" },
+	{ PROC(",'user':{'umask':4095}"),
+	  "config.json: process.user.umask: 07777 is not a valid umask" },
 	{ PROC(",'user':{'additionalGids':[1,'2']}"),
 	  "config.json: process.user.additionalGids[1]: expected integer, got string" },
 	{ PROC(",'user':{'additionalGids':[1,-2]}"),
@@ -496,24 +506,29 @@ static const struct error_case process_cases[] = {
 	  "config.json: process.rlimits[0].soft: required field is missing" },
 	{ PROC(",'rlimits':[{'type':'RLIMIT_CORE','soft':-1,'hard':5}]"),
 	  "config.json: process.rlimits[0].soft: must not be negative (got -1)" },
-	{ PROC(",'rlimits':[{'type':'RLIMIT_CORE','soft':1,'hard':5},{'type':'RLIMIT_CORE','soft':1,'hard':5}]"),
+	{ PROC(",'rlimits':[{'type':'RLIMIT_CORE','soft':1,'hard':5},{'type':'RLIMIT_CORE','soft':"
+	       "1,'hard':5}]"),
 	  "config.json: process.rlimits[1].type: duplicate rlimit 'RLIMIT_CORE'" },
-	{ PROC(",'oomScoreAdj':1001"), "config.json: process.oomScoreAdj: 1001 is out of range [-1000, 1000]" },
+	{ PROC(",'oomScoreAdj':1001"),
+	  "config.json: process.oomScoreAdj: 1001 is out of range [-1000, 1000]" },
 	{ PROC(",'ioPriority':{'class':'IOPRIO_CLASS_FOO'}"),
 	  "config.json: process.ioPriority.class: unknown I/O priority class 'IOPRIO_CLASS_FOO'" },
-	{ PROC(",'ioPriority':{'priority':1}"), "config.json: process.ioPriority.class: required field is missing" },
+	{ PROC(",'ioPriority':{'priority':1}"),
+	  "config.json: process.ioPriority.class: required field is missing" },
 	{ PROC(",'ioPriority':{'class':'IOPRIO_CLASS_RT','priority':8}"),
 	  "config.json: process.ioPriority.priority: 8 is out of range [0, 7]" },
 	{ PROC(",'scheduler':{'policy':'SCHED_FOO'}"),
 	  "config.json: process.scheduler.policy: unknown scheduler policy 'SCHED_FOO'" },
-	{ PROC(",'scheduler':{'nice':1}"), "config.json: process.scheduler.policy: required field is missing" },
+	{ PROC(",'scheduler':{'nice':1}"),
+	  "config.json: process.scheduler.policy: required field is missing" },
 	{ PROC(",'scheduler':{'policy':'SCHED_OTHER','nice':20}"),
 	  "config.json: process.scheduler.nice: 20 is out of range [-20, 19]" },
 	{ PROC(",'scheduler':{'policy':'SCHED_OTHER','flags':['SCHED_FLAG_X']}"),
 	  "config.json: process.scheduler.flags[0]: unknown scheduler flag 'SCHED_FLAG_X'" },
 	{ PROC(",'scheduler':{'policy':'SCHED_DEADLINE','runtime':-5}"),
 	  "config.json: process.scheduler.runtime: must not be negative (got -5)" },
-	{ PROC(",'consoleSize':{'height':24}"), "config.json: process.consoleSize.width: required field is missing" },
+	{ PROC(",'consoleSize':{'height':24}"),
+	  "config.json: process.consoleSize.width: required field is missing" },
 	{ PROC(",'execCPUAffinity':{'initial':3}"),
 	  "config.json: process.execCPUAffinity.initial: expected string, got integer" },
 };
@@ -526,18 +541,23 @@ static void test_errors_process(void **state)
 static const struct error_case linux_cases[] = {
 	{ LINUX("'namespaces':[{'type':'pid'},{'type':'foo'}]"),
 	  "config.json: linux.namespaces[1].type: unknown namespace type 'foo'" },
-	{ LINUX("'namespaces':[{'type':'pid'},{'type':'ipc'},{'type':'pid','path':'/proc/1/ns/pid'}]"),
+	{ LINUX("'namespaces':[{'type':'pid'},{'type':'ipc'},{'type':'pid','path':'/proc/1/ns/"
+		"pid'}]"),
 	  "config.json: linux.namespaces[2].type: duplicate namespace type 'pid'" },
-	{ LINUX("'namespaces':[{'path':'/x'}]"), "config.json: linux.namespaces[0].type: required field is missing" },
-	{ LINUX("'namespaces':['pid']"), "config.json: linux.namespaces[0]: expected object, got string" },
+	{ LINUX("'namespaces':[{'path':'/x'}]"),
+	  "config.json: linux.namespaces[0].type: required field is missing" },
+	{ LINUX("'namespaces':['pid']"),
+	  "config.json: linux.namespaces[0]: expected object, got string" },
 	{ LINUX("'uidMappings':[{'containerID':0,'hostID':1000,'size':0}]"),
 	  "config.json: linux.uidMappings[0].size: must not be zero" },
 	{ LINUX("'gidMappings':[{'containerID':'0','hostID':1000,'size':1}]"),
 	  "config.json: linux.gidMappings[0].containerID: expected integer, got string" },
-	{ LINUX("'timeOffsets':{'realtime':{'secs':1}}"), "config.json: linux.timeOffsets: unknown clock 'realtime'" },
+	{ LINUX("'timeOffsets':{'realtime':{'secs':1}}"),
+	  "config.json: linux.timeOffsets: unknown clock 'realtime'" },
 	{ LINUX("'timeOffsets':{'monotonic':{'secs':1,'nanosecs':-1}}"),
 	  "config.json: linux.timeOffsets.monotonic.nanosecs: must not be negative (got -1)" },
-	{ LINUX("'timeOffsets':{'boottime':5}"), "config.json: linux.timeOffsets.boottime: expected object, got integer" },
+	{ LINUX("'timeOffsets':{'boottime':5}"),
+	  "config.json: linux.timeOffsets.boottime: expected object, got integer" },
 	{ LINUX("'devices':[{'path':'/dev/x','type':'c','major':1}]"),
 	  "config.json: linux.devices[0].minor: required field is missing" },
 	{ LINUX("'devices':[{'path':'/dev/x','type':'x','major':1,'minor':1}]"),
@@ -546,10 +566,14 @@ static const struct error_case linux_cases[] = {
 	  "config.json: linux.devices[0].path: 'dev/x' is not an absolute path" },
 	{ LINUX("'devices':[{'path':'/dev/x','type':'c','major':1,'minor':1,'fileMode':-1}]"),
 	  "config.json: linux.devices[0].fileMode: must not be negative (got -1)" },
-	{ LINUX("'cgroupsPath':7"), "config.json: linux.cgroupsPath: expected string, got integer" },
-	{ LINUX("'rootfsPropagation':'bogus'"), "config.json: linux.rootfsPropagation: unknown propagation 'bogus'" },
-	{ LINUX("'sysctl':{'net.x':1}"), "config.json: linux.sysctl.net.x: expected string, got integer" },
-	{ LINUX("'maskedPaths':'/proc'"), "config.json: linux.maskedPaths: expected array, got string" },
+	{ LINUX("'cgroupsPath':7"),
+	  "config.json: linux.cgroupsPath: expected string, got integer" },
+	{ LINUX("'rootfsPropagation':'bogus'"),
+	  "config.json: linux.rootfsPropagation: unknown propagation 'bogus'" },
+	{ LINUX("'sysctl':{'net.x':1}"),
+	  "config.json: linux.sysctl.net.x: expected string, got integer" },
+	{ LINUX("'maskedPaths':'/proc'"),
+	  "config.json: linux.maskedPaths: expected array, got string" },
 	{ LINUX("'personality':{'domain':'LINUX64'}"),
 	  "config.json: linux.personality.domain: unknown personality domain 'LINUX64'" },
 	{ LINUX("'resources':[]"), "config.json: linux.resources: expected object, got array" },
@@ -561,28 +585,38 @@ static void test_errors_linux(void **state)
 }
 
 static const struct error_case seccomp_cases[] = {
-	{ LINUX("'seccomp':{}"), "config.json: linux.seccomp.defaultAction: required field is missing" },
+	{ LINUX("'seccomp':{}"),
+	  "config.json: linux.seccomp.defaultAction: required field is missing" },
 	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_FOO'}"),
 	  "config.json: linux.seccomp.defaultAction: unknown seccomp action 'SCMP_ACT_FOO'" },
 	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_NOTIFY','listenerPath':'/s'}"),
-	  "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action" },
+	  "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default "
+	  "action" },
 	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','architectures':['SCMP_ARCH_Z80']}"),
-	  "config.json: linux.seccomp.architectures[0]: unknown seccomp architecture 'SCMP_ARCH_Z80'" },
-	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','flags':['SECCOMP_FILTER_FLAG_LOG','X']}"),
+	  "config.json: linux.seccomp.architectures[0]: unknown seccomp architecture "
+	  "'SCMP_ARCH_Z80'" },
+	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','flags':['SECCOMP_FILTER_FLAG_LOG','X'"
+		"]}"),
 	  "config.json: linux.seccomp.flags[1]: unknown seccomp flag 'X'" },
 	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','defaultErrnoRet':-1}"),
 	  "config.json: linux.seccomp.defaultErrnoRet: must not be negative (got -1)" },
-	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'action':'SCMP_ACT_KILL'}]}"),
+	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'action':'SCMP_ACT_KILL'}"
+		"]}"),
 	  "config.json: linux.seccomp.syscalls[0].names: required field is missing" },
-	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':[],'action':'SCMP_ACT_KILL'}]}"),
+	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':[],'action':'"
+		"SCMP_ACT_KILL'}]}"),
 	  "config.json: linux.seccomp.syscalls[0].names: must not be empty" },
-	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['a'],'action':'KILL'}]}"),
+	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['a'],'action':'"
+		"KILL'}]}"),
 	  "config.json: linux.seccomp.syscalls[0].action: unknown seccomp action 'KILL'" },
-	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['a'],'action':'SCMP_ACT_NOTIFY'}]}"),
-	  "config.json: linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY requires linux.seccomp.listenerPath" },
+	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['a'],'action':'"
+		"SCMP_ACT_NOTIFY'}]}"),
+	  "config.json: linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY requires "
+	  "linux.seccomp.listenerPath" },
 	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['a'],"
 		"'action':'SCMP_ACT_ERRNO','args':[{'index':0,'value':1,'op':'SCMP_CMP_XX'}]}]}"),
-	  "config.json: linux.seccomp.syscalls[0].args[0].op: unknown seccomp operator 'SCMP_CMP_XX'" },
+	  "config.json: linux.seccomp.syscalls[0].args[0].op: unknown seccomp operator "
+	  "'SCMP_CMP_XX'" },
 	{ LINUX("'seccomp':{'defaultAction':'SCMP_ACT_ALLOW','syscalls':[{'names':['a'],"
 		"'action':'SCMP_ACT_ERRNO','args':[{'index':6,'value':1,'op':'SCMP_CMP_EQ'}]}]}"),
 	  "config.json: linux.seccomp.syscalls[0].args[0].index: 6 is out of range [0, 5]" },
@@ -604,24 +638,31 @@ static const struct error_case resources_cases[] = {
 	{ RES("'devices':[{'allow':true,'access':'rwx'}]"),
 	  "config.json: linux.resources.devices[0].access: invalid device access 'rwx'" },
 	{ RES("'devices':[{'allow':true,'major':-2}]"),
-	  "config.json: linux.resources.devices[0].major: -2 is out of range [-1, 9223372036854775807]" },
-	{ RES("'memory':{'limit':-2}"),
-	  "config.json: linux.resources.memory.limit: -2 is out of range [-1, 9223372036854775807]" },
-	{ RES("'memory':{'limit':'1G'}"), "config.json: linux.resources.memory.limit: expected integer, got string" },
+	  "config.json: linux.resources.devices[0].major: -2 is out of range [-1, "
+	  "9223372036854775807]" },
+	{ RES("'memory':{'limit':-2}"), "config.json: linux.resources.memory.limit: -2 is out of "
+					"range [-1, 9223372036854775807]" },
+	{ RES("'memory':{'limit':'1G'}"),
+	  "config.json: linux.resources.memory.limit: expected integer, got string" },
 	{ RES("'memory':{'swappiness':101}"),
 	  "config.json: linux.resources.memory.swappiness: 101 is out of range [0, 100]" },
 	{ RES("'memory':{'swappiness':-1}"),
 	  "config.json: linux.resources.memory.swappiness: must not be negative (got -1)" },
 	{ RES("'memory':{'disableOOMKiller':'no'}"),
 	  "config.json: linux.resources.memory.disableOOMKiller: expected boolean, got string" },
-	{ RES("'cpu':{'shares':-1}"), "config.json: linux.resources.cpu.shares: must not be negative (got -1)" },
-	{ RES("'cpu':{'quota':1.5}"), "config.json: linux.resources.cpu.quota: expected integer, got number" },
-	{ RES("'cpu':{'cpus':[0]}"), "config.json: linux.resources.cpu.cpus: expected string, got array" },
-	{ RES("'pids':{'limit':'max'}"), "config.json: linux.resources.pids.limit: expected integer, got string" },
+	{ RES("'cpu':{'shares':-1}"),
+	  "config.json: linux.resources.cpu.shares: must not be negative (got -1)" },
+	{ RES("'cpu':{'quota':1.5}"),
+	  "config.json: linux.resources.cpu.quota: expected integer, got number" },
+	{ RES("'cpu':{'cpus':[0]}"),
+	  "config.json: linux.resources.cpu.cpus: expected string, got array" },
+	{ RES("'pids':{'limit':'max'}"),
+	  "config.json: linux.resources.pids.limit: expected integer, got string" },
 	{ RES("'blockIO':{'weight':70000}"),
 	  "config.json: linux.resources.blockIO.weight: 70000 is out of range [0, 65535]" },
 	{ RES("'blockIO':{'throttleReadBpsDevice':[{'major':8,'minor':0}]}"),
-	  "config.json: linux.resources.blockIO.throttleReadBpsDevice[0].rate: required field is missing" },
+	  "config.json: linux.resources.blockIO.throttleReadBpsDevice[0].rate: required field is "
+	  "missing" },
 	{ RES("'blockIO':{'weightDevice':[{'minor':0}]}"),
 	  "config.json: linux.resources.blockIO.weightDevice[0].major: required field is missing" },
 	{ RES("'hugepageLimits':[{'limit':1}]"),
@@ -643,11 +684,12 @@ static void test_parse_process_alone(void **state)
 		{ "{'args':['sh']}", "process.json: cwd: required field is missing" },
 		{ "{'args':['sh'],'cwd':'/','capabilities':{'permitted':['CAP_NOPE']}}",
 		  "process.json: capabilities.permitted[0]: unknown capability 'CAP_NOPE'" },
-		{ "{'args':['sh'],'cwd':'/','rlimits':[5]}", "process.json: rlimits[0]: expected object, got integer" },
+		{ "{'args':['sh'],'cwd':'/','rlimits':[5]}",
+		  "process.json: rlimits[0]: expected object, got integer" },
 		{ "'sh'", "process.json: line 1 column 4: `[` or `{` expected near `'sh'`" },
 	};
 	_cleanup_free_ char *json =
-		q("{'args':['ls','-l'],'cwd':'/tmp','env':['X=1'],'user':{'uid':5},'terminal':false}");
+	    q("{'args':['ls','-l'],'cwd':'/tmp','env':['X=1'],'user':{'uid':5},'terminal':false}");
 	_cleanup_(sk_process_freep) struct sk_process *p = NULL;
 	_cleanup_error_ struct sk_error *err = NULL;
 
@@ -666,14 +708,16 @@ static void test_parse_resources_alone(void **state)
 		{ "{'memory':{'limit':-5}}",
 		  "resources.json: memory.limit: -5 is out of range [-1, 9223372036854775807]" },
 		{ "{'pids':[]}", "resources.json: pids: expected object, got array" },
-		{ "{'memory':{'limit':1", "resources.json: line 1 column 20: `}` expected near end of file" },
+		{ "{'memory':{'limit':1",
+		  "resources.json: line 1 column 20: `}` expected near end of file" },
 	};
 	_cleanup_free_ char *json = q("{'memory':{'limit':-1,'swap':-1},'pids':{'limit':0},"
 				      "'cpu':{'quota':50000,'period':100000}}");
 	_cleanup_(sk_resources_freep) struct sk_resources *r = NULL;
 	_cleanup_error_ struct sk_error *err = NULL;
 
-	assert_int_equal(sk_spec_parse_resources(json, strlen(json), "resources.json", &r, &err), 0);
+	assert_int_equal(sk_spec_parse_resources(json, strlen(json), "resources.json", &r, &err),
+			 0);
 	assert_true(r->memory.has_limit);
 	assert_int_equal(r->memory.limit, -1);
 	assert_int_equal(r->memory.swap, -1);
@@ -799,8 +843,9 @@ static void test_features_json(void **state)
 	assert_string_equal(json_string_value(json_object_get(doc, "ociVersionMax")), "1.2.0");
 	assert_int_equal(json_array_size(json_object_get(doc, "hooks")), SK_HOOK__COUNT);
 	assert_int_equal(json_array_size(json_object_get(doc, "mountOptions")), 3);
-	assert_string_equal(json_string_value(json_array_get(json_object_get(doc, "mountOptions"), 2)),
-			    "tmpcopyup");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(doc, "mountOptions"), 2)),
+	    "tmpcopyup");
 	linux_ = json_object_get(doc, "linux");
 	assert_int_equal(json_array_size(json_object_get(linux_, "namespaces")), SK_NS__COUNT);
 	caps = json_object_get(linux_, "capabilities");
@@ -814,16 +859,17 @@ static void test_features_json(void **state)
 	assert_int_equal(json_array_size(json_object_get(seccomp, "operators")), 7);
 	assert_int_equal(json_array_size(json_object_get(seccomp, "knownFlags")), 4);
 	assert_true(json_is_false(json_object_get(
-		json_object_get(json_object_get(linux_, "mountExtensions"), "idmap"), "enabled")));
-	assert_non_null(json_object_get(json_object_get(doc, "annotations"),
-					"io.skiff.runtime.version"));
+	    json_object_get(json_object_get(linux_, "mountExtensions"), "idmap"), "enabled")));
+	assert_non_null(
+	    json_object_get(json_object_get(doc, "annotations"), "io.skiff.runtime.version"));
 	json_decref(doc);
 }
 
 static void test_load(void **state)
 {
 	char dir[] = "/tmp/test-spec-XXXXXX";
-	_cleanup_free_ char *cfg = NULL, *other = NULL, *good = q(DOC("")), *bad = q(DOC(",'hostname':1"));
+	_cleanup_free_ char *cfg = NULL, *other = NULL, *good = q(DOC("")),
+			    *bad = q(DOC(",'hostname':1"));
 	_cleanup_error_ struct sk_error *err = NULL, *err2 = NULL, *err3 = NULL;
 	_cleanup_(sk_spec_freep) struct sk_spec *s = NULL;
 	struct sk_spec *none = NULL;
@@ -858,20 +904,23 @@ static void test_load(void **state)
 static void test_big_integers(void **state)
 {
 	static const struct error_case cases[] = {
-		{ PROC(",'rlimits':[{'type':'RLIMIT_CORE','soft':1.5,'hard':18446744073709551615}]"),
+		{ PROC(
+		      ",'rlimits':[{'type':'RLIMIT_CORE','soft':1.5,'hard':18446744073709551615}]"),
 		  "config.json: process.rlimits[0].soft: expected integer, got number" },
 		{ RES("'memory':{'limit':18446744073709551615}"),
 		  "config.json: linux.resources.memory.limit: 18446744073709551616 is out of range "
 		  "[-1, 9223372036854775807]" },
 		{ PROC(",'user':{'uid':9999999999999999999}"),
-		  "config.json: process.user.uid: 10000000000000000000 is out of range [0, 4294967295]" },
+		  "config.json: process.user.uid: 10000000000000000000 is out of range [0, "
+		  "4294967295]" },
 		{ RES("'memory':{'limit':1e9}"),
 		  "config.json: linux.resources.memory.limit: expected integer, got number" },
 	};
-	_cleanup_(sk_spec_freep) struct sk_spec *s = parse_ok(
-		PROC(",'rlimits':[{'type':'RLIMIT_MEMLOCK','soft':18446744073709551615,"
-		     "'hard':18446744073709551615},{'type':'RLIMIT_NOFILE','soft':1024,'hard':9223372036854775808}],"
-		     "'user':{'uid':1000}"));
+	_cleanup_(sk_spec_freep) struct sk_spec *s =
+	    parse_ok(PROC(",'rlimits':[{'type':'RLIMIT_MEMLOCK','soft':18446744073709551615,"
+			  "'hard':18446744073709551615},{'type':'RLIMIT_NOFILE','soft':1024,'hard':"
+			  "9223372036854775808}],"
+			  "'user':{'uid':1000}"));
 
 	assert_true(s->process->rlimits[0].soft == UINT64_MAX);
 	assert_true(s->process->rlimits[0].hard == UINT64_MAX);

@@ -110,7 +110,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_int64), cmocka_unit_test(test_parse_uint64),
 		cmocka_unit_test(test_parse_int),   cmocka_unit_test(test_error_chain),
-		cmocka_unit_test(test_files),       cmocka_unit_test(test_strv),
+		cmocka_unit_test(test_files),	    cmocka_unit_test(test_strv),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

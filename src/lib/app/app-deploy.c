@@ -12,18 +12,22 @@
 
 #include "base/util.h"
 
-#define NS(s) ((int64_t)(s) * SK_APP_NS_PER_SEC)
+#define NS(s) ((int64_t)(s)*SK_APP_NS_PER_SEC)
 
 void sk_app_service_defaults(struct sk_app_service *svc)
 {
 	svc->replicas = -1; /* unset until deploy.replicas or scale; then 1 */
 	svc->stop_grace_period_ns = NS(10);
-	svc->healthcheck = (struct sk_app_healthcheck){ .kind = SK_APP_HC_INHERIT, .interval_ns = NS(30),
-							.timeout_ns = NS(30), .start_interval_ns = NS(5), .retries = 3 };
+	svc->healthcheck = (struct sk_app_healthcheck){ .kind = SK_APP_HC_INHERIT,
+							.interval_ns = NS(30),
+							.timeout_ns = NS(30),
+							.start_interval_ns = NS(5),
+							.retries = 3 };
 	svc->x_skiff.restart_unhealthy = true;
 }
 
-static int resources(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_resources *res)
+static int resources(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		     struct sk_app_resources *res)
 {
 	int r = 0;
 
@@ -77,7 +81,8 @@ static int rp_condition(struct sk_app_ctx *c, const struct sk_yn *n, const char 
 			*ret = (enum sk_app_rp_condition)i;
 			return 0;
 		}
-	return sk_app_fail(c, n, path, "invalid restart condition \"%s\" (none, on-failure, any)", s);
+	return sk_app_fail(c, n, path, "invalid restart condition \"%s\" (none, on-failure, any)",
+			   s);
 }
 
 static int restart_policy(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
@@ -105,10 +110,12 @@ static int restart_policy(struct sk_app_ctx *c, const struct sk_yn *n, const cha
 	return r ? -EINVAL : 0;
 }
 
-int sk_app_deploy_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_service *svc)
+int sk_app_deploy_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			struct sk_app_service *svc)
 {
-	static const char *const unsupported[] = { "mode", "endpoint_mode", "labels", "placement", "rollback_config",
-						   "update_config" };
+	static const char *const unsupported[] = {
+		"mode", "endpoint_mode", "labels", "placement", "rollback_config", "update_config"
+	};
 	int r = 0;
 
 	if (sk_app_want(c, n, path, SK_YN_MAP) < 0)
@@ -137,7 +144,8 @@ int sk_app_deploy_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char 
 }
 
 /* test: ["CMD", args...], ["CMD-SHELL", "line"], ["NONE"] or "line" (CMD-SHELL). */
-static int hc_test(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_healthcheck *hc)
+static int hc_test(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		   struct sk_app_healthcheck *hc)
 {
 	_cleanup_strv_ char **v = NULL;
 
@@ -164,7 +172,8 @@ static int hc_test(struct sk_app_ctx *c, const struct sk_yn *n, const char *path
 		hc->kind = SK_APP_HC_SHELL;
 	else
 		return sk_app_fail(c, n, path,
-				   "must start with CMD (and a command), CMD-SHELL (and one command line) or NONE");
+				   "must start with CMD (and a command), CMD-SHELL (and one "
+				   "command line) or NONE");
 	hc->test = sk_strv_copy(v + 1);
 	return 0;
 }
@@ -212,7 +221,8 @@ int sk_app_healthcheck_parse(struct sk_app_ctx *c, const struct sk_yn *n, const 
 /* ---- x-skiff ------------------------------------------------------------ */
 
 /* "200", "200-399" */
-static int status_range(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_probe *pr)
+static int status_range(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			struct sk_app_probe *pr)
 {
 	_cleanup_free_ char *s = NULL;
 	int lo, hi;
@@ -223,7 +233,8 @@ static int status_range(struct sk_app_ctx *c, const struct sk_yn *n, const char 
 	dash = strchr(s, '-');
 	if (dash)
 		*dash++ = '\0';
-	if (sk_parse_int(s, &lo) < 0 || (dash && sk_parse_int(dash, &hi) < 0) || lo < 100 || lo > 599)
+	if (sk_parse_int(s, &lo) < 0 || (dash && sk_parse_int(dash, &hi) < 0) || lo < 100 ||
+	    lo > 599)
 		goto bad;
 	if (!dash)
 		hi = lo;
@@ -238,8 +249,8 @@ bad:
 	return sk_app_fail(c, n, path, "invalid status \"%s\" (like 200 or 200-399)", s);
 }
 
-static int probe_field(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v, const char *p,
-		       struct sk_app_probe *pr)
+static int probe_field(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v,
+		       const char *p, struct sk_app_probe *pr)
 {
 	int64_t i;
 
@@ -273,8 +284,8 @@ static int probe_field(struct sk_app_ctx *c, const struct sk_yn *k, const struct
 	return sk_app_fail(c, k, p, "unknown field");
 }
 
-static int probe(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, enum sk_app_probe_kind kind,
-		 struct sk_app_probe *pr)
+static int probe(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		 enum sk_app_probe_kind kind, struct sk_app_probe *pr)
 {
 	int r = 0;
 
@@ -282,7 +293,9 @@ static int probe(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, 
 		return sk_app_fail(c, n, path, "only one of http and tcp may be given");
 	if (sk_app_want(c, n, path, SK_YN_MAP) < 0)
 		return -EINVAL;
-	*pr = (struct sk_app_probe){ .kind = kind, .interval_ns = NS(5), .timeout_ns = NS(2), .retries = 3 };
+	*pr = (struct sk_app_probe){
+		.kind = kind, .interval_ns = NS(5), .timeout_ns = NS(2), .retries = 3
+	};
 	if (kind == SK_APP_PROBE_HTTP) {
 		pr->path = sk_strdup("/");
 		pr->status_min = 200;
@@ -297,7 +310,8 @@ static int probe(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, 
 	return r ? -EINVAL : 0;
 }
 
-static int health(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_skiff_service *x)
+static int health(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		  struct sk_app_skiff_service *x)
 {
 	int r = 0;
 
@@ -340,12 +354,15 @@ int sk_app_xskiff_service_parse(struct sk_app_ctx *c, const struct sk_yn *n, con
 		}
 		for (size_t j = 0; j < SK_ELEMENTSOF(reserved_service_keys); j++)
 			reserved |= !strcmp(k->text, reserved_service_keys[j]);
-		sk_app_warn(c, k, p, reserved ? "not implemented yet, ignored" : "unknown x-skiff setting, ignored");
+		sk_app_warn(c, k, p,
+			    reserved ? "not implemented yet, ignored"
+				     : "unknown x-skiff setting, ignored");
 	}
 	return r ? -EINVAL : 0;
 }
 
-int sk_app_xskiff_app_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_skiff_app *x)
+int sk_app_xskiff_app_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			    struct sk_app_skiff_app *x)
 {
 	static const char *const reserved[] = { "egress", "subnet", "proxy" };
 
@@ -357,7 +374,9 @@ int sk_app_xskiff_app_parse(struct sk_app_ctx *c, const struct sk_yn *n, const c
 		bool res = false;
 		for (size_t j = 0; j < SK_ELEMENTSOF(reserved); j++)
 			res |= !strcmp(k->text, reserved[j]);
-		sk_app_warn(c, k, p, res ? "not implemented yet, ignored" : "unknown x-skiff setting, ignored");
+		sk_app_warn(c, k, p,
+			    res ? "not implemented yet, ignored"
+				: "unknown x-skiff setting, ignored");
 	}
 	return 0;
 }

@@ -17,7 +17,8 @@
 /* True when a plain scalar would read back as this very string. */
 static bool plain_ok(const char *s)
 {
-	static const char *const special[] = { "true", "false", "yes", "no", "on", "off", "null", "y", "n", "~" };
+	static const char *const special[] = { "true", "false", "yes", "no", "on",
+					       "off",  "null",	"y",   "n",  "~" };
 	size_t n = strlen(s);
 
 	if (!n || strchr("-?:,[]{}#&*!|>'\"%@` \t", s[0]) || s[n - 1] == ' ' || s[n - 1] == ':')
@@ -53,7 +54,8 @@ static void scalar_out(struct sk_app_buf *b, json_t *v)
 
 static bool empty_container(json_t *v)
 {
-	return (json_is_object(v) && json_object_size(v) == 0) || (json_is_array(v) && json_array_size(v) == 0);
+	return (json_is_object(v) && json_object_size(v) == 0) ||
+	       (json_is_array(v) && json_array_size(v) == 0);
 }
 
 static void indent(struct sk_app_buf *b, int n)
@@ -98,7 +100,8 @@ static void seq_out(struct sk_app_buf *b, json_t *v, int depth)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		indent(b, 2 * depth);
 		sk_app_buf_addc(b, '-');
 		if (json_is_object(e) && !empty_container(e)) {
@@ -124,9 +127,7 @@ static void node_out(struct sk_app_buf *b, json_t *v, int depth, bool first_inli
 		return;
 	}
 	keys = sk_new0(const char *, json_object_size(v) + 1);
-	json_object_foreach(v, k, e)
-		if (!json_is_null(e))
-			keys[n++] = k;
+	json_object_foreach(v, k, e) if (!json_is_null(e)) keys[n++] = k;
 	qsort(keys, n, sizeof(*keys), key_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 || !first_inline)

@@ -14,8 +14,9 @@
 
 #include "base/util.h"
 
-static _printf_(5, 0) void diag_v(struct sk_app_ctx *c, enum sk_app_diag_level lvl, const struct sk_yn *n,
-				  const char *path, const char *fmt, va_list ap)
+static _printf_(5, 0) void diag_v(struct sk_app_ctx *c, enum sk_app_diag_level lvl,
+				  const struct sk_yn *n, const char *path, const char *fmt,
+				  va_list ap)
 {
 	_cleanup_free_ char *what = NULL;
 	struct sk_app_diags *d = c->diags;
@@ -26,18 +27,19 @@ static _printf_(5, 0) void diag_v(struct sk_app_ctx *c, enum sk_app_diag_level l
 	if (vasprintf(&what, fmt, ap) < 0)
 		abort();
 	if (line > 0)
-		msg = sk_asprintf("%s:%d:%d: %s%s%s%s", c->file, line, col, w, path ? path : "", path ? ": " : "",
-				  what);
+		msg = sk_asprintf("%s:%d:%d: %s%s%s%s", c->file, line, col, w, path ? path : "",
+				  path ? ": " : "", what);
 	else
-		msg = sk_asprintf("%s: %s%s%s%s", c->file, w, path ? path : "", path ? ": " : "", what);
+		msg = sk_asprintf("%s: %s%s%s%s", c->file, w, path ? path : "", path ? ": " : "",
+				  what);
 	d->v = sk_realloc(d->v, (d->n + 1) * sizeof(*d->v));
 	d->v[d->n++] = (struct sk_app_diag){ .level = lvl, .line = line, .col = col, .msg = msg };
 	if (lvl == SK_APP_ERROR)
 		d->n_errors++;
 }
 
-void sk_app_diag(struct sk_app_ctx *c, enum sk_app_diag_level lvl, const struct sk_yn *n, const char *path,
-		 const char *fmt, ...)
+void sk_app_diag(struct sk_app_ctx *c, enum sk_app_diag_level lvl, const struct sk_yn *n,
+		 const char *path, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -56,7 +58,8 @@ int sk_app_fail(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, c
 	return -EINVAL;
 }
 
-void sk_app_warn(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, const char *fmt, ...)
+void sk_app_warn(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, const char *fmt,
+		 ...)
 {
 	va_list ap;
 
@@ -131,7 +134,8 @@ static int scalar(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 	if (r < 0)
 		return sk_app_fail(c, n, path, "%s", e->msg);
 	for (char **u = unset; u && *u; u++)
-		sk_app_warn(c, n, path, "variable \"%s\" is not set, substituting an empty string", *u);
+		sk_app_warn(c, n, path, "variable \"%s\" is not set, substituting an empty string",
+			    *u);
 	return 0;
 }
 
@@ -144,7 +148,9 @@ int sk_app_get_str(struct sk_app_ctx *c, const struct sk_yn *n, const char *path
 
 int sk_app_get_bool(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, bool *ret)
 {
-	static const char *const yes[] = { "true", "yes", "on", "y" }, *const no[] = { "false", "no", "off", "n" };
+	static const char *const yes[] = { "true", "yes", "on", "y" }, *const no[] = { "false",
+										       "no", "off",
+										       "n" };
 	_cleanup_free_ char *s = NULL;
 
 	if (sk_app_get_str(c, n, path, &s) < 0)
@@ -162,8 +168,8 @@ int sk_app_get_bool(struct sk_app_ctx *c, const struct sk_yn *n, const char *pat
 	return sk_app_fail(c, n, path, "invalid boolean \"%s\"", s);
 }
 
-int sk_app_get_int(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, int64_t min, int64_t max,
-		   int64_t *ret)
+int sk_app_get_int(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, int64_t min,
+		   int64_t max, int64_t *ret)
 {
 	_cleanup_free_ char *s = NULL;
 	int64_t v;
@@ -173,7 +179,8 @@ int sk_app_get_int(struct sk_app_ctx *c, const struct sk_yn *n, const char *path
 	if (sk_parse_int64(s, &v) < 0)
 		return sk_app_fail(c, n, path, "invalid integer \"%s\"", s);
 	if (v < min || v > max)
-		return sk_app_fail(c, n, path, "%s is out of range (%lld..%lld)", s, (long long)min, (long long)max);
+		return sk_app_fail(c, n, path, "%s is out of range (%lld..%lld)", s, (long long)min,
+				   (long long)max);
 	*ret = v;
 	return 0;
 }
@@ -211,7 +218,8 @@ int sk_app_get_cpus(struct sk_app_ctx *c, const struct sk_yn *n, const char *pat
 	return 0;
 }
 
-int sk_app_get_strv(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, bool allow_string, char ***ret)
+int sk_app_get_strv(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		    bool allow_string, char ***ret)
 {
 	_cleanup_strv_ char **v = sk_new0(char *, 1);
 	int r = 0;
@@ -240,8 +248,8 @@ int sk_app_get_strv(struct sk_app_ctx *c, const struct sk_yn *n, const char *pat
 	return r;
 }
 
-static int kvs_from_list(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, bool keep_null,
-			 struct sk_app_kvs *kvs)
+static int kvs_from_list(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			 bool keep_null, struct sk_app_kvs *kvs)
 {
 	int r = 0;
 
@@ -256,7 +264,8 @@ static int kvs_from_list(struct sk_app_ctx *c, const struct sk_yn *n, const char
 		if (eq)
 			*eq = '\0';
 		if (!*s) {
-			r = sk_app_fail(c, n->items[i], p, "empty key in \"%s\"", n->items[i]->text);
+			r = sk_app_fail(c, n->items[i], p, "empty key in \"%s\"",
+					n->items[i]->text);
 			continue;
 		}
 		sk_app_kvs_set(kvs, s, eq ? eq + 1 : keep_null ? NULL : "");
@@ -317,7 +326,8 @@ json_t *sk_app_yn_to_json(struct sk_app_ctx *c, const struct sk_yn *n, const cha
 	json_t *j;
 
 	if (c->budget == 0) {
-		sk_app_fail(c, n, path, "extension value too large (aliases expand to too many nodes)");
+		sk_app_fail(c, n, path,
+			    "extension value too large (aliases expand to too many nodes)");
 		return NULL;
 	}
 	c->budget--;
@@ -326,8 +336,9 @@ json_t *sk_app_yn_to_json(struct sk_app_ctx *c, const struct sk_yn *n, const cha
 	j = n->type == SK_YN_SEQ ? json_array() : json_object();
 	for (size_t i = 0; i < n->n; i++) {
 		const struct sk_yn *v = n->type == SK_YN_SEQ ? n->items[i] : sk_yn_val(n, i);
-		_cleanup_free_ char *p =
-			n->type == SK_YN_SEQ ? sk_app_path_i(path, i) : sk_app_path(path, sk_yn_key(n, i)->text);
+		_cleanup_free_ char *p = n->type == SK_YN_SEQ
+					     ? sk_app_path_i(path, i)
+					     : sk_app_path(path, sk_yn_key(n, i)->text);
 		json_t *e = sk_app_yn_to_json(c, v, p);
 		if (!e) {
 			json_decref(j);

@@ -25,11 +25,11 @@ enum sk_yn_type { SK_YN_SCALAR, SK_YN_SEQ, SK_YN_MAP };
  */
 struct sk_yn {
 	enum sk_yn_type type;
-	int line, col; /* 1-based; 0 when unknown (an empty value) */
-	char *text;    /* scalar text */
-	bool plain;    /* scalar was unquoted (so "null", "~", "" are null) */
+	int line, col;	      /* 1-based; 0 when unknown (an empty value) */
+	char *text;	      /* scalar text */
+	bool plain;	      /* scalar was unquoted (so "null", "~", "" are null) */
 	struct sk_yn **items; /* seq: items; map: key, value, key, value, ... */
-	size_t n;             /* items in a seq, pairs in a map */
+	size_t n;	      /* items in a seq, pairs in a map */
 	struct sk_yn *next_alloc;
 };
 
@@ -39,7 +39,8 @@ struct sk_yaml {
 };
 
 /* Parses one YAML document; errors read "file:line:col: message". */
-int sk_app_yaml_parse(const char *buf, size_t len, const char *file, struct sk_yaml *ret, struct sk_error **err);
+int sk_app_yaml_parse(const char *buf, size_t len, const char *file, struct sk_yaml *ret,
+		      struct sk_error **err);
 void sk_app_yaml_release(struct sk_yaml *y);
 
 static inline struct sk_yn *sk_yn_key(const struct sk_yn *m, size_t i)
@@ -57,20 +58,22 @@ struct sk_yn *sk_yn_get(const struct sk_yn *m, const char *key);
 /* ---- load context ------------------------------------------------------ */
 
 struct sk_app_ctx {
-	const char *file; /* as shown in messages */
-	const char *dir;  /* absolute directory for relative paths */
+	const char *file;      /* as shown in messages */
+	const char *dir;       /* absolute directory for relative paths */
 	struct sk_app_kvs env; /* process environment, then .env */
 	struct sk_app_diags *diags;
 	const struct sk_app *app; /* top-level volumes and networks, once parsed */
-	size_t budget; /* node visits left for extension conversion */
+	size_t budget;		  /* node visits left for extension conversion */
 };
 
 /* Adds a diagnostic at node n (or at `at` when n has no position). */
-void sk_app_diag(struct sk_app_ctx *c, enum sk_app_diag_level lvl, const struct sk_yn *n, const char *path,
-		 const char *fmt, ...) _printf_(5, 6);
+void sk_app_diag(struct sk_app_ctx *c, enum sk_app_diag_level lvl, const struct sk_yn *n,
+		 const char *path, const char *fmt, ...) _printf_(5, 6);
 /* An error diagnostic; returns -EINVAL. */
-int sk_app_fail(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, const char *fmt, ...) _printf_(4, 5);
-void sk_app_warn(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, const char *fmt, ...) _printf_(4, 5);
+int sk_app_fail(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, const char *fmt, ...)
+    _printf_(4, 5);
+void sk_app_warn(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, const char *fmt,
+		 ...) _printf_(4, 5);
 
 const char *sk_app_env_lookup(void *ctx, const char *name);
 
@@ -83,13 +86,15 @@ char *sk_app_abspath(const struct sk_app_ctx *c, const char *p);
 /* Typed getters: 0 on success, -EINVAL after adding an error diagnostic. */
 int sk_app_get_str(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, char **ret);
 int sk_app_get_bool(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, bool *ret);
-int sk_app_get_int(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, int64_t min, int64_t max,
-		   int64_t *ret);
-int sk_app_get_duration(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, int64_t *ret);
+int sk_app_get_int(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, int64_t min,
+		   int64_t max, int64_t *ret);
+int sk_app_get_duration(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			int64_t *ret);
 int sk_app_get_bytes(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, uint64_t *ret);
 int sk_app_get_cpus(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, double *ret);
 /* A string or a list of strings. */
-int sk_app_get_strv(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, bool allow_string, char ***ret);
+int sk_app_get_strv(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		    bool allow_string, char ***ret);
 /* A map or a list of "k=v" (sep '=') entries; null values kept as NULL when keep_null. */
 int sk_app_get_kvs(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, bool keep_null,
 		   struct sk_app_kvs *ret);
@@ -103,24 +108,31 @@ int sk_app_service_parse(struct sk_app_ctx *c, const struct sk_yn *key, const st
 			 struct sk_app_service *svc);
 int sk_app_depends_on_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
 			    struct sk_app_service *s);
-int sk_app_expose_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct sk_app_service *s);
+int sk_app_expose_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct sk_app_service *s);
 int sk_app_svc_networks_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
 			      struct sk_app_service *s);
 /* Folds mem_limit, mem_reservation, cpus, pids_limit and scale into deploy's values. */
 int sk_app_resolve_limits(struct sk_app_ctx *c, const char *path, struct sk_app_service *s,
-			  const struct sk_yn *mem_limit, const struct sk_yn *mem_res, const struct sk_yn *cpus,
-			  const struct sk_yn *pids, const struct sk_yn *scale);
+			  const struct sk_yn *mem_limit, const struct sk_yn *mem_res,
+			  const struct sk_yn *cpus, const struct sk_yn *pids,
+			  const struct sk_yn *scale);
 void sk_app_service_release(struct sk_app_service *svc);
 void sk_app_service_defaults(struct sk_app_service *svc);
-int sk_app_ports_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_service *svc);
-int sk_app_volumes_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_service *svc);
-int sk_app_tmpfs_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_service *svc);
-int sk_app_deploy_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_service *svc);
+int sk_app_ports_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		       struct sk_app_service *svc);
+int sk_app_volumes_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			 struct sk_app_service *svc);
+int sk_app_tmpfs_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		       struct sk_app_service *svc);
+int sk_app_deploy_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			struct sk_app_service *svc);
 int sk_app_healthcheck_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 			     struct sk_app_healthcheck *hc);
 int sk_app_xskiff_service_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 				struct sk_app_skiff_service *x);
-int sk_app_xskiff_app_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_skiff_app *x);
+int sk_app_xskiff_app_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			    struct sk_app_skiff_app *x);
 void sk_app_mount_release(struct sk_app_mount *m);
 void sk_app_port_release(struct sk_app_port *p);
 

@@ -91,7 +91,8 @@ static int expand(struct interp *ip, const char *s, size_t n, int depth, struct 
 
 static int invalid(struct interp *ip, const char *s, size_t n)
 {
-	return sk_error_set(ip->err, 0, "invalid interpolation format \"%.*s\" (a literal $ is written $$)",
+	return sk_error_set(ip->err, 0,
+			    "invalid interpolation format \"%.*s\" (a literal $ is written $$)",
 			    (int)(n > 80 ? 80 : n), s);
 }
 
@@ -102,8 +103,8 @@ static void note_unset(struct interp *ip, const char *name)
 }
 
 /* Applies the operator `op` ("", ":-", "-", ":?", "?", ":+", "+") of one ${...}. */
-static int apply(struct interp *ip, const char *name, const char *op, const char *arg, size_t argn, int depth,
-		 struct sk_app_buf *out)
+static int apply(struct interp *ip, const char *name, const char *op, const char *arg, size_t argn,
+		 int depth, struct sk_app_buf *out)
 {
 	const char *v = ip->lookup(ip->userdata, name);
 	bool colon = op[0] == ':';
@@ -133,8 +134,8 @@ static int apply(struct interp *ip, const char *name, const char *op, const char
 	struct sk_app_buf msg = { 0 };
 	int r = expand(ip, arg, argn, depth + 1, &msg);
 	if (r == 0)
-		r = sk_error_set(ip->err, 0, "required variable %s is missing a value%s%s", name, msg.len ? ": " : "",
-				 msg.len ? msg.s : "");
+		r = sk_error_set(ip->err, 0, "required variable %s is missing a value%s%s", name,
+				 msg.len ? ": " : "", msg.len ? msg.s : "");
 	buf_release(&msg);
 	return r;
 }
@@ -165,7 +166,8 @@ static int braced(struct interp *ip, const char *s, size_t n, int depth, struct 
 static int expand(struct interp *ip, const char *s, size_t n, int depth, struct sk_app_buf *out)
 {
 	if (depth > SK_INTERP_MAX_DEPTH)
-		return sk_error_set(ip->err, 0, "interpolation nested deeper than %d levels", SK_INTERP_MAX_DEPTH);
+		return sk_error_set(ip->err, 0, "interpolation nested deeper than %d levels",
+				    SK_INTERP_MAX_DEPTH);
 	for (size_t i = 0; i < n;) {
 		const char *d = memchr(s + i, '$', n - i);
 		size_t lit = d ? (size_t)(d - (s + i)) : n - i;
@@ -175,7 +177,8 @@ static int expand(struct interp *ip, const char *s, size_t n, int depth, struct 
 		if (i >= n)
 			break;
 		if (out->len > SK_INTERP_MAX_OUT)
-			return sk_error_set(ip->err, 0, "interpolated value longer than %u bytes", SK_INTERP_MAX_OUT);
+			return sk_error_set(ip->err, 0, "interpolated value longer than %u bytes",
+					    SK_INTERP_MAX_OUT);
 		if (i + 1 < n && s[i + 1] == '$') {
 			sk_app_buf_addc(out, '$');
 			i += 2;
@@ -204,8 +207,8 @@ static int expand(struct interp *ip, const char *s, size_t n, int depth, struct 
 	return 0;
 }
 
-int sk_app_interpolate(const char *in, sk_app_lookup_cb lookup, void *userdata, char **ret, char ***unset,
-		       struct sk_error **err)
+int sk_app_interpolate(const char *in, sk_app_lookup_cb lookup, void *userdata, char **ret,
+		       char ***unset, struct sk_error **err)
 {
 	struct interp ip = { .lookup = lookup, .userdata = userdata, .unset = unset, .err = err };
 	struct sk_app_buf out = { 0 };
@@ -375,7 +378,8 @@ static int dotenv_line(struct dotenv *d)
 	skip_blanks(d);
 	if (d->p >= d->end || *d->p == '\n' || *d->p == '#' || *d->p == '\r')
 		return dotenv_eol(d); /* blank or comment line */
-	if (d->end - d->p > 7 && !strncmp(d->p, "export", 6) && (d->p[6] == ' ' || d->p[6] == '\t')) {
+	if (d->end - d->p > 7 && !strncmp(d->p, "export", 6) &&
+	    (d->p[6] == ' ' || d->p[6] == '\t')) {
 		d->p += 7;
 		skip_blanks(d);
 	}
@@ -403,11 +407,17 @@ static int dotenv_line(struct dotenv *d)
 	return 0;
 }
 
-int sk_app_dotenv_parse(const char *buf, size_t len, const char *name, sk_app_lookup_cb lookup, void *userdata,
-			struct sk_app_kvs *kvs, struct sk_error **err)
+int sk_app_dotenv_parse(const char *buf, size_t len, const char *name, sk_app_lookup_cb lookup,
+			void *userdata, struct sk_app_kvs *kvs, struct sk_error **err)
 {
-	struct dotenv d = { .p = buf, .end = buf + len, .name = name, .line = 1, .lookup = lookup,
-			    .userdata = userdata, .kvs = kvs, .err = err };
+	struct dotenv d = { .p = buf,
+			    .end = buf + len,
+			    .name = name,
+			    .line = 1,
+			    .lookup = lookup,
+			    .userdata = userdata,
+			    .kvs = kvs,
+			    .err = err };
 
 	while (d.p < d.end) {
 		int r = dotenv_line(&d);
@@ -450,7 +460,8 @@ int sk_app_shlex_split(const char *s, char ***ret)
 			p = q;
 		} else if (c == '"') {
 			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && (p[1] == '"' || p[1] == '\\' || p[1] == '$' || p[1] == '`'))
+				if (*p == '\\' &&
+				    (p[1] == '"' || p[1] == '\\' || p[1] == '$' || p[1] == '`'))
 					p++;
 				sk_app_buf_addc(&w, *p);
 			}

@@ -35,8 +35,8 @@ char *sk_app_buf_take(struct sk_app_buf *b);
  * interpolation format ...").  Names of unset variables substituted by ""
  * are appended to *unset (may be NULL) for the caller to warn about.
  */
-int sk_app_interpolate(const char *in, sk_app_lookup_cb lookup, void *userdata, char **ret, char ***unset,
-		       struct sk_error **err);
+int sk_app_interpolate(const char *in, sk_app_lookup_cb lookup, void *userdata, char **ret,
+		       char ***unset, struct sk_error **err);
 
 /*
  * Parses a dotenv file (KEY=VALUE lines, `export`, # comments, single quotes
@@ -45,8 +45,8 @@ int sk_app_interpolate(const char *in, sk_app_lookup_cb lookup, void *userdata, 
  * earlier one).  `lookup` resolves ${VAR} before the file's own keys.
  * Errors read "NAME:LINE: what".
  */
-int sk_app_dotenv_parse(const char *buf, size_t len, const char *name, sk_app_lookup_cb lookup, void *userdata,
-			struct sk_app_kvs *kvs, struct sk_error **err);
+int sk_app_dotenv_parse(const char *buf, size_t len, const char *name, sk_app_lookup_cb lookup,
+			void *userdata, struct sk_app_kvs *kvs, struct sk_error **err);
 
 /* kvs helpers: set replaces an existing key's value; get returns NULL when absent. */
 void sk_app_kvs_set(struct sk_app_kvs *kvs, const char *key, const char *value);

@@ -31,8 +31,9 @@ static json_t *field(struct jin *j, json_t *o, const char *path, const char *key
 		return NULL;
 	if (json_typeof(v) != t && !(t == JSON_REAL && json_is_integer(v)) &&
 	    !(t == JSON_TRUE && json_is_boolean(v))) {
-		static const char *const names[] = { "an object", "an array", "a string", "an integer",
-						     "a number",  "a boolean", "a boolean", "null" };
+		static const char *const names[] = { "an object",  "an array", "a string",
+						     "an integer", "a number", "a boolean",
+						     "a boolean",  "null" };
 		bad(j, path, key, names[t] ? names[t] : "another type");
 		return NULL;
 	}
@@ -47,8 +48,8 @@ static void get_str(struct jin *j, json_t *o, const char *path, const char *key,
 		*ret = sk_strdup(json_string_value(v));
 }
 
-static void get_int(struct jin *j, json_t *o, const char *path, const char *key, int64_t min, int64_t max,
-		    int64_t *ret)
+static void get_int(struct jin *j, json_t *o, const char *path, const char *key, int64_t min,
+		    int64_t max, int64_t *ret)
 {
 	json_t *v = field(j, o, path, key, JSON_INTEGER);
 
@@ -84,7 +85,8 @@ static void get_strv(struct jin *j, json_t *o, const char *path, const char *key
 	if (!v)
 		return;
 	*ret = sk_new0(char *, 1);
-	json_array_foreach(v, i, e) {
+	json_array_foreach(v, i, e)
+	{
 		if (!json_is_string(e)) {
 			bad(j, path, key, "expected strings");
 			return;
@@ -93,12 +95,14 @@ static void get_strv(struct jin *j, json_t *o, const char *path, const char *key
 	}
 }
 
-static void get_kvs(struct jin *j, json_t *o, const char *path, const char *key, struct sk_app_kvs *ret)
+static void get_kvs(struct jin *j, json_t *o, const char *path, const char *key,
+		    struct sk_app_kvs *ret)
 {
 	json_t *v = field(j, o, path, key, JSON_OBJECT), *e;
 	const char *k;
 
-	json_object_foreach(v, k, e) {
+	json_object_foreach(v, k, e)
+	{
 		if (!json_is_string(e) && !json_is_null(e)) {
 			bad(j, path, key, "expected string values");
 			return;
@@ -107,8 +111,8 @@ static void get_kvs(struct jin *j, json_t *o, const char *path, const char *key,
 	}
 }
 
-static int enum_of(struct jin *j, json_t *o, const char *path, const char *key, const char *const *names,
-		   size_t n, int dflt)
+static int enum_of(struct jin *j, json_t *o, const char *path, const char *key,
+		   const char *const *names, size_t n, int dflt)
 {
 	_cleanup_free_ char *s = NULL;
 
@@ -125,7 +129,8 @@ static int enum_of(struct jin *j, json_t *o, const char *path, const char *key, 
 #define ENUM(j, o, p, k, names, d) enum_of(j, o, p, k, names, SK_ELEMENTSOF(names), d)
 
 static const char *const restart_names[] = { "no", "always", "on-failure", "unless-stopped" };
-static const char *const dep_names[] = { "service_started", "service_healthy", "service_completed_successfully" };
+static const char *const dep_names[] = { "service_started", "service_healthy",
+					 "service_completed_successfully" };
 static const char *const rp_names[] = { "none", "on-failure", "any" };
 static const char *const proto_names[] = { "tcp", "udp", "sctp" };
 static const char *const mount_names[] = { "bind", "volume", "tmpfs" };
@@ -137,11 +142,13 @@ static void ports_in(struct jin *j, json_t *a, const char *path, struct sk_app_s
 	size_t i;
 
 	s->ports = sk_new0(struct sk_app_port, json_array_size(a) + 1);
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		_cleanup_free_ char *p = sk_app_path_i(path, i);
 		struct sk_app_port *pt = &s->ports[s->n_ports++];
 		int64_t v[4] = { 0 };
-		static const char *const keys[] = { "host_start", "host_end", "container_start", "container_end" };
+		static const char *const keys[] = { "host_start", "host_end", "container_start",
+						    "container_end" };
 		for (size_t k = 0; k < 4; k++)
 			get_int(j, e, p, keys[k], 0, 65535, &v[k]);
 		pt->host_start = (uint16_t)v[0];
@@ -155,13 +162,15 @@ static void ports_in(struct jin *j, json_t *a, const char *path, struct sk_app_s
 	}
 }
 
-static void mounts_in(struct jin *j, json_t *a, const char *path, struct sk_app_mount **ret, size_t *n)
+static void mounts_in(struct jin *j, json_t *a, const char *path, struct sk_app_mount **ret,
+		      size_t *n)
 {
 	json_t *e;
 	size_t i;
 
 	*ret = sk_new0(struct sk_app_mount, json_array_size(a) + 1);
-	json_array_foreach(a, i, e) {
+	json_array_foreach(a, i, e)
+	{
 		_cleanup_free_ char *p = sk_app_path_i(path, i);
 		struct sk_app_mount *m = &(*ret)[(*n)++];
 		int64_t size = 0, mode = 0;
@@ -190,7 +199,8 @@ static void deps_in(struct jin *j, json_t *o, const char *path, struct sk_app_se
 	json_t *e;
 
 	s->depends_on = sk_new0(struct sk_app_dep, json_object_size(o) + 1);
-	json_object_foreach(o, k, e) {
+	json_object_foreach(o, k, e)
+	{
 		_cleanup_free_ char *p = sk_app_path(path, k);
 		struct sk_app_dep *d = &s->depends_on[s->n_depends_on++];
 		d->service = sk_strdup(k);
@@ -201,7 +211,8 @@ static void deps_in(struct jin *j, json_t *o, const char *path, struct sk_app_se
 	}
 }
 
-static void res_in(struct jin *j, json_t *o, const char *path, const char *key, struct sk_app_resources *r)
+static void res_in(struct jin *j, json_t *o, const char *path, const char *key,
+		   struct sk_app_resources *r)
 {
 	_cleanup_free_ char *p = sk_app_path(path, key);
 	json_t *v = field(j, o, path, key, JSON_OBJECT), *cpus;
@@ -234,7 +245,8 @@ static void healthcheck_in(struct jin *j, json_t *o, const char *path, struct sk
 	h->retries = (int)retries;
 }
 
-static void restart_policy_in(struct jin *j, json_t *o, const char *path, struct sk_app_restart_policy *rp)
+static void restart_policy_in(struct jin *j, json_t *o, const char *path,
+			      struct sk_app_restart_policy *rp)
 {
 	_cleanup_free_ char *p = sk_app_path(path, "restart_policy");
 	json_t *v = field(j, o, path, "restart_policy", JSON_OBJECT);
@@ -242,7 +254,8 @@ static void restart_policy_in(struct jin *j, json_t *o, const char *path, struct
 	if (!v)
 		return;
 	rp->set = true;
-	rp->condition = (enum sk_app_rp_condition)ENUM(j, v, p, "condition", rp_names, SK_APP_RP_ANY);
+	rp->condition =
+	    (enum sk_app_rp_condition)ENUM(j, v, p, "condition", rp_names, SK_APP_RP_ANY);
 	get_dur(j, v, p, "delay", &rp->delay_ns);
 	get_int(j, v, p, "max_attempts", 0, INT64_MAX, &rp->max_attempts);
 	get_dur(j, v, p, "window", &rp->window_ns);
@@ -250,7 +263,8 @@ static void restart_policy_in(struct jin *j, json_t *o, const char *path, struct
 
 static int service_rest(struct jin *j, json_t *o, const char *path, struct sk_app_service *s);
 
-static void service_in(struct jin *j, const char *name, json_t *o, const char *path, struct sk_app_service *s)
+static void service_in(struct jin *j, const char *name, json_t *o, const char *path,
+		       struct sk_app_service *s)
 {
 	_cleanup_free_ char *pp = sk_app_path(path, "ports"), *pv = sk_app_path(path, "volumes");
 	_cleanup_free_ char *pt = sk_app_path(path, "tmpfs"), *pd = sk_app_path(path, "depends_on");
@@ -291,7 +305,8 @@ static void ulimits_in(struct jin *j, json_t *o, const char *path, struct sk_app
 	const char *k;
 
 	s->ulimits = sk_new0(struct sk_app_ulimit, json_object_size(v) + 1);
-	json_object_foreach(v, k, e) {
+	json_object_foreach(v, k, e)
+	{
 		_cleanup_free_ char *p = sk_app_path(pu, k);
 		struct sk_app_ulimit *u = &s->ulimits[s->n_ulimits++];
 		u->name = sk_strdup(k);
@@ -330,7 +345,8 @@ static void networks_in(struct jin *j, json_t *o, const char *path, struct sk_ap
 	const char *k;
 
 	s->networks = sk_new0(struct sk_app_netattach, json_object_size(v) + 1);
-	json_object_foreach(v, k, e) {
+	json_object_foreach(v, k, e)
+	{
 		_cleanup_free_ char *p = sk_app_path(pn, k);
 		struct sk_app_netattach *a = &s->networks[s->n_networks++];
 		a->network = sk_strdup(k);
@@ -340,7 +356,8 @@ static void networks_in(struct jin *j, json_t *o, const char *path, struct sk_ap
 	}
 }
 
-static void probe_in(struct jin *j, json_t *o, const char *path, enum sk_app_probe_kind kind, struct sk_app_probe *p)
+static void probe_in(struct jin *j, json_t *o, const char *path, enum sk_app_probe_kind kind,
+		     struct sk_app_probe *p)
 {
 	_cleanup_free_ char *status = NULL;
 	int64_t port = 0, retries = 3;
@@ -385,7 +402,8 @@ static char *extensions_in(json_t *o)
 	const char *k;
 	char *s;
 
-	json_object_foreach(o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		if (!sk_str_has_prefix(k, "x-") || !strcmp(k, "x-skiff"))
 			continue;
 		if (!x)
@@ -431,7 +449,8 @@ static void volumes_in(struct jin *j, json_t *o, struct sk_app *app)
 	const char *k;
 
 	app->volumes = sk_new0(struct sk_app_volume, json_object_size(v) + 1);
-	json_object_foreach(v, k, e) {
+	json_object_foreach(v, k, e)
+	{
 		_cleanup_free_ char *p = sk_app_path("volumes", k);
 		struct sk_app_volume *vol = &app->volumes[app->n_volumes++];
 		vol->name = sk_strdup(k);
@@ -449,7 +468,8 @@ static void networks_top_in(struct jin *j, json_t *o, struct sk_app *app)
 	const char *k;
 
 	app->networks = sk_new0(struct sk_app_network, json_object_size(v) + 1);
-	json_object_foreach(v, k, e) {
+	json_object_foreach(v, k, e)
+	{
 		_cleanup_free_ char *p = sk_app_path("networks", k);
 		struct sk_app_network *n = &app->networks[app->n_networks++];
 		n->name = sk_strdup(k);
@@ -487,7 +507,8 @@ int sk_app_from_json(const char *json, size_t len, struct sk_app **ret_app, stru
 	networks_top_in(&j, root, app);
 	svcs = field(&j, root, "app", "services", JSON_OBJECT);
 	app->services = sk_new0(struct sk_app_service, json_object_size(svcs) + 1);
-	json_object_foreach(svcs, k, e) {
+	json_object_foreach(svcs, k, e)
+	{
 		_cleanup_free_ char *p = sk_app_path("services", k);
 		if (!json_is_object(e)) {
 			bad(&j, "services", k, "expected an object");

@@ -13,7 +13,8 @@
 #include "base/util.h"
 
 static const char *const restart_names[] = { "no", "always", "on-failure", "unless-stopped" };
-static const char *const dep_names[] = { "service_started", "service_healthy", "service_completed_successfully" };
+static const char *const dep_names[] = { "service_started", "service_healthy",
+					 "service_completed_successfully" };
 static const char *const rp_names[] = { "none", "on-failure", "any" };
 static const char *const proto_names[] = { "tcp", "udp", "sctp" };
 static const char *const mount_names[] = { "bind", "volume", "tmpfs" };
@@ -30,7 +31,10 @@ static void frac(struct sk_app_buf *b, int64_t v, int64_t unit)
 	sk_app_buf_adds(b, digits);
 	if (v % unit == 0)
 		return;
-	n = snprintf(digits, sizeof(digits), "%0*lld", unit == 1000 ? 3 : unit == 1000000 ? 6 : 9,
+	n = snprintf(digits, sizeof(digits), "%0*lld",
+		     unit == 1000      ? 3
+		     : unit == 1000000 ? 6
+				       : 9,
 		     (long long)(v % unit));
 	while (n > 0 && digits[n - 1] == '0')
 		digits[--n] = '\0';
@@ -108,19 +112,22 @@ static json_t *jkvs(const struct sk_app_kvs *kvs)
 
 static json_t *jport(const struct sk_app_port *p)
 {
-	return json_pack("{s:o,s:i,s:i,s:i,s:i,s:s,s:o,s:o}", "host_ip", jstr(p->host_ip), "host_start",
-			 p->host_start, "host_end", p->host_end, "container_start", p->container_start,
-			 "container_end", p->container_end, "protocol", proto_names[p->proto], "name", jstr(p->name),
-			 "app_protocol", jstr(p->app_protocol));
+	return json_pack("{s:o,s:i,s:i,s:i,s:i,s:s,s:o,s:o}", "host_ip", jstr(p->host_ip),
+			 "host_start", p->host_start, "host_end", p->host_end, "container_start",
+			 p->container_start, "container_end", p->container_end, "protocol",
+			 proto_names[p->proto], "name", jstr(p->name), "app_protocol",
+			 jstr(p->app_protocol));
 }
 
 static json_t *jmount(const struct sk_app_mount *m)
 {
-	return json_pack("{s:s,s:o,s:s,s:b,s:b,s:o,s:o,s:b,s:o,s:I,s:I,s:o}", "type", mount_names[m->type], "source",
-			 jstr(m->source), "target", m->target, "read_only", m->read_only, "create_host_path",
-			 m->create_host_path, "propagation", jstr(m->propagation), "selinux", jstr(m->selinux),
-			 "nocopy", m->nocopy, "subpath", jstr(m->subpath), "tmpfs_size", (json_int_t)m->tmpfs_size,
-			 "tmpfs_mode", (json_int_t)m->tmpfs_mode, "options", jstr(m->options));
+	return json_pack("{s:s,s:o,s:s,s:b,s:b,s:o,s:o,s:b,s:o,s:I,s:I,s:o}", "type",
+			 mount_names[m->type], "source", jstr(m->source), "target", m->target,
+			 "read_only", m->read_only, "create_host_path", m->create_host_path,
+			 "propagation", jstr(m->propagation), "selinux", jstr(m->selinux), "nocopy",
+			 m->nocopy, "subpath", jstr(m->subpath), "tmpfs_size",
+			 (json_int_t)m->tmpfs_size, "tmpfs_mode", (json_int_t)m->tmpfs_mode,
+			 "options", jstr(m->options));
 }
 
 static json_t *jmounts(const struct sk_app_mount *m, size_t n)
@@ -140,17 +147,19 @@ static json_t *jres(const struct sk_app_resources *r)
 
 static json_t *jhealthcheck(const struct sk_app_healthcheck *h)
 {
-	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:i}", "kind", hc_names[h->kind], "test", jstrv(h->test),
-			 "interval", jdur(h->interval_ns), "timeout", jdur(h->timeout_ns), "start_period",
-			 jdur(h->start_period_ns), "start_interval", jdur(h->start_interval_ns), "retries", h->retries);
+	return json_pack("{s:s,s:o,s:o,s:o,s:o,s:o,s:i}", "kind", hc_names[h->kind], "test",
+			 jstrv(h->test), "interval", jdur(h->interval_ns), "timeout",
+			 jdur(h->timeout_ns), "start_period", jdur(h->start_period_ns),
+			 "start_interval", jdur(h->start_interval_ns), "retries", h->retries);
 }
 
 static json_t *jrestart_policy(const struct sk_app_restart_policy *rp)
 {
 	if (!rp->set)
 		return json_null();
-	return json_pack("{s:s,s:o,s:I,s:o}", "condition", rp_names[rp->condition], "delay", jdur(rp->delay_ns),
-			 "max_attempts", (json_int_t)rp->max_attempts, "window", jdur(rp->window_ns));
+	return json_pack("{s:s,s:o,s:I,s:o}", "condition", rp_names[rp->condition], "delay",
+			 jdur(rp->delay_ns), "max_attempts", (json_int_t)rp->max_attempts, "window",
+			 jdur(rp->window_ns));
 }
 
 static json_t *jdeps(const struct sk_app_service *s)
@@ -160,8 +169,8 @@ static json_t *jdeps(const struct sk_app_service *s)
 	for (size_t i = 0; i < s->n_depends_on; i++) {
 		const struct sk_app_dep *d = &s->depends_on[i];
 		json_object_set_new(o, d->service,
-				    json_pack("{s:s,s:b,s:b}", "condition", dep_names[d->condition], "required",
-					      d->required, "restart", d->restart));
+				    json_pack("{s:s,s:b,s:b}", "condition", dep_names[d->condition],
+					      "required", d->required, "restart", d->restart));
 	}
 	return o;
 }
@@ -182,8 +191,9 @@ static json_t *jnetworks(const struct sk_app_service *s)
 	for (size_t i = 0; i < s->n_networks; i++) {
 		const struct sk_app_netattach *a = &s->networks[i];
 		json_object_set_new(o, a->network,
-				    json_pack("{s:o,s:o,s:o}", "aliases", jstrv(a->aliases), "ipv4_address",
-					      jstr(a->ipv4_address), "ipv6_address", jstr(a->ipv6_address)));
+				    json_pack("{s:o,s:o,s:o}", "aliases", jstrv(a->aliases),
+					      "ipv4_address", jstr(a->ipv4_address), "ipv6_address",
+					      jstr(a->ipv6_address)));
 	}
 	return o;
 }
@@ -194,12 +204,14 @@ static json_t *jxskiff(const struct sk_app_skiff_service *x)
 	json_t *health = json_null();
 
 	if (p->kind != SK_APP_PROBE_NONE) {
-		json_t *pj = json_pack("{s:i,s:o,s:o,s:i,s:o}", "port", p->port, "interval", jdur(p->interval_ns),
-				       "timeout", jdur(p->timeout_ns), "retries", p->retries, "start_period",
-				       jdur(p->start_period_ns));
+		json_t *pj =
+		    json_pack("{s:i,s:o,s:o,s:i,s:o}", "port", p->port, "interval",
+			      jdur(p->interval_ns), "timeout", jdur(p->timeout_ns), "retries",
+			      p->retries, "start_period", jdur(p->start_period_ns));
 		if (p->kind == SK_APP_PROBE_HTTP) {
 			json_object_set_new(pj, "path", json_string(p->path));
-			json_object_set_new(pj, "status", json_sprintf("%d-%d", p->status_min, p->status_max));
+			json_object_set_new(pj, "status",
+					    json_sprintf("%d-%d", p->status_min, p->status_max));
 		}
 		health = json_pack("{s:o}", probe_names[p->kind], pj);
 	}
@@ -212,8 +224,8 @@ static json_t *julimits(const struct sk_app_service *s)
 
 	for (size_t i = 0; i < s->n_ulimits; i++)
 		json_object_set_new(o, s->ulimits[i].name,
-				    json_pack("{s:I,s:I}", "soft", (json_int_t)s->ulimits[i].soft, "hard",
-					      (json_int_t)s->ulimits[i].hard));
+				    json_pack("{s:I,s:I}", "soft", (json_int_t)s->ulimits[i].soft,
+					      "hard", (json_int_t)s->ulimits[i].hard));
 	return o;
 }
 
@@ -233,8 +245,7 @@ static void add_extensions(json_t *o, const char *ext)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach(x, k, v)
-		json_object_set(o, k, v);
+	json_object_foreach(x, k, v) json_object_set(o, k, v);
 	json_decref(x);
 }
 
@@ -286,15 +297,17 @@ json_t *sk_app_service_json(const struct sk_app_service *s)
 
 static json_t *jvolume(const struct sk_app_volume *v)
 {
-	return json_pack("{s:o,s:b,s:o,s:o,s:o}", "name", jstr(v->ext_name), "external", v->external, "driver",
-			 jstr(v->driver), "driver_opts", jkvs(&v->driver_opts), "labels", jkvs(&v->labels));
+	return json_pack("{s:o,s:b,s:o,s:o,s:o}", "name", jstr(v->ext_name), "external",
+			 v->external, "driver", jstr(v->driver), "driver_opts",
+			 jkvs(&v->driver_opts), "labels", jkvs(&v->labels));
 }
 
 static json_t *jnetwork(const struct sk_app_network *n)
 {
-	return json_pack("{s:o,s:b,s:b,s:b,s:o,s:o,s:o,s:o}", "name", jstr(n->ext_name), "external", n->external,
-			 "internal", n->internal, "enable_ipv6", n->enable_ipv6, "driver", jstr(n->driver), "subnets",
-			 jstrv(n->subnets), "driver_opts", jkvs(&n->driver_opts), "labels", jkvs(&n->labels));
+	return json_pack("{s:o,s:b,s:b,s:b,s:o,s:o,s:o,s:o}", "name", jstr(n->ext_name), "external",
+			 n->external, "internal", n->internal, "enable_ipv6", n->enable_ipv6,
+			 "driver", jstr(n->driver), "subnets", jstrv(n->subnets), "driver_opts",
+			 jkvs(&n->driver_opts), "labels", jkvs(&n->labels));
 }
 
 static json_t *app_json(const struct sk_app *app)
@@ -303,13 +316,15 @@ static json_t *app_json(const struct sk_app *app)
 	json_t *o;
 
 	for (size_t i = 0; i < app->n_services; i++)
-		json_object_set_new(svcs, app->services[i].name, sk_app_service_json(&app->services[i]));
+		json_object_set_new(svcs, app->services[i].name,
+				    sk_app_service_json(&app->services[i]));
 	for (size_t i = 0; i < app->n_volumes; i++)
 		json_object_set_new(vols, app->volumes[i].name, jvolume(&app->volumes[i]));
 	for (size_t i = 0; i < app->n_networks; i++)
 		json_object_set_new(nets, app->networks[i].name, jnetwork(&app->networks[i]));
-	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name", jstr(app->name), "file", jstr(app->file), "dir",
-		      jstr(app->dir), "services", svcs, "volumes", vols, "networks", nets, "x-skiff", json_object());
+	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name", jstr(app->name), "file",
+		      jstr(app->file), "dir", jstr(app->dir), "services", svcs, "volumes", vols,
+		      "networks", nets, "x-skiff", json_object());
 	add_extensions(o, app->extensions);
 	return o;
 }

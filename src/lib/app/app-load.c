@@ -25,14 +25,16 @@ static const char *const default_files[] = { "compose.yaml", "compose.yml", "doc
 int sk_app_find_file(const char *dir, char **ret_path, struct sk_error **err)
 {
 	for (size_t i = 0; i < SK_ELEMENTSOF(default_files); i++) {
-		_cleanup_free_ char *p = dir ? sk_path_join(dir, default_files[i]) : sk_strdup(default_files[i]);
+		_cleanup_free_ char *p =
+		    dir ? sk_path_join(dir, default_files[i]) : sk_strdup(default_files[i]);
 		if (access(p, F_OK) == 0) {
 			*ret_path = TAKE_PTR(p);
 			return 0;
 		}
 	}
-	return sk_error_set(err, ENOENT, "no compose file (compose.yaml, compose.yml, docker-compose.yaml, "
-					 "docker-compose.yml) in %s",
+	return sk_error_set(err, ENOENT,
+			    "no compose file (compose.yaml, compose.yml, docker-compose.yaml, "
+			    "docker-compose.yml) in %s",
 			    dir ? dir : "the current directory");
 }
 
@@ -42,7 +44,8 @@ char *sk_app_normalize_name(const char *s)
 
 	for (; *s; s++) {
 		char ch = (char)tolower((unsigned char)*s);
-		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ((ch == '_' || ch == '-') && o != out))
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+		    ((ch == '_' || ch == '-') && o != out))
 			*o++ = ch;
 	}
 	if (o == out) {
@@ -84,8 +87,8 @@ static int dotenv_load(struct sk_app_ctx *c, const char *path, bool required, st
 	return r;
 }
 
-static int project_name(struct sk_app_ctx *c, const struct sk_yn *root, const struct sk_app_load_opts *o,
-			struct sk_app *app)
+static int project_name(struct sk_app_ctx *c, const struct sk_yn *root,
+			const struct sk_app_load_opts *o, struct sk_app *app)
 {
 	const struct sk_yn *n = sk_yn_get(root, "name");
 	_cleanup_free_ char *from_file = NULL, *base = sk_strdup(c->dir);
@@ -94,7 +97,10 @@ static int project_name(struct sk_app_ctx *c, const struct sk_yn *root, const st
 
 	if (n && sk_app_get_str(c, n, "name", &from_file) < 0)
 		return -EINVAL;
-	raw = o && o->project_name ? o->project_name : env && *env ? env : from_file ? from_file : basename(base);
+	raw = o && o->project_name ? o->project_name
+	      : env && *env	   ? env
+	      : from_file	   ? from_file
+				   : basename(base);
 	app->name = sk_app_normalize_name(raw);
 	if (!app->name)
 		return sk_app_fail(c, o && o->project_name ? NULL : n, "name",
@@ -102,8 +108,8 @@ static int project_name(struct sk_app_ctx *c, const struct sk_yn *root, const st
 	return 0;
 }
 
-static int top_volume(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v, const char *path,
-		      struct sk_app_volume *vol)
+static int top_volume(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v,
+		      const char *path, struct sk_app_volume *vol)
 {
 	int r = 0;
 
@@ -131,7 +137,8 @@ static int top_volume(struct sk_app_ctx *c, const struct sk_yn *k, const struct 
 	return r ? -EINVAL : 0;
 }
 
-static int ipam(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct sk_app_network *net)
+static int ipam(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		struct sk_app_network *net)
 {
 	const struct sk_yn *cfg = sk_yn_get(v, "config");
 	_cleanup_free_ char *p = sk_app_path(path, "config");
@@ -145,7 +152,8 @@ static int ipam(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, s
 		return -EINVAL;
 	net->subnets = sk_new0(char *, 1);
 	for (size_t i = 0; i < cfg->n; i++) {
-		_cleanup_free_ char *pi = sk_app_path_i(p, i), *ps = sk_app_path(pi, "subnet"), *s = NULL;
+		_cleanup_free_ char *pi = sk_app_path_i(p, i), *ps = sk_app_path(pi, "subnet"),
+				    *s = NULL;
 		const struct sk_yn *sub = sk_yn_get(cfg->items[i], "subnet");
 		if (!sub)
 			continue;
@@ -157,8 +165,8 @@ static int ipam(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, s
 	return r;
 }
 
-static int top_network(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v, const char *path,
-		       struct sk_app_network *net)
+static int top_network(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v,
+		       const char *path, struct sk_app_network *net)
 {
 	int r = 0;
 
@@ -203,7 +211,8 @@ static int volumes_section(struct sk_app_ctx *c, const struct sk_yn *n, struct s
 	app->volumes = sk_new0(struct sk_app_volume, n->n);
 	for (size_t i = 0; i < n->n; i++) {
 		_cleanup_free_ char *p = sk_app_path("volumes", sk_yn_key(n, i)->text);
-		r |= top_volume(c, sk_yn_key(n, i), sk_yn_val(n, i), p, &app->volumes[app->n_volumes++]);
+		r |= top_volume(c, sk_yn_key(n, i), sk_yn_val(n, i), p,
+				&app->volumes[app->n_volumes++]);
 	}
 	return r ? -EINVAL : 0;
 }
@@ -219,7 +228,8 @@ static int networks_section(struct sk_app_ctx *c, const struct sk_yn *n, struct 
 	app->networks = sk_new0(struct sk_app_network, n->n);
 	for (size_t i = 0; i < n->n; i++) {
 		_cleanup_free_ char *p = sk_app_path("networks", sk_yn_key(n, i)->text);
-		r |= top_network(c, sk_yn_key(n, i), sk_yn_val(n, i), p, &app->networks[app->n_networks++]);
+		r |= top_network(c, sk_yn_key(n, i), sk_yn_val(n, i), p,
+				 &app->networks[app->n_networks++]);
 	}
 	return r ? -EINVAL : 0;
 }
@@ -237,7 +247,8 @@ static int services_section(struct sk_app_ctx *c, const struct sk_yn *n, struct 
 		const struct sk_yn *k = sk_yn_key(n, i);
 		_cleanup_free_ char *norm = sk_app_normalize_name(k->text);
 		if (!norm || strcmp(norm, k->text) || !isalnum((unsigned char)k->text[0]))
-			r |= sk_app_fail(c, k, "services", "invalid service name \"%s\" (use [a-z0-9][a-z0-9_-]*)",
+			r |= sk_app_fail(c, k, "services",
+					 "invalid service name \"%s\" (use [a-z0-9][a-z0-9_-]*)",
 					 k->text);
 		r |= sk_app_service_parse(c, k, sk_yn_val(n, i), &app->services[app->n_services++]);
 	}
@@ -254,8 +265,8 @@ static int top_level(struct sk_app_ctx *c, const struct sk_yn *root, struct sk_a
 	for (size_t i = 0; i < root->n; i++) {
 		const struct sk_yn *k = sk_yn_key(root, i), *v = sk_yn_val(root, i);
 		bool unsupported = false;
-		if (!strcmp(k->text, "name") || !strcmp(k->text, "services") || !strcmp(k->text, "volumes") ||
-		    !strcmp(k->text, "networks"))
+		if (!strcmp(k->text, "name") || !strcmp(k->text, "services") ||
+		    !strcmp(k->text, "volumes") || !strcmp(k->text, "networks"))
 			continue;
 		if (!strcmp(k->text, "version")) {
 			sk_app_warn(c, k, "version", "is obsolete, ignored");
@@ -297,7 +308,8 @@ static int finish_diags(struct sk_app_diags *d, struct sk_error **err)
 	for (size_t i = 1; i < d->n; i++) {
 		struct sk_app_diag t = d->v[i];
 		size_t j = i;
-		while (j > 0 && (d->v[j - 1].line > t.line || (d->v[j - 1].line == t.line && d->v[j - 1].col > t.col))) {
+		while (j > 0 && (d->v[j - 1].line > t.line ||
+				 (d->v[j - 1].line == t.line && d->v[j - 1].col > t.col))) {
 			d->v[j] = d->v[j - 1];
 			j--;
 		}
@@ -347,7 +359,9 @@ int sk_app_parse(const char *buf, size_t len, const char *file, const struct sk_
 {
 	struct sk_app_diags local = { 0 };
 	_cleanup_free_ char *dir = abs_dir(file), *dotenv = NULL;
-	struct sk_app_ctx c = { .file = file, .dir = dir, .diags = diags ? diags : &local, .budget = 100000 };
+	struct sk_app_ctx c = {
+		.file = file, .dir = dir, .diags = diags ? diags : &local, .budget = 100000
+	};
 	_cleanup_(sk_app_freep) struct sk_app *app = sk_new0(struct sk_app, 1);
 	struct sk_yaml y = { 0 };
 	int r;
@@ -361,7 +375,8 @@ int sk_app_parse(const char *buf, size_t len, const char *file, const struct sk_
 		if (r < 0) { /* a syntax error is a diagnostic too (its text has the position) */
 			struct sk_app_diags *d = c.diags;
 			d->v = sk_realloc(d->v, (d->n + 1) * sizeof(*d->v));
-			d->v[d->n++] = (struct sk_app_diag){ .level = SK_APP_ERROR, .msg = sk_strdup(yerr->msg) };
+			d->v[d->n++] = (struct sk_app_diag){ .level = SK_APP_ERROR,
+							     .msg = sk_strdup(yerr->msg) };
 			d->n_errors++;
 			r = sk_error_move(err, &yerr);
 		}
@@ -381,8 +396,8 @@ int sk_app_parse(const char *buf, size_t len, const char *file, const struct sk_
 	return 0;
 }
 
-int sk_app_load(const struct sk_app_load_opts *o, struct sk_app **ret_app, struct sk_app_diags *diags,
-		struct sk_error **err)
+int sk_app_load(const struct sk_app_load_opts *o, struct sk_app **ret_app,
+		struct sk_app_diags *diags, struct sk_error **err)
 {
 	_cleanup_free_ char *found = NULL, *buf = NULL;
 	const char *file = o ? o->file : NULL;

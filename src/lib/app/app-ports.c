@@ -86,7 +86,8 @@ static int port_short(const char *spec, struct sk_app_port *p)
 			p->host_ip = sk_strdup(rest);
 		} else
 			host = rest;
-		if (strchr(host, ':') || (*host && port_range(host, &p->host_start, &p->host_end) < 0))
+		if (strchr(host, ':') ||
+		    (*host && port_range(host, &p->host_start, &p->host_end) < 0))
 			return -EINVAL;
 		rest = last + 1;
 	} else if (p->host_ip)
@@ -96,7 +97,8 @@ static int port_short(const char *spec, struct sk_app_port *p)
 	return ranges_fit(p);
 }
 
-static int port_long(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct sk_app_port *p)
+static int port_long(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct sk_app_port *p)
 {
 	int r = 0;
 	bool target = false;
@@ -111,8 +113,10 @@ static int port_long(struct sk_app_ctx *c, const struct sk_yn *v, const char *pa
 		else if (!strcmp(k->text, "host_ip"))
 			r |= sk_app_get_str(c, val, kp, &p->host_ip);
 		else if (!strcmp(k->text, "mode")) {
-			if (sk_app_get_str(c, val, kp, &s) == 0 && strcmp(s, "host") && strcmp(s, "ingress"))
-				r |= sk_app_fail(c, val, kp, "invalid mode \"%s\" (host, ingress)", s);
+			if (sk_app_get_str(c, val, kp, &s) == 0 && strcmp(s, "host") &&
+			    strcmp(s, "ingress"))
+				r |= sk_app_fail(c, val, kp, "invalid mode \"%s\" (host, ingress)",
+						 s);
 		} else if (sk_app_get_str(c, val, kp, &s) < 0)
 			r = -EINVAL;
 		else if (!strcmp(k->text, "target")) {
@@ -124,7 +128,8 @@ static int port_long(struct sk_app_ctx *c, const struct sk_yn *v, const char *pa
 				r |= sk_app_fail(c, val, kp, "invalid port \"%s\"", s);
 		} else if (!strcmp(k->text, "protocol")) {
 			if (proto_parse(s, &p->proto) < 0)
-				r |= sk_app_fail(c, val, kp, "invalid protocol \"%s\" (tcp, udp, sctp)", s);
+				r |= sk_app_fail(c, val, kp,
+						 "invalid protocol \"%s\" (tcp, udp, sctp)", s);
 		} else
 			r |= sk_app_fail(c, k, kp, "unknown field");
 	}
@@ -140,10 +145,12 @@ static bool ports_overlap(const struct sk_app_port *a, const struct sk_app_port 
 	if (a->proto != b->proto)
 		return false;
 	return a->container_start <= b->container_end && b->container_start <= a->container_end &&
-	       a->host_start == b->host_start && !strcmp(a->host_ip ? a->host_ip : "", b->host_ip ? b->host_ip : "");
+	       a->host_start == b->host_start &&
+	       !strcmp(a->host_ip ? a->host_ip : "", b->host_ip ? b->host_ip : "");
 }
 
-int sk_app_ports_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_service *svc)
+int sk_app_ports_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		       struct sk_app_service *svc)
 {
 	int r = 0;
 
@@ -156,12 +163,18 @@ int sk_app_ports_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *
 		int pr;
 		if (n->items[i]->type == SK_YN_MAP)
 			pr = port_long(c, n->items[i], p, &port);
-		else if ((pr = sk_app_get_str(c, n->items[i], p, &s)) == 0 && port_short(s, &port) < 0)
-			pr = sk_app_fail(c, n->items[i], p, "invalid port \"%s\" ([IP:][HOST:]CONTAINER[/PROTO])", s);
+		else if ((pr = sk_app_get_str(c, n->items[i], p, &s)) == 0 &&
+			 port_short(s, &port) < 0)
+			pr = sk_app_fail(c, n->items[i], p,
+					 "invalid port \"%s\" ([IP:][HOST:]CONTAINER[/PROTO])", s);
 		for (size_t j = 0; pr == 0 && j < svc->n_ports; j++)
 			if (ports_overlap(&svc->ports[j], &port))
-				pr = sk_app_fail(c, n->items[i], p, "duplicate container port %u/%s", port.container_start,
-						 port.proto == SK_APP_UDP ? "udp" : port.proto == SK_APP_SCTP ? "sctp" : "tcp");
+				pr =
+				    sk_app_fail(c, n->items[i], p, "duplicate container port %u/%s",
+						port.container_start,
+						port.proto == SK_APP_UDP    ? "udp"
+						: port.proto == SK_APP_SCTP ? "sctp"
+									    : "tcp");
 		if (pr < 0) {
 			sk_app_port_release(&port);
 			r = -EINVAL;
@@ -231,7 +244,8 @@ static bool volume_declared(struct sk_app_ctx *c, const char *name)
 
 static int mount_opts(const char *opts, struct sk_app_mount *m)
 {
-	static const char *const propagations[] = { "shared", "slave", "private", "rshared", "rslave", "rprivate" };
+	static const char *const propagations[] = { "shared",  "slave",	 "private",
+						    "rshared", "rslave", "rprivate" };
 	_cleanup_free_ char *copy = sk_strdup(opts);
 	char *save = NULL;
 
@@ -247,7 +261,8 @@ static int mount_opts(const char *opts, struct sk_app_mount *m)
 			known = true;
 		} else if (!strcmp(o, "nocopy"))
 			m->nocopy = known = true;
-		else if (!strcmp(o, "cached") || !strcmp(o, "delegated") || !strcmp(o, "consistent"))
+		else if (!strcmp(o, "cached") || !strcmp(o, "delegated") ||
+			 !strcmp(o, "consistent"))
 			known = true;
 		for (size_t i = 0; i < SK_ELEMENTSOF(propagations); i++)
 			if (!strcmp(o, propagations[i])) {
@@ -261,8 +276,8 @@ static int mount_opts(const char *opts, struct sk_app_mount *m)
 	return 0;
 }
 
-static int volume_short(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, const char *spec,
-			struct sk_app_mount *m)
+static int volume_short(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			const char *spec, struct sk_app_mount *m)
 {
 	_cleanup_strv_ char **parts = sk_new0(char *, 1);
 	_cleanup_free_ char *copy = sk_strdup(spec);
@@ -276,7 +291,8 @@ static int volume_short(struct sk_app_ctx *c, const struct sk_yn *n, const char 
 	}
 	np = sk_strv_length(parts);
 	if (np > 3 || !*parts[np == 1 ? 0 : 1])
-		return sk_app_fail(c, n, path, "invalid volume \"%s\" (SOURCE:TARGET[:MODE])", spec);
+		return sk_app_fail(c, n, path, "invalid volume \"%s\" (SOURCE:TARGET[:MODE])",
+				   spec);
 	m->type = SK_APP_MOUNT_VOLUME;
 	m->target = sk_strdup(np == 1 ? parts[0] : parts[1]);
 	if (np == 3 && mount_opts(parts[2], m) < 0)
@@ -291,7 +307,9 @@ static int volume_short(struct sk_app_ctx *c, const struct sk_yn *n, const char 
 	}
 	m->source = sk_strdup(parts[0]);
 	if (!volume_declared(c, m->source))
-		return sk_app_fail(c, n, path, "volume \"%s\" is not declared under the top-level volumes:", m->source);
+		return sk_app_fail(
+		    c, n, path,
+		    "volume \"%s\" is not declared under the top-level volumes:", m->source);
 	return 0;
 }
 
@@ -311,8 +329,8 @@ static int octal_mode(struct sk_app_ctx *c, const struct sk_yn *n, const char *p
 	return 0;
 }
 
-static int volume_long_sub(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v, const char *path,
-			   struct sk_app_mount *m)
+static int volume_long_sub(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v,
+			   const char *path, struct sk_app_mount *m)
 {
 	int r = 0;
 
@@ -341,7 +359,8 @@ static int volume_long_sub(struct sk_app_ctx *c, const struct sk_yn *k, const st
 	return r ? -EINVAL : 0;
 }
 
-static int volume_type(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct sk_app_mount *m)
+static int volume_type(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		       struct sk_app_mount *m)
 {
 	_cleanup_free_ char *s = NULL;
 
@@ -354,11 +373,13 @@ static int volume_type(struct sk_app_ctx *c, const struct sk_yn *v, const char *
 	else if (!strcmp(s, "tmpfs"))
 		m->type = SK_APP_MOUNT_TMPFS;
 	else
-		return sk_app_fail(c, v, path, "unsupported volume type \"%s\" (bind, volume, tmpfs)", s);
+		return sk_app_fail(c, v, path,
+				   "unsupported volume type \"%s\" (bind, volume, tmpfs)", s);
 	return 0;
 }
 
-static int volume_long(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_mount *m)
+static int volume_long(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		       struct sk_app_mount *m)
 {
 	const struct sk_yn *type = sk_yn_get(n, "type");
 	_cleanup_free_ char *tp = sk_app_path(path, "type");
@@ -379,7 +400,8 @@ static int volume_long(struct sk_app_ctx *c, const struct sk_yn *n, const char *
 			r |= sk_app_get_str(c, v, p, &m->target);
 		else if (!strcmp(k->text, "read_only"))
 			r |= sk_app_get_bool(c, v, p, &m->read_only);
-		else if (!strcmp(k->text, "bind") || !strcmp(k->text, "volume") || !strcmp(k->text, "tmpfs"))
+		else if (!strcmp(k->text, "bind") || !strcmp(k->text, "volume") ||
+			 !strcmp(k->text, "tmpfs"))
 			r |= volume_long_sub(c, k, v, p, m);
 		else
 			sk_app_warn(c, k, NULL, "%s is not supported by skiff, ignored", p);
@@ -395,11 +417,14 @@ static int volume_long(struct sk_app_ctx *c, const struct sk_yn *n, const char *
 		free(m->source);
 		m->source = abs;
 	} else if (m->type == SK_APP_MOUNT_VOLUME && m->source && !volume_declared(c, m->source))
-		return sk_app_fail(c, n, path, "volume \"%s\" is not declared under the top-level volumes:", m->source);
+		return sk_app_fail(
+		    c, n, path,
+		    "volume \"%s\" is not declared under the top-level volumes:", m->source);
 	return 0;
 }
 
-int sk_app_volumes_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_service *svc)
+int sk_app_volumes_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			 struct sk_app_service *svc)
 {
 	int r = 0;
 
@@ -415,7 +440,8 @@ int sk_app_volumes_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char
 		else if ((vr = sk_app_get_str(c, n->items[i], p, &s)) == 0)
 			vr = volume_short(c, n->items[i], p, s, &m);
 		if (vr == 0 && m.target[0] != '/')
-			vr = sk_app_fail(c, n->items[i], p, "target \"%s\" must be an absolute path", m.target);
+			vr = sk_app_fail(c, n->items[i], p,
+					 "target \"%s\" must be an absolute path", m.target);
 		if (vr < 0) {
 			sk_app_mount_release(&m);
 			r = -EINVAL;
@@ -443,7 +469,8 @@ static int tmpfs_one(const char *spec, struct sk_app_mount *m)
 	if (copy[0] != '/')
 		return -EINVAL;
 	m->target = clean_path(copy);
-	for (char *o = colon ? strtok_r(colon, ",", &save) : NULL; o && r == 0; o = strtok_r(NULL, ",", &save)) {
+	for (char *o = colon ? strtok_r(colon, ",", &save) : NULL; o && r == 0;
+	     o = strtok_r(NULL, ",", &save)) {
 		int64_t mode;
 		if (sk_str_has_prefix(o, "size="))
 			r = sk_app_parse_bytes(o + 5, &m->tmpfs_size);
@@ -464,7 +491,8 @@ static int tmpfs_one(const char *spec, struct sk_app_mount *m)
 	return r;
 }
 
-int sk_app_tmpfs_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_service *svc)
+int sk_app_tmpfs_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		       struct sk_app_service *svc)
 {
 	_cleanup_strv_ char **v = NULL;
 	size_t len;
@@ -477,10 +505,12 @@ int sk_app_tmpfs_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *
 	for (size_t i = 0; i < len; i++) {
 		struct sk_app_mount m = { 0 };
 		if (tmpfs_one(v[i], &m) < 0) {
-			_cleanup_free_ char *p = n->type == SK_YN_SEQ ? sk_app_path_i(path, i) : sk_strdup(path);
+			_cleanup_free_ char *p =
+			    n->type == SK_YN_SEQ ? sk_app_path_i(path, i) : sk_strdup(path);
 			sk_app_mount_release(&m);
 			r = sk_app_fail(c, n->type == SK_YN_SEQ ? n->items[i] : n, p,
-					"invalid tmpfs \"%s\" (/PATH[:size=N,mode=OCTAL,...])", v[i]);
+					"invalid tmpfs \"%s\" (/PATH[:size=N,mode=OCTAL,...])",
+					v[i]);
 			continue;
 		}
 		svc->tmpfs[svc->n_tmpfs++] = m;

@@ -13,7 +13,6 @@
 
 #include "base/util.h"
 
-
 static int dep_condition(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 			 enum sk_app_dep_condition *ret)
 {
@@ -34,7 +33,8 @@ static int dep_condition(struct sk_app_ctx *c, const struct sk_yn *n, const char
 			   s);
 }
 
-static int dep_map_entry(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct sk_app_dep *d)
+static int dep_map_entry(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			 struct sk_app_dep *d)
 {
 	int r = 0;
 
@@ -108,7 +108,8 @@ static bool valid_port_spec(const char *s)
 	return true;
 }
 
-int sk_app_expose_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct sk_app_service *s)
+int sk_app_expose_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct sk_app_service *s)
 {
 	int r;
 
@@ -123,7 +124,8 @@ int sk_app_expose_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char 
 	return r;
 }
 
-static int netattach(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct sk_app_netattach *a)
+static int netattach(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct sk_app_netattach *a)
 {
 	int r = 0;
 
@@ -175,8 +177,8 @@ int sk_app_svc_networks_parse(struct sk_app_ctx *c, const struct sk_yn *v, const
 }
 
 /* A service-level value that deploy may also set: equal or one of them unset. */
-static int fold_u64(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, const char *deploy_name,
-		    uint64_t *dst)
+static int fold_u64(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+		    const char *deploy_name, uint64_t *dst)
 {
 	uint64_t v;
 
@@ -191,16 +193,19 @@ static int fold_u64(struct sk_app_ctx *c, const struct sk_yn *n, const char *pat
 }
 
 int sk_app_resolve_limits(struct sk_app_ctx *c, const char *path, struct sk_app_service *s,
-			  const struct sk_yn *mem_limit, const struct sk_yn *mem_res, const struct sk_yn *cpus,
-			  const struct sk_yn *pids, const struct sk_yn *scale)
+			  const struct sk_yn *mem_limit, const struct sk_yn *mem_res,
+			  const struct sk_yn *cpus, const struct sk_yn *pids,
+			  const struct sk_yn *scale)
 {
-	_cleanup_free_ char *pm = sk_app_path(path, "mem_limit"), *pr = sk_app_path(path, "mem_reservation");
+	_cleanup_free_ char *pm = sk_app_path(path, "mem_limit"),
+			    *pr = sk_app_path(path, "mem_reservation");
 	_cleanup_free_ char *pc = sk_app_path(path, "cpus"), *pp = sk_app_path(path, "pids_limit");
 	_cleanup_free_ char *ps = sk_app_path(path, "scale");
 	int r = 0;
 
 	r |= fold_u64(c, mem_limit, pm, "deploy.resources.limits.memory", &s->limits.memory);
-	r |= fold_u64(c, mem_res, pr, "deploy.resources.reservations.memory", &s->reservations.memory);
+	r |= fold_u64(c, mem_res, pr, "deploy.resources.reservations.memory",
+		      &s->reservations.memory);
 	if (cpus) {
 		double v;
 		if (sk_app_get_cpus(c, cpus, pc, &v) < 0)

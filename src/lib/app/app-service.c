@@ -26,9 +26,11 @@ struct svc_parse {
 	const struct sk_yn *build;
 };
 
-typedef int (*field_fn)(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp);
+typedef int (*field_fn)(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct svc_parse *sp);
 
-static int f_image(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_image(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		   struct svc_parse *sp)
 {
 	sp->has_image = true;
 	return sk_app_get_str(c, v, path, &sp->svc->image);
@@ -50,17 +52,20 @@ static int argv_field(struct sk_app_ctx *c, const struct sk_yn *v, const char *p
 	return 0;
 }
 
-static int f_command(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_command(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct svc_parse *sp)
 {
 	return argv_field(c, v, path, &sp->svc->command);
 }
 
-static int f_entrypoint(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_entrypoint(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct svc_parse *sp)
 {
 	return argv_field(c, v, path, &sp->svc->entrypoint);
 }
 
-static int f_environment(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_environment(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			 struct svc_parse *sp)
 {
 	struct sk_app_kvs kvs = { 0 };
 
@@ -79,8 +84,8 @@ static int f_environment(struct sk_app_ctx *c, const struct sk_yn *v, const char
 	return 0;
 }
 
-static int read_env_file(struct sk_app_ctx *c, const struct sk_yn *at, const char *path, const char *file,
-			 bool required, struct sk_app_kvs *out)
+static int read_env_file(struct sk_app_ctx *c, const struct sk_yn *at, const char *path,
+			 const char *file, bool required, struct sk_app_kvs *out)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_error_ struct sk_error *e = NULL;
@@ -97,15 +102,16 @@ static int read_env_file(struct sk_app_ctx *c, const struct sk_yn *at, const cha
 	return 0;
 }
 
-static int env_file_entry(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, struct sk_app_service *s,
-			  struct sk_app_kvs *vars)
+static int env_file_entry(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			  struct sk_app_service *s, struct sk_app_kvs *vars)
 {
 	_cleanup_free_ char *file = NULL;
 	bool required = true;
 
 	if (n->type == SK_YN_MAP) {
 		const struct sk_yn *req = sk_yn_get(n, "required");
-		_cleanup_free_ char *pp = sk_app_path(path, "path"), *pr = sk_app_path(path, "required");
+		_cleanup_free_ char *pp = sk_app_path(path, "path"),
+				    *pr = sk_app_path(path, "required");
 		if (sk_app_get_str(c, sk_yn_get(n, "path"), pp, &file) < 0)
 			return -EINVAL;
 		if (req && sk_app_get_bool(c, req, pr, &required) < 0)
@@ -117,7 +123,8 @@ static int env_file_entry(struct sk_app_ctx *c, const struct sk_yn *n, const cha
 	return read_env_file(c, n, path, abs, required, vars);
 }
 
-static int f_env_file(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_env_file(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		      struct svc_parse *sp)
 {
 	struct sk_app_kvs vars = { 0 }, *env = &sp->svc->environment;
 	int r = 0;
@@ -138,61 +145,73 @@ static int f_env_file(struct sk_app_ctx *c, const struct sk_yn *v, const char *p
 	return r;
 }
 
-static int f_working_dir(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_working_dir(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			 struct svc_parse *sp)
 {
 	if (sk_app_get_str(c, v, path, &sp->svc->working_dir) < 0)
 		return -EINVAL;
 	if (sp->svc->working_dir[0] != '/')
-		return sk_app_fail(c, v, path, "must be an absolute path, not \"%s\"", sp->svc->working_dir);
+		return sk_app_fail(c, v, path, "must be an absolute path, not \"%s\"",
+				   sp->svc->working_dir);
 	return 0;
 }
 
-static int f_user(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_user(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		  struct svc_parse *sp)
 {
 	return sk_app_get_str(c, v, path, &sp->svc->user);
 }
 
-static int f_hostname(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_hostname(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		      struct svc_parse *sp)
 {
 	return sk_app_get_str(c, v, path, &sp->svc->hostname);
 }
 
-static int f_domainname(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_domainname(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct svc_parse *sp)
 {
 	return sk_app_get_str(c, v, path, &sp->svc->domainname);
 }
 
-static int f_ports(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_ports(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		   struct svc_parse *sp)
 {
 	return sk_app_ports_parse(c, v, path, sp->svc);
 }
 
-static int f_volumes(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_volumes(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct svc_parse *sp)
 {
 	return sk_app_volumes_parse(c, v, path, sp->svc);
 }
 
-static int f_tmpfs(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_tmpfs(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		   struct svc_parse *sp)
 {
 	return sk_app_tmpfs_parse(c, v, path, sp->svc);
 }
 
-static int f_healthcheck(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_healthcheck(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			 struct svc_parse *sp)
 {
 	return sk_app_healthcheck_parse(c, v, path, &sp->svc->healthcheck);
 }
 
-static int f_deploy(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_deploy(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		    struct svc_parse *sp)
 {
 	return sk_app_deploy_parse(c, v, path, sp->svc);
 }
 
-static int f_xskiff(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_xskiff(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		    struct svc_parse *sp)
 {
 	return sk_app_xskiff_service_parse(c, v, path, &sp->svc->x_skiff);
 }
 
-static int f_restart(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_restart(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct svc_parse *sp)
 {
 	static const char *const names[] = { "no", "always", "on-failure", "unless-stopped" };
 	_cleanup_free_ char *s = NULL;
@@ -209,15 +228,17 @@ static int f_restart(struct sk_app_ctx *c, const struct sk_yn *v, const char *pa
 		sp->svc->restart = (enum sk_app_restart)i;
 		if (!colon)
 			return 0;
-		if (i == SK_APP_RESTART_ON_FAILURE && sk_parse_int64(colon, &sp->svc->restart_max_retries) == 0 &&
+		if (i == SK_APP_RESTART_ON_FAILURE &&
+		    sk_parse_int64(colon, &sp->svc->restart_max_retries) == 0 &&
 		    sp->svc->restart_max_retries >= 0)
 			return 0;
 		break;
 	}
 	if (colon)
 		colon[-1] = ':';
-	return sk_app_fail(c, v, path,
-			   "invalid restart policy \"%s\" (no, always, on-failure[:N], unless-stopped)", s);
+	return sk_app_fail(
+	    c, v, path,
+	    "invalid restart policy \"%s\" (no, always, on-failure[:N], unless-stopped)", s);
 }
 
 /* Capability names are kept as CAP_XXX in upper case ("ALL" stays ALL). */
@@ -237,32 +258,38 @@ static int caps(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, c
 	return 0;
 }
 
-static int f_cap_add(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_cap_add(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct svc_parse *sp)
 {
 	return caps(c, v, path, &sp->svc->cap_add);
 }
 
-static int f_cap_drop(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_cap_drop(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		      struct svc_parse *sp)
 {
 	return caps(c, v, path, &sp->svc->cap_drop);
 }
 
-static int f_read_only(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_read_only(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		       struct svc_parse *sp)
 {
 	return sk_app_get_bool(c, v, path, &sp->svc->read_only);
 }
 
-static int f_privileged(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_privileged(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct svc_parse *sp)
 {
 	return sk_app_get_bool(c, v, path, &sp->svc->privileged);
 }
 
-static int f_init(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_init(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		  struct svc_parse *sp)
 {
 	return sk_app_get_bool(c, v, path, &sp->svc->init);
 }
 
-static int f_stop_signal(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_stop_signal(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			 struct svc_parse *sp)
 {
 	_cleanup_free_ char *s = NULL;
 	const char *name;
@@ -285,17 +312,19 @@ static int f_stop_signal(struct sk_app_ctx *c, const struct sk_yn *v, const char
 	return sk_app_fail(c, v, path, "unknown signal \"%s\"", s);
 }
 
-static int f_stop_grace(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_stop_grace(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct svc_parse *sp)
 {
 	return sk_app_get_duration(c, v, path, &sp->svc->stop_grace_period_ns);
 }
 
-static int ulimit_one(struct sk_app_ctx *c, const char *name, const struct sk_yn *v, const char *path,
-		      struct sk_app_ulimit *u)
+static int ulimit_one(struct sk_app_ctx *c, const char *name, const struct sk_yn *v,
+		      const char *path, struct sk_app_ulimit *u)
 {
 	*u = (struct sk_app_ulimit){ .name = sk_strdup(name) };
 	if (v->type == SK_YN_MAP) {
-		_cleanup_free_ char *ps = sk_app_path(path, "soft"), *ph = sk_app_path(path, "hard");
+		_cleanup_free_ char *ps = sk_app_path(path, "soft"),
+				    *ph = sk_app_path(path, "hard");
 		if (sk_app_get_int(c, sk_yn_get(v, "soft"), ps, -1, INT64_MAX, &u->soft) < 0 ||
 		    sk_app_get_int(c, sk_yn_get(v, "hard"), ph, -1, INT64_MAX, &u->hard) < 0)
 			return -EINVAL;
@@ -309,7 +338,8 @@ static int ulimit_one(struct sk_app_ctx *c, const char *name, const struct sk_yn
 	return 0;
 }
 
-static int f_ulimits(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_ulimits(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct svc_parse *sp)
 {
 	struct sk_app_service *s = sp->svc;
 	int r = 0;
@@ -319,23 +349,27 @@ static int f_ulimits(struct sk_app_ctx *c, const struct sk_yn *v, const char *pa
 	s->ulimits = sk_new0(struct sk_app_ulimit, v->n);
 	for (size_t i = 0; i < v->n; i++) {
 		_cleanup_free_ char *p = sk_app_path(path, sk_yn_key(v, i)->text);
-		if (ulimit_one(c, sk_yn_key(v, i)->text, sk_yn_val(v, i), p, &s->ulimits[s->n_ulimits++]) < 0)
+		if (ulimit_one(c, sk_yn_key(v, i)->text, sk_yn_val(v, i), p,
+			       &s->ulimits[s->n_ulimits++]) < 0)
 			r = -EINVAL;
 	}
 	return r;
 }
 
-static int f_sysctls(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_sysctls(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct svc_parse *sp)
 {
 	return sk_app_get_kvs(c, v, path, false, &sp->svc->sysctls);
 }
 
-static int f_labels(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_labels(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		    struct svc_parse *sp)
 {
 	return sk_app_get_kvs(c, v, path, false, &sp->svc->labels);
 }
 
-static int f_cpuset(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_cpuset(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		    struct svc_parse *sp)
 {
 	char **s = &sp->svc->cpuset;
 
@@ -346,12 +380,14 @@ static int f_cpuset(struct sk_app_ctx *c, const struct sk_yn *v, const char *pat
 	return 0;
 }
 
-static int f_cpu_shares(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_cpu_shares(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct svc_parse *sp)
 {
 	return sk_app_get_int(c, v, path, 0, 262144, &sp->svc->cpu_shares);
 }
 
-static int f_oom_score_adj(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_oom_score_adj(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			   struct svc_parse *sp)
 {
 	int64_t adj;
 
@@ -361,12 +397,14 @@ static int f_oom_score_adj(struct sk_app_ctx *c, const struct sk_yn *v, const ch
 	return 0;
 }
 
-static int f_profiles(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_profiles(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		      struct svc_parse *sp)
 {
 	return sk_app_get_strv(c, v, path, false, &sp->svc->profiles);
 }
 
-static int f_network_mode(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_network_mode(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			  struct svc_parse *sp)
 {
 	_cleanup_free_ char *s = NULL;
 	struct sk_app_service *svc = sp->svc;
@@ -386,58 +424,68 @@ static int f_network_mode(struct sk_app_ctx *c, const struct sk_yn *v, const cha
 		svc->network_mode = SK_APP_NET_CONTAINER;
 		svc->network_mode_ref = sk_strdup(s + 10);
 	} else
-		return sk_app_fail(c, v, path, "invalid network_mode \"%s\" (host, none, service:NAME)", s);
+		return sk_app_fail(c, v, path,
+				   "invalid network_mode \"%s\" (host, none, service:NAME)", s);
 	return 0;
 }
 
 /* Fields deploy also has: kept aside and reconciled in finish(). */
-static int f_mem_limit(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_mem_limit(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		       struct svc_parse *sp)
 {
 	sp->mem_limit = v;
 	return 0;
 }
 
-static int f_mem_reservation(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_mem_reservation(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			     struct svc_parse *sp)
 {
 	sp->mem_reservation = v;
 	return 0;
 }
 
-static int f_cpus(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_cpus(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		  struct svc_parse *sp)
 {
 	sp->cpus = v;
 	return 0;
 }
 
-static int f_pids_limit(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_pids_limit(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct svc_parse *sp)
 {
 	sp->pids_limit = v;
 	return 0;
 }
 
-static int f_scale(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_scale(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		   struct svc_parse *sp)
 {
 	sp->scale = v;
 	return 0;
 }
 
-static int f_build(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_build(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		   struct svc_parse *sp)
 {
 	sp->build = v;
 	return 1; /* and warn as unsupported */
 }
 
-static int f_depends_on(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_depends_on(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			struct svc_parse *sp)
 {
 	return sk_app_depends_on_parse(c, v, path, sp->svc);
 }
 
-static int f_expose(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_expose(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		    struct svc_parse *sp)
 {
 	return sk_app_expose_parse(c, v, path, sp->svc);
 }
 
-static int f_networks(struct sk_app_ctx *c, const struct sk_yn *v, const char *path, struct svc_parse *sp)
+static int f_networks(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		      struct svc_parse *sp)
 {
 	return sk_app_svc_networks_parse(c, v, path, sp->svc);
 }
@@ -490,17 +538,64 @@ static const struct {
 
 /* compose-spec service fields skiff does not implement: a warning each. */
 static const char *const unsupported[] = {
-	"annotations", "attach", "blkio_config", "build", "cgroup", "cgroup_parent", "configs", "container_name",
-	"cpu_count", "cpu_percent", "cpu_period", "cpu_quota", "cpu_rt_period", "cpu_rt_runtime", "credential_spec",
-	"develop", "device_cgroup_rules", "devices", "dns", "dns_opt", "dns_search", "driver_opts", "extends",
-	"external_links", "extra_hosts", "gpus", "group_add", "ipc", "isolation", "label_file", "links", "logging",
-	"mac_address", "mem_swappiness", "memswap_limit", "models", "oom_kill_disable", "pid", "platform",
-	"post_start", "pre_stop", "provider", "pull_policy", "runtime", "secrets", "security_opt", "shm_size",
-	"stdin_open", "storage_opt", "tty", "use_api_socket", "userns_mode", "uts", "volumes_from",
+	"annotations",
+	"attach",
+	"blkio_config",
+	"build",
+	"cgroup",
+	"cgroup_parent",
+	"configs",
+	"container_name",
+	"cpu_count",
+	"cpu_percent",
+	"cpu_period",
+	"cpu_quota",
+	"cpu_rt_period",
+	"cpu_rt_runtime",
+	"credential_spec",
+	"develop",
+	"device_cgroup_rules",
+	"devices",
+	"dns",
+	"dns_opt",
+	"dns_search",
+	"driver_opts",
+	"extends",
+	"external_links",
+	"extra_hosts",
+	"gpus",
+	"group_add",
+	"ipc",
+	"isolation",
+	"label_file",
+	"links",
+	"logging",
+	"mac_address",
+	"mem_swappiness",
+	"memswap_limit",
+	"models",
+	"oom_kill_disable",
+	"pid",
+	"platform",
+	"post_start",
+	"pre_stop",
+	"provider",
+	"pull_policy",
+	"runtime",
+	"secrets",
+	"security_opt",
+	"shm_size",
+	"stdin_open",
+	"storage_opt",
+	"tty",
+	"use_api_socket",
+	"userns_mode",
+	"uts",
+	"volumes_from",
 };
 
-static int one_field(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v, const char *svc_path,
-		     struct svc_parse *sp)
+static int one_field(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v,
+		     const char *svc_path, struct svc_parse *sp)
 {
 	_cleanup_free_ char *path = sk_app_path(svc_path, k->text);
 	int r = 1;
@@ -561,11 +656,12 @@ int sk_app_service_parse(struct sk_app_ctx *c, const struct sk_yn *key, const st
 		svc->extensions = json_dumps(x, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(x);
 	}
-	if (sk_app_resolve_limits(c, path, svc, sp.mem_limit, sp.mem_reservation, sp.cpus, sp.pids_limit, sp.scale) <
-	    0)
+	if (sk_app_resolve_limits(c, path, svc, sp.mem_limit, sp.mem_reservation, sp.cpus,
+				  sp.pids_limit, sp.scale) < 0)
 		r = -EINVAL;
 	if (!sp.has_image)
-		r = sp.build ? sk_app_fail(c, sp.build, path, "has build: but no image (skiff does not build images)")
+		r = sp.build ? sk_app_fail(c, sp.build, path,
+					   "has build: but no image (skiff does not build images)")
 			     : sk_app_fail(c, key, path, "no image given");
 	return r;
 }

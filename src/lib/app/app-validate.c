@@ -37,23 +37,26 @@ static int check_refs(struct sk_app_ctx *c, const struct sk_app *app, const stru
 	for (size_t i = 0; i < app->n_services; i++) {
 		const struct sk_app_service *s = &app->services[i];
 		_cleanup_free_ char *path = sk_app_path("services", s->name);
-		_cleanup_free_ char *dp = sk_app_path(path, "depends_on"), *np = sk_app_path(path, "network_mode");
+		_cleanup_free_ char *dp = sk_app_path(path, "depends_on"),
+				    *np = sk_app_path(path, "network_mode");
 		for (size_t j = 0; j < s->n_depends_on; j++)
 			if (service_index(app, s->depends_on[j].service) < 0)
-				r = sk_app_fail(c, dep_node(services, s->name, j), dp, "unknown service \"%s\"",
-						s->depends_on[j].service);
-		if (s->network_mode == SK_APP_NET_SERVICE && service_index(app, s->network_mode_ref) < 0)
-			r = sk_app_fail(c, sk_yn_get(sk_yn_get(services, s->name), "network_mode"), np,
-					"unknown service \"%s\"", s->network_mode_ref);
+				r = sk_app_fail(c, dep_node(services, s->name, j), dp,
+						"unknown service \"%s\"", s->depends_on[j].service);
+		if (s->network_mode == SK_APP_NET_SERVICE &&
+		    service_index(app, s->network_mode_ref) < 0)
+			r = sk_app_fail(c, sk_yn_get(sk_yn_get(services, s->name), "network_mode"),
+					np, "unknown service \"%s\"", s->network_mode_ref);
 		for (size_t j = 0; j < s->n_networks; j++) {
 			bool found = !strcmp(s->networks[j].network, "default");
 			for (size_t k = 0; k < app->n_networks && !found; k++)
 				found = !strcmp(app->networks[k].name, s->networks[j].network);
 			if (!found) {
 				_cleanup_free_ char *p = sk_app_path(path, "networks");
-				r = sk_app_fail(c, sk_yn_get(sk_yn_get(services, s->name), "networks"), p,
-						"network \"%s\" is not declared under the top-level networks:",
-						s->networks[j].network);
+				r = sk_app_fail(
+				    c, sk_yn_get(sk_yn_get(services, s->name), "networks"), p,
+				    "network \"%s\" is not declared under the top-level networks:",
+				    s->networks[j].network);
 			}
 		}
 	}
@@ -89,9 +92,11 @@ static void report_cycle(struct dfs *d, size_t from, size_t edge, size_t to)
 	struct sk_app_buf b = { 0 };
 	size_t start = 0;
 	const struct sk_app_service *s = &d->app->services[from];
-	_cleanup_free_ char *path = sk_app_path("services", s->name), *dp = sk_app_path(path, "depends_on");
-	const struct sk_yn *at = edge < s->n_depends_on ? dep_node(d->services, s->name, edge)
-							 : sk_yn_get(sk_yn_get(d->services, s->name), "network_mode");
+	_cleanup_free_ char *path = sk_app_path("services", s->name),
+			    *dp = sk_app_path(path, "depends_on");
+	const struct sk_yn *at = edge < s->n_depends_on
+				     ? dep_node(d->services, s->name, edge)
+				     : sk_yn_get(sk_yn_get(d->services, s->name), "network_mode");
 
 	while (d->stack[start] != to)
 		start++;
@@ -123,7 +128,8 @@ static void visit(struct dfs *d, size_t i)
 	d->color[i] = BLACK;
 }
 
-static int check_cycles(struct sk_app_ctx *c, const struct sk_app *app, const struct sk_yn *services)
+static int check_cycles(struct sk_app_ctx *c, const struct sk_app *app,
+			const struct sk_yn *services)
 {
 	_cleanup_free_ int *color = sk_new0(int, app->n_services + 1);
 	_cleanup_free_ size_t *stack = sk_new0(size_t, app->n_services + 1);
@@ -144,24 +150,29 @@ static bool host_ports_clash(const struct sk_app_port *a, const struct sk_app_po
 	return a->host_start <= b->host_end && b->host_start <= a->host_end;
 }
 
-static int check_host_ports(struct sk_app_ctx *c, const struct sk_app *app, const struct sk_yn *services)
+static int check_host_ports(struct sk_app_ctx *c, const struct sk_app *app,
+			    const struct sk_yn *services)
 {
 	int r = 0;
 
 	for (size_t i = 0; i < app->n_services; i++)
 		for (size_t pi = 0; pi < app->services[i].n_ports; pi++)
 			for (size_t j = 0; j <= i; j++)
-				for (size_t pj = 0; pj < (j == i ? pi : app->services[j].n_ports); pj++) {
+				for (size_t pj = 0; pj < (j == i ? pi : app->services[j].n_ports);
+				     pj++) {
 					const struct sk_app_port *a = &app->services[i].ports[pi];
 					if (!host_ports_clash(a, &app->services[j].ports[pj]) ||
 					    (j == i && a->host_end != a->host_start))
 						continue;
-					const struct sk_yn *pn = sk_yn_get(sk_yn_get(services, app->services[i].name), "ports");
-					_cleanup_free_ char *path = sk_app_path("services", app->services[i].name);
+					const struct sk_yn *pn = sk_yn_get(
+					    sk_yn_get(services, app->services[i].name), "ports");
+					_cleanup_free_ char *path =
+					    sk_app_path("services", app->services[i].name);
 					_cleanup_free_ char *pp = sk_app_path(path, "ports");
-					r = sk_app_fail(c, pn && pi < pn->n ? pn->items[pi] : pn, pp,
-							"host port %u is also published by service \"%s\"", a->host_start,
-							app->services[j].name);
+					r = sk_app_fail(
+					    c, pn && pi < pn->n ? pn->items[pi] : pn, pp,
+					    "host port %u is also published by service \"%s\"",
+					    a->host_start, app->services[j].name);
 				}
 	return r;
 }
@@ -215,9 +226,12 @@ int sk_app_profiles_apply(struct sk_app_ctx *c, struct sk_app *app, char *const 
 			const struct sk_app_dep *d = &app->services[i].depends_on[j];
 			ssize_t t = service_index(app, d->service);
 			if (t >= 0 && !keep[t] && d->required) {
-				_cleanup_free_ char *p = sk_app_path("services", app->services[i].name);
-				r = sk_app_fail(c, NULL, p, "depends on \"%s\", which is not in an active profile",
-						d->service);
+				_cleanup_free_ char *p =
+				    sk_app_path("services", app->services[i].name);
+				r = sk_app_fail(
+				    c, NULL, p,
+				    "depends on \"%s\", which is not in an active profile",
+				    d->service);
 			}
 		}
 	for (size_t i = 0; i < app->n_services; i++) {

@@ -122,10 +122,12 @@ static bool has_key(struct sk_yn **items, size_t n_pairs, const char *key)
 }
 
 /* Appends the pairs of merge source `src` that `f` does not have yet. */
-static int merge_from(struct builder *b, struct frame *f, const struct sk_yn *src, const struct sk_yn *at)
+static int merge_from(struct builder *b, struct frame *f, const struct sk_yn *src,
+		      const struct sk_yn *at)
 {
 	if (src->type != SK_YN_MAP)
-		return fail_at(b, at->line, at->col, "%s", "merge key (<<) needs a mapping or a list of mappings");
+		return fail_at(b, at->line, at->col, "%s",
+			       "merge key (<<) needs a mapping or a list of mappings");
 	for (size_t i = 0; i < src->n; i++) {
 		struct sk_yn *k = sk_yn_key(src, i);
 		if (has_key(f->items, f->n / 2, k->text))
@@ -192,7 +194,8 @@ static void attach(struct builder *b, struct sk_yn *n)
 
 static int open_container(struct builder *b, enum sk_yn_type t, struct fy_event *e)
 {
-	struct fy_token *anchor = t == SK_YN_MAP ? e->mapping_start.anchor : e->sequence_start.anchor;
+	struct fy_token *anchor =
+	    t == SK_YN_MAP ? e->mapping_start.anchor : e->sequence_start.anchor;
 
 	if (b->depth == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 16;
@@ -222,11 +225,13 @@ static int on_event(struct builder *b, struct fy_event *e)
 	struct sk_yn *n;
 
 	if (b->n_nodes > SK_YAML_MAX_NODES)
-		return sk_error_set(b->err, 0, "%s: document has more than %d nodes", b->file, SK_YAML_MAX_NODES);
+		return sk_error_set(b->err, 0, "%s: document has more than %d nodes", b->file,
+				    SK_YAML_MAX_NODES);
 	switch (e->type) {
 	case FYET_DOCUMENT_START:
 		if (b->y->root)
-			return fail_at(b, b->last_line, b->last_col, "%s", "a compose file holds one YAML document");
+			return fail_at(b, b->last_line, b->last_col, "%s",
+				       "a compose file holds one YAML document");
 		return 0;
 	case FYET_SCALAR:
 		n = node_new(b, SK_YN_SCALAR, fy_event_start_mark(e));
@@ -234,8 +239,9 @@ static int on_event(struct builder *b, struct fy_event *e)
 		if (!n->text)
 			n->text = sk_strdup("");
 		n->plain = !e->scalar.value || fy_token_scalar_style(e->scalar.value) == FYSS_PLAIN;
-		if (e->scalar.value && n->col > 1 && (fy_token_scalar_style(e->scalar.value) == FYSS_SINGLE_QUOTED ||
-						      fy_token_scalar_style(e->scalar.value) == FYSS_DOUBLE_QUOTED))
+		if (e->scalar.value && n->col > 1 &&
+		    (fy_token_scalar_style(e->scalar.value) == FYSS_SINGLE_QUOTED ||
+		     fy_token_scalar_style(e->scalar.value) == FYSS_DOUBLE_QUOTED))
 			n->col--; /* point at the opening quote, not the text */
 		anchor_add(b, token_text(e->scalar.anchor), n);
 		attach(b, n);
@@ -245,9 +251,9 @@ static int on_event(struct builder *b, struct fy_event *e)
 		const struct fy_mark *m = fy_event_start_mark(e);
 		n = name ? anchor_find(b, name) : NULL;
 		if (!n)
-			return fail_at(b, m ? m->line + 1 : 0, m ? m->column : 0, /* the mark is past the '*' */
-				       "unknown anchor \"%s\"",
-				       name ? name : "");
+			return fail_at(b, m ? m->line + 1 : 0,
+				       m ? m->column : 0, /* the mark is past the '*' */
+				       "unknown anchor \"%s\"", name ? name : "");
 		attach(b, n);
 		return 0;
 	}
@@ -269,7 +275,8 @@ static int syntax_error(struct builder *b, struct fy_diag *diag)
 	struct fy_diag_error *de = fy_diag_errors_iterate(diag, &it);
 
 	if (de)
-		return sk_error_set(b->err, 0, "%s:%d:%d: %s", b->file, de->line, de->column, de->msg);
+		return sk_error_set(b->err, 0, "%s:%d:%d: %s", b->file, de->line, de->column,
+				    de->msg);
 	return sk_error_set(b->err, 0, "%s: invalid YAML", b->file);
 }
 
@@ -288,8 +295,11 @@ static void builder_release(struct builder *b)
 /* Length of the valid UTF-8 sequence at p (strict: no overlongs, surrogates or > U+10FFFF), or 0. */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
-	size_t len = p[0] < 0x80 ? 1 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
-		   : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+	size_t len = p[0] < 0x80		    ? 1
+		     : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
+		     : (p[0] & 0xf0) == 0xe0	    ? 3
+		     : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+						    : 0;
 	uint32_t cp;
 
 	if (len == 0 || len > n)
@@ -300,7 +310,8 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 			return 0;
 		cp = cp << 6 | (p[i] & 0x3f);
 	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;
 	return len;
 }
@@ -331,7 +342,8 @@ static void diag_silent(struct fy_diag *diag, void *user, const char *buf, size_
 {
 }
 
-int sk_app_yaml_parse(const char *buf, size_t len, const char *file, struct sk_yaml *ret, struct sk_error **err)
+int sk_app_yaml_parse(const char *buf, size_t len, const char *file, struct sk_yaml *ret,
+		      struct sk_error **err)
 {
 	struct sk_yaml y = { 0 };
 	struct builder b = { .file = file, .y = &y, .err = err };
@@ -351,7 +363,8 @@ int sk_app_yaml_parse(const char *buf, size_t len, const char *file, struct sk_y
 	if (!diag)
 		abort();
 	fy_diag_set_collect_errors(diag, true);
-	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2, .diag = diag };
+	struct fy_parse_cfg cfg = { .flags = FYPCF_QUIET | FYPCF_DEFAULT_VERSION_1_2,
+				    .diag = diag };
 	p = fy_parser_create(&cfg);
 	if (!p || fy_parser_set_string(p, buf, len) != 0)
 		abort();
@@ -392,8 +405,8 @@ bool sk_yn_is_null(const struct sk_yn *n)
 		return true;
 	if (n->type != SK_YN_SCALAR || !n->plain)
 		return false;
-	return !*n->text || !strcmp(n->text, "~") || !strcmp(n->text, "null") || !strcmp(n->text, "Null") ||
-	       !strcmp(n->text, "NULL");
+	return !*n->text || !strcmp(n->text, "~") || !strcmp(n->text, "null") ||
+	       !strcmp(n->text, "Null") || !strcmp(n->text, "NULL");
 }
 
 struct sk_yn *sk_yn_get(const struct sk_yn *m, const char *key)

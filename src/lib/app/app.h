@@ -65,7 +65,7 @@ struct sk_app_port {
 	uint16_t host_start, host_end;
 	uint16_t container_start, container_end;
 	enum sk_app_proto proto;
-	char *name;         /* long syntax only, else NULL */
+	char *name;	    /* long syntax only, else NULL */
 	char *app_protocol; /* long syntax only, else NULL */
 };
 
@@ -79,12 +79,12 @@ struct sk_app_mount {
 	bool read_only;
 	bool create_host_path; /* bind: create a missing source (short syntax does) */
 	char *propagation;     /* bind: rprivate, shared, ...; NULL = default */
-	char *selinux;         /* bind: "z" or "Z", else NULL */
-	bool nocopy;           /* volume */
-	char *subpath;         /* volume */
+	char *selinux;	       /* bind: "z" or "Z", else NULL */
+	bool nocopy;	       /* volume */
+	char *subpath;	       /* volume */
 	uint64_t tmpfs_size;   /* bytes, 0 = kernel default */
 	uint32_t tmpfs_mode;   /* 0 = kernel default */
-	char *options;         /* tmpfs: other mount options ("noexec,nosuid"), else NULL */
+	char *options;	       /* tmpfs: other mount options ("noexec,nosuid"), else NULL */
 };
 
 enum sk_app_dep_condition { SK_APP_DEP_STARTED, SK_APP_DEP_HEALTHY, SK_APP_DEP_COMPLETED };
@@ -98,22 +98,27 @@ struct sk_app_dep {
 
 enum sk_app_hc_kind {
 	SK_APP_HC_INHERIT, /* no test given: the image's HEALTHCHECK, if any */
-	SK_APP_HC_CMD,     /* test = argv */
+	SK_APP_HC_CMD,	   /* test = argv */
 	SK_APP_HC_SHELL,   /* test = { "command line" }, run with /bin/sh -c */
-	SK_APP_HC_NONE,    /* disabled (test NONE or disable: true) */
+	SK_APP_HC_NONE,	   /* disabled (test NONE or disable: true) */
 };
 
 struct sk_app_healthcheck {
 	enum sk_app_hc_kind kind;
 	char **test;
-	int64_t interval_ns;       /* default 30s */
-	int64_t timeout_ns;        /* default 30s */
+	int64_t interval_ns;	   /* default 30s */
+	int64_t timeout_ns;	   /* default 30s */
 	int64_t start_period_ns;   /* default 0 */
 	int64_t start_interval_ns; /* default 5s */
-	int retries;               /* default 3 */
+	int retries;		   /* default 3 */
 };
 
-enum sk_app_restart { SK_APP_RESTART_NO, SK_APP_RESTART_ALWAYS, SK_APP_RESTART_ON_FAILURE, SK_APP_RESTART_UNLESS_STOPPED };
+enum sk_app_restart {
+	SK_APP_RESTART_NO,
+	SK_APP_RESTART_ALWAYS,
+	SK_APP_RESTART_ON_FAILURE,
+	SK_APP_RESTART_UNLESS_STOPPED
+};
 
 enum sk_app_rp_condition { SK_APP_RP_NONE, SK_APP_RP_ON_FAILURE, SK_APP_RP_ANY };
 
@@ -121,9 +126,9 @@ enum sk_app_rp_condition { SK_APP_RP_NONE, SK_APP_RP_ON_FAILURE, SK_APP_RP_ANY }
 struct sk_app_restart_policy {
 	bool set;
 	enum sk_app_rp_condition condition; /* default any */
-	int64_t delay_ns;                   /* default 0 */
-	int64_t max_attempts;               /* 0 = never give up */
-	int64_t window_ns;                  /* 0 = decide at once */
+	int64_t delay_ns;		    /* default 0 */
+	int64_t max_attempts;		    /* 0 = never give up */
+	int64_t window_ns;		    /* 0 = decide at once */
 };
 
 /* Limits or reservations; 0 means unset. */
@@ -138,7 +143,13 @@ struct sk_app_ulimit {
 	int64_t soft, hard;
 };
 
-enum sk_app_netmode { SK_APP_NET_DEFAULT, SK_APP_NET_HOST, SK_APP_NET_NONE, SK_APP_NET_SERVICE, SK_APP_NET_CONTAINER };
+enum sk_app_netmode {
+	SK_APP_NET_DEFAULT,
+	SK_APP_NET_HOST,
+	SK_APP_NET_NONE,
+	SK_APP_NET_SERVICE,
+	SK_APP_NET_CONTAINER
+};
 
 /* A service's attachment to an app network (issue 5). */
 struct sk_app_netattach {
@@ -153,13 +164,13 @@ enum sk_app_probe_kind { SK_APP_PROBE_NONE, SK_APP_PROBE_HTTP, SK_APP_PROBE_TCP 
 /* x-skiff.health: a probe skiff runs against the replica from outside. */
 struct sk_app_probe {
 	enum sk_app_probe_kind kind;
-	char *path;                     /* http: default "/" */
-	uint16_t port;                  /* required */
-	int status_min, status_max;     /* http: default 200-399 */
-	int64_t interval_ns;            /* default 5s */
-	int64_t timeout_ns;             /* default 2s */
-	int retries;                    /* consecutive failures to unhealthy, default 3 */
-	int64_t start_period_ns;        /* default 0 */
+	char *path;		    /* http: default "/" */
+	uint16_t port;		    /* required */
+	int status_min, status_max; /* http: default 200-399 */
+	int64_t interval_ns;	    /* default 5s */
+	int64_t timeout_ns;	    /* default 2s */
+	int retries;		    /* consecutive failures to unhealthy, default 3 */
+	int64_t start_period_ns;    /* default 0 */
 };
 
 /* A service's x-skiff block.  Later issues add proxy, fallback, autoscale. */
@@ -171,10 +182,10 @@ struct sk_app_skiff_service {
 struct sk_app_service {
 	char *name;
 	char *image;
-	char **command;    /* NULL: the image's CMD; may be empty */
-	char **entrypoint; /* NULL: the image's ENTRYPOINT; may be empty */
+	char **command;		       /* NULL: the image's CMD; may be empty */
+	char **entrypoint;	       /* NULL: the image's ENTRYPOINT; may be empty */
 	struct sk_app_kvs environment; /* env_file values, then environment: resolved */
-	char **env_files;              /* absolute paths, already merged into environment */
+	char **env_files;	       /* absolute paths, already merged into environment */
 	char *working_dir, *user, *hostname, *domainname;
 	struct sk_app_port *ports;
 	size_t n_ports;
@@ -187,14 +198,14 @@ struct sk_app_service {
 	size_t n_depends_on;
 	struct sk_app_healthcheck healthcheck;
 	enum sk_app_restart restart;
-	int64_t restart_max_retries; /* on-failure:N, 0 = unlimited */
-	int64_t replicas;            /* default 1 */
-	struct sk_app_resources limits;       /* deploy.resources.limits, cpus, mem_limit, pids_limit */
+	int64_t restart_max_retries;	/* on-failure:N, 0 = unlimited */
+	int64_t replicas;		/* default 1 */
+	struct sk_app_resources limits; /* deploy.resources.limits, cpus, mem_limit, pids_limit */
 	struct sk_app_resources reservations; /* deploy.resources.reservations, mem_reservation */
 	struct sk_app_restart_policy restart_policy;
 	char **cap_add, **cap_drop;
 	bool read_only, privileged, init;
-	char *stop_signal;          /* NULL: the image's or SIGTERM */
+	char *stop_signal;	      /* NULL: the image's or SIGTERM */
 	int64_t stop_grace_period_ns; /* default 10s */
 	struct sk_app_ulimit *ulimits;
 	size_t n_ulimits;
@@ -212,7 +223,7 @@ struct sk_app_service {
 };
 
 struct sk_app_volume {
-	char *name;     /* key in the compose file */
+	char *name;	/* key in the compose file */
 	char *ext_name; /* `name:` or NULL */
 	bool external;
 	char *driver;
@@ -234,9 +245,9 @@ struct sk_app_skiff_app {
 };
 
 struct sk_app {
-	char *name;        /* project name, normalized */
-	char *file;        /* the compose file as given */
-	char *dir;         /* absolute directory of the compose file */
+	char *name; /* project name, normalized */
+	char *file; /* the compose file as given */
+	char *dir;  /* absolute directory of the compose file */
 	struct sk_app_service *services;
 	size_t n_services; /* sorted by name */
 	struct sk_app_volume *volumes;
@@ -250,11 +261,11 @@ struct sk_app {
 /* ---- loading -------------------------------------------------------- */
 
 struct sk_app_load_opts {
-	const char *file;           /* compose file; NULL: search compose.yaml, ... in cwd */
-	const char *project_name;   /* -p, or NULL */
-	char *const *environ;       /* NULL-terminated KEY=VALUE; NULL: the process environment */
-	const char *env_file;       /* the .env to read; NULL: .env beside the compose file */
-	char *const *profiles;      /* active profiles ("*" = all); NULL: COMPOSE_PROFILES */
+	const char *file;	  /* compose file; NULL: search compose.yaml, ... in cwd */
+	const char *project_name; /* -p, or NULL */
+	char *const *environ;	  /* NULL-terminated KEY=VALUE; NULL: the process environment */
+	const char *env_file;	  /* the .env to read; NULL: .env beside the compose file */
+	char *const *profiles;	  /* active profiles ("*" = all); NULL: COMPOSE_PROFILES */
 };
 
 /*
@@ -263,8 +274,8 @@ struct sk_app_load_opts {
  * the first diagnostic).  `diags` (may be NULL) receives every warning and
  * error in file order; the caller releases it.
  */
-int sk_app_load(const struct sk_app_load_opts *o, struct sk_app **ret_app, struct sk_app_diags *diags,
-		struct sk_error **err);
+int sk_app_load(const struct sk_app_load_opts *o, struct sk_app **ret_app,
+		struct sk_app_diags *diags, struct sk_error **err);
 
 /* As sk_app_load() for a compose document in memory; `file` names it in messages and anchors relative paths. */
 int sk_app_parse(const char *buf, size_t len, const char *file, const struct sk_app_load_opts *o,

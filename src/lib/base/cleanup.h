@@ -23,17 +23,17 @@
 #define _must_check_ __attribute__((warn_unused_result))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 
-#define TAKE_PTR(p)                          \
-	({                                   \
-		__typeof__(p) _tp_ = (p);    \
-		(p) = NULL;                  \
-		_tp_;                        \
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _tp_ = (p);                                                          \
+		(p) = NULL;                                                                        \
+		_tp_;                                                                              \
 	})
-#define TAKE_FD(fd)                  \
-	({                           \
-		int _tf_ = (fd);     \
-		(fd) = -1;           \
-		_tf_;                \
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _tf_ = (fd);                                                                   \
+		(fd) = -1;                                                                         \
+		_tf_;                                                                              \
 	})
 
 #define SK_ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))

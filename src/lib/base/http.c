@@ -31,16 +31,32 @@ enum state {
 /* Character classes. */
 enum { C_TOKEN = 1, C_VALUE = 2, C_TARGET = 4, C_HEX = 8, C_OWS = 16 };
 
-#define V (C_VALUE | C_TARGET)           /* visible, not a token character */
+#define V (C_VALUE | C_TARGET)		 /* visible, not a token character */
 #define T (C_TOKEN | C_VALUE | C_TARGET) /* tchar (RFC 9110 section 5.6.2) */
 #define H (T | C_HEX)
 static const uint8_t cls[256] = {
-	['\t'] = C_VALUE | C_OWS, [' '] = C_VALUE | C_OWS,
-	['!'] = T,          ['"'] = V,          ['#' ... '\''] = T, ['(' ... ')'] = V,
-	['*' ... '+'] = T,  [','] = V,          ['-' ... '.'] = T,  ['/'] = V,
-	['0' ... '9'] = H,  [':' ... '@'] = V,  ['A' ... 'F'] = H,  ['G' ... 'Z'] = T,
-	['[' ... ']'] = V,  ['^' ... '`'] = T,  ['a' ... 'f'] = H,  ['g' ... 'z'] = T,
-	['{'] = V,          ['|'] = T,          ['}'] = V,          ['~'] = T,
+	['\t'] = C_VALUE | C_OWS,
+	[' '] = C_VALUE | C_OWS,
+	['!'] = T,
+	['"'] = V,
+	['#' ... '\''] = T,
+	['(' ... ')'] = V,
+	['*' ... '+'] = T,
+	[','] = V,
+	['-' ... '.'] = T,
+	['/'] = V,
+	['0' ... '9'] = H,
+	[':' ... '@'] = V,
+	['A' ... 'F'] = H,
+	['G' ... 'Z'] = T,
+	['[' ... ']'] = V,
+	['^' ... '`'] = T,
+	['a' ... 'f'] = H,
+	['g' ... 'z'] = T,
+	['{'] = V,
+	['|'] = T,
+	['}'] = V,
+	['~'] = T,
 	[0x80 ... 0xff] = C_VALUE, /* obs-text: in values only */
 };
 #undef V
@@ -350,7 +366,8 @@ static int conn_element(struct framing *f, const char *s, size_t n)
 }
 
 /* Looks at the fields that frame the message; others pass untouched. */
-static int inspect_field(struct sk_http_parser *p, struct framing *f, const struct sk_http_header *h)
+static int inspect_field(struct sk_http_parser *p, struct framing *f,
+			 const struct sk_http_header *h)
 {
 	const char *n = h->name.p;
 	int r = 0;
@@ -633,7 +650,8 @@ static int step_body(struct sk_http_parser *p, const char *buf, size_t len, size
 			return avail ? take_data(p, buf, len, off, ret_data) : SK_HTTP_AGAIN;
 		case S_CHUNK_CRLF:
 			if (avail < 2)
-				return avail == 1 && s[0] != '\r' ? SK_HTTP_E_CHUNK_CRLF : SK_HTTP_AGAIN;
+				return avail == 1 && s[0] != '\r' ? SK_HTTP_E_CHUNK_CRLF
+								  : SK_HTTP_AGAIN;
 			if (s[0] != '\r' || s[1] != '\n')
 				return SK_HTTP_E_CHUNK_CRLF;
 			*off += 2;
@@ -645,7 +663,7 @@ static int step_body(struct sk_http_parser *p, const char *buf, size_t len, size
 			if (r <= 0)
 				return r;
 			r = p->state == S_CHUNK_SIZE ? parse_chunk_size(p, s, line)
-						      : parse_trailer(p, s, line);
+						     : parse_trailer(p, s, line);
 			if (r < 0)
 				return r;
 			*off += line + 2;
@@ -765,33 +783,61 @@ int sk_http_error_status(int code)
 const char *sk_http_reason(int status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 414: return "URI Too Long";
-	case 417: return "Expectation Failed";
-	case 422: return "Unprocessable Content";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
-	default: return "";
+	case 100:
+		return "Continue";
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 414:
+		return "URI Too Long";
+	case 417:
+		return "Expectation Failed";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "";
 	}
 }

@@ -60,24 +60,24 @@ struct sk_http_limits {
 #define SK_HTTP_LIMITS_DEFAULT ((struct sk_http_limits){ 8192, 100, 65536 })
 
 enum sk_http_flag {
-	SK_HTTP_F_KEEP_ALIVE = 1u << 0,      /* the connection may carry another message */
-	SK_HTTP_F_CHUNKED = 1u << 1,         /* Transfer-Encoding ends in chunked */
+	SK_HTTP_F_KEEP_ALIVE = 1u << 0,	     /* the connection may carry another message */
+	SK_HTTP_F_CHUNKED = 1u << 1,	     /* Transfer-Encoding ends in chunked */
 	SK_HTTP_F_CONTENT_LENGTH = 1u << 2,  /* content_length is set */
 	SK_HTTP_F_EXPECT_CONTINUE = 1u << 3, /* Expect: 100-continue */
-	SK_HTTP_F_UPGRADE = 1u << 4,         /* Connection: upgrade and an Upgrade field */
-	SK_HTTP_F_BODY = 1u << 5,            /* body events follow the head */
+	SK_HTTP_F_UPGRADE = 1u << 4,	     /* Connection: upgrade and an Upgrade field */
+	SK_HTTP_F_BODY = 1u << 5,	     /* body events follow the head */
 	SK_HTTP_F_BODY_TO_EOF = 1u << 6,     /* response body ends when the peer closes */
 };
 
 struct sk_http_msg {
 	struct sk_http_str method, target; /* requests */
-	int status;                        /* responses: 100-999 */
-	struct sk_http_str reason;         /* responses, may be empty */
-	int version_minor;                 /* HTTP/1.<version_minor>: 0 or 1 */
+	int status;			   /* responses: 100-999 */
+	struct sk_http_str reason;	   /* responses, may be empty */
+	int version_minor;		   /* HTTP/1.<version_minor>: 0 or 1 */
 	const struct sk_http_header *headers;
 	size_t n_headers;
 	uint64_t content_length; /* when SK_HTTP_F_CONTENT_LENGTH */
-	unsigned flags;          /* enum sk_http_flag */
+	unsigned flags;		 /* enum sk_http_flag */
 };
 
 /* sk_http_parse() events (>= 0) and errors (< 0, each a distinct rule). */
@@ -124,10 +124,10 @@ struct sk_http_parser {
 	int state;
 	int error;
 	bool no_body_next;   /* the next response answers HEAD */
-	size_t scan;         /* head bytes already scanned */
+	size_t scan;	     /* head bytes already scanned */
 	size_t line_start;   /* start of the line being scanned */
-	size_t lead;         /* empty lines skipped before the start line */
-	size_t n_lines;      /* lines of the head seen so far */
+	size_t lead;	     /* empty lines skipped before the start line */
+	size_t n_lines;	     /* lines of the head seen so far */
 	uint64_t remaining;  /* bytes left in the body or current chunk */
 	size_t trailer_size; /* trailer bytes / fields seen */
 	size_t n_trailers;

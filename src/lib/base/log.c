@@ -100,10 +100,11 @@ void sk_log(enum sk_log_level level, const char *fmt, ...)
 		json_decref(o);
 	} else {
 		char head[64];
-		int hn = snprintf(head, sizeof(head), "%s%s%s: ",
-				  sk_log_cfg.prefix ? sk_log_cfg.prefix : "",
+		int hn = snprintf(head, sizeof(head),
+				  "%s%s%s: ", sk_log_cfg.prefix ? sk_log_cfg.prefix : "",
 				  sk_log_cfg.prefix ? ": " : "", level_names[level]);
-		write_all(sk_log_cfg.fd, head, (size_t)hn < sizeof(head) ? (size_t)hn : sizeof(head) - 1);
+		write_all(sk_log_cfg.fd, head,
+			  (size_t)hn < sizeof(head) ? (size_t)hn : sizeof(head) - 1);
 		write_all(sk_log_cfg.fd, msg, strlen(msg));
 		write_all(sk_log_cfg.fd, "\n", 1);
 	}

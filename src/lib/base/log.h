@@ -29,10 +29,10 @@ void sk_log(enum sk_log_level level, const char *fmt, ...) _printf_(2, 3);
 #define sk_log_error(...) sk_log(SK_LOG_ERROR, __VA_ARGS__)
 #define sk_warn(...) sk_log(SK_LOG_WARN, __VA_ARGS__)
 #define sk_info(...) sk_log(SK_LOG_INFO, __VA_ARGS__)
-#define sk_debug(...)                                        \
-	do {                                                 \
-		if (sk_log_get_level() >= SK_LOG_DEBUG)      \
-			sk_log(SK_LOG_DEBUG, __VA_ARGS__);   \
+#define sk_debug(...)                                                                              \
+	do {                                                                                       \
+		if (sk_log_get_level() >= SK_LOG_DEBUG)                                            \
+			sk_log(SK_LOG_DEBUG, __VA_ARGS__);                                         \
 	} while (0)
 
 #endif

@@ -486,7 +486,7 @@ static void collect_expired(struct sk_loop *loop)
 		if (loop->n_expired == loop->cap_expired) {
 			loop->cap_expired = loop->cap_expired ? loop->cap_expired * 2 : 16;
 			loop->expired =
-				sk_realloc(loop->expired, loop->cap_expired * sizeof(*loop->expired));
+			    sk_realloc(loop->expired, loop->cap_expired * sizeof(*loop->expired));
 		}
 		loop->expired[loop->n_expired++] = t;
 	}

@@ -166,7 +166,8 @@ int sk_loop_child_add(struct sk_loop *loop, pid_t pid, sk_loop_child_cb cb, void
 		      struct sk_loop_child **ret_child, struct sk_error **err);
 /* As sk_loop_child_add() for a pidfd the loop takes over (closed even on failure). */
 int sk_loop_child_add_pidfd(struct sk_loop *loop, int pidfd, pid_t pid, sk_loop_child_cb cb,
-			    void *userdata, struct sk_loop_child **ret_child, struct sk_error **err);
+			    void *userdata, struct sk_loop_child **ret_child,
+			    struct sk_error **err);
 /* Stops watching without reaping and closes the pidfd.  Accepts NULL. */
 void sk_loop_child_remove(struct sk_loop_child *child);
 

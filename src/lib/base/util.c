@@ -196,14 +196,16 @@ int sk_mkdir_p(const char *path, mode_t mode)
 
 static int rm_rf_at(int parent, const char *name, dev_t dev)
 {
-	_cleanup_close_ int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int fd =
+	    openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	DIR *d;
 	int r = 0;
 
 	if (fd < 0)
-		return errno == ENOTDIR || errno == ELOOP ? (unlinkat(parent, name, 0) < 0 ? -errno : 0)
-							  : -errno;
+		return errno == ENOTDIR || errno == ELOOP
+			   ? (unlinkat(parent, name, 0) < 0 ? -errno : 0)
+			   : -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (st.st_dev != dev)

@@ -40,7 +40,9 @@ static void emit(struct prog *p, struct bpf_insn i)
 
 static struct bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm)
 {
-	return (struct bpf_insn){ .code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm };
+	return (struct bpf_insn){
+		.code = code, .dst_reg = dst, .src_reg = src, .off = off, .imm = imm
+	};
 }
 
 #define LDX_W(dst, src, off) insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0)
@@ -176,7 +178,8 @@ static int ours_attached(int cgfd, uint32_t *ids, uint32_t *n, struct sk_error *
 		g.info.bpf_fd = (uint32_t)fd;
 		g.info.info_len = sizeof(info);
 		g.info.info = (uint64_t)(uintptr_t)&info;
-		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &g) == 0 && !strcmp(info.name, SK_BPF_PROG_NAME))
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &g) == 0 &&
+		    !strcmp(info.name, SK_BPF_PROG_NAME))
 			ids[w++] = all[i];
 	}
 	*n = w;

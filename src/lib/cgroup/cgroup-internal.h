@@ -49,7 +49,7 @@ enum sk_cgroup_ctl {
 	SK_CGROUP_IO, /* "blkio" on v1, "io" on v2 */
 	SK_CGROUP_HUGETLB,
 	SK_CGROUP_DEVICES, /* v1 devices.allow/deny, v2 an eBPF program */
-	SK_CGROUP_NET,     /* v1 net_cls only */
+	SK_CGROUP_NET,	   /* v1 net_cls only */
 	SK_CGROUP__COUNT,
 };
 
@@ -77,11 +77,10 @@ const struct sk_cgroup_hierarchy *sk_cgroup_find_v2(const struct sk_cgroup *cg);
 /*
  * Writes `value` to dir/file.  Errors read "write 'VALUE' to 'DIR/FILE': why".
  */
-int sk_cgroup_write(const char *dir, const char *file, const char *value,
-		    struct sk_error **err);
+int sk_cgroup_write(const char *dir, const char *file, const char *value, struct sk_error **err);
 /* As sk_cgroup_write() with a printf format. */
-int sk_cgroup_writef(const char *dir, const char *file, struct sk_error **err,
-		     const char *fmt, ...) _printf_(4, 5);
+int sk_cgroup_writef(const char *dir, const char *file, struct sk_error **err, const char *fmt, ...)
+    _printf_(4, 5);
 /* Reads dir/file into *ret (NUL-terminated, trailing newline kept); negative errno. */
 int sk_cgroup_read(const char *dir, const char *file, char **ret);
 /* Reads one unsigned number ("max" reads as UINT64_MAX); negative errno. */

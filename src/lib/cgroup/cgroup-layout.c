@@ -41,8 +41,7 @@ int sk_cgroup_write(const char *dir, const char *file, const char *value, struct
 	return 0;
 }
 
-int sk_cgroup_writef(const char *dir, const char *file, struct sk_error **err, const char *fmt,
-		     ...)
+int sk_cgroup_writef(const char *dir, const char *file, struct sk_error **err, const char *fmt, ...)
 {
 	_cleanup_free_ char *v = NULL;
 	va_list ap;
@@ -178,7 +177,8 @@ static bool layout_has_v1(const struct sk_cgroup_layout *l, const char *controll
 	return false;
 }
 
-static void layout_add(struct sk_cgroup_layout *l, const char *mountpoint, char *controllers, bool v2)
+static void layout_add(struct sk_cgroup_layout *l, const char *mountpoint, char *controllers,
+		       bool v2)
 {
 	l->h = sk_realloc(l->h, sizeof(*l->h) * (l->n + 1));
 	l->h[l->n++] = (struct sk_cgroup_hierarchy){
@@ -368,8 +368,8 @@ static int systemd_path(const char *spec, char **ret, struct sk_error **err)
 	if (has_suffix(name, ".slice"))
 		*ret = sk_path_join(slice_path, name);
 	else if (*prefix)
-		*ret = sk_asprintf("%s%s%s-%s.scope", slice_path, strcmp(slice_path, "/") ? "/" : "",
-				   prefix, name);
+		*ret = sk_asprintf("%s%s%s-%s.scope", slice_path,
+				   strcmp(slice_path, "/") ? "/" : "", prefix, name);
 	else
 		*ret = sk_asprintf("%s%s%s.scope", slice_path, strcmp(slice_path, "/") ? "/" : "",
 				   name);

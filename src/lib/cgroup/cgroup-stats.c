@@ -41,9 +41,10 @@ static void v1_cpu(const char *acct, const char *cpu, struct sk_cgroup_stats *s)
 		s->cpu_system_ns = get(acct, "cpuacct.usage_sys");
 		if (!s->cpu_user_ns && !s->cpu_system_ns) { /* old kernels: USER_HZ ticks */
 			uint64_t hz = (uint64_t)sysconf(_SC_CLK_TCK);
-			s->cpu_user_ns = get_key(acct, "cpuacct.stat", "user") * (1000000000ull / hz);
+			s->cpu_user_ns =
+			    get_key(acct, "cpuacct.stat", "user") * (1000000000ull / hz);
 			s->cpu_system_ns =
-				get_key(acct, "cpuacct.stat", "system") * (1000000000ull / hz);
+			    get_key(acct, "cpuacct.stat", "system") * (1000000000ull / hz);
 		}
 	}
 	if (cpu) {
@@ -65,7 +66,8 @@ static void v2_cpu(const char *dir, struct sk_cgroup_stats *s, bool usage)
 
 static void working_set(struct sk_cgroup_stats *s, uint64_t inactive_file)
 {
-	s->memory_working_set = s->memory_usage > inactive_file ? s->memory_usage - inactive_file : 0;
+	s->memory_working_set =
+	    s->memory_usage > inactive_file ? s->memory_usage - inactive_file : 0;
 }
 
 static void v1_memory(const char *dir, struct sk_cgroup_stats *s)

@@ -34,13 +34,15 @@ static int v1_memory_limits(const char *dir, const struct sk_resources *r, struc
 	int q;
 
 	if (r->memory.has_swap && !memsw && r->memory.swap != -1)
-		return sk_error_set(err, EOPNOTSUPP, "memory.swap: no swap accounting on this host");
+		return sk_error_set(err, EOPNOTSUPP,
+				    "memory.swap: no swap accounting on this host");
 	if (r->memory.has_swap && memsw && r->memory.has_limit) {
 		if (sk_cgroup_read_u64(dir, "memory.memsw.limit_in_bytes", &cur_memsw) < 0)
 			cur_memsw = UINT64_MAX;
 		swap_first = r->memory.limit == -1 || (uint64_t)r->memory.limit > cur_memsw;
 	}
-	if (swap_first && (q = write_i64(dir, "memory.memsw.limit_in_bytes", r->memory.swap, err)) < 0)
+	if (swap_first &&
+	    (q = write_i64(dir, "memory.memsw.limit_in_bytes", r->memory.swap, err)) < 0)
 		return q;
 	if (r->memory.has_limit &&
 	    (q = write_i64(dir, "memory.limit_in_bytes", r->memory.limit, err)) < 0)
@@ -81,9 +83,8 @@ static int v1_memory(const char *dir, const struct sk_resources *r, struct sk_er
 	if (r->memory.has_kernel &&
 	    (q = v1_memory_kmem(dir, "memory.kmem.limit_in_bytes", r->memory.kernel, err)) < 0)
 		return q;
-	if (r->memory.has_kernel_tcp &&
-	    (q = v1_memory_kmem(dir, "memory.kmem.tcp.limit_in_bytes", r->memory.kernel_tcp,
-				err)) < 0)
+	if (r->memory.has_kernel_tcp && (q = v1_memory_kmem(dir, "memory.kmem.tcp.limit_in_bytes",
+							    r->memory.kernel_tcp, err)) < 0)
 		return q;
 	if (r->memory.has_swappiness) {
 		if (r->memory.swappiness > 100)
@@ -116,9 +117,8 @@ static int v1_cpu(const char *dir, const struct sk_resources *r, struct sk_error
 	if (r->cpu.has_quota &&
 	    (q = write_i64(dir, "cpu.cfs_quota_us", r->cpu.quota > 0 ? r->cpu.quota : -1, err)) < 0)
 		return q;
-	if (r->cpu.has_burst &&
-	    (q = sk_cgroup_writef(dir, "cpu.cfs_burst_us", err, "%llu",
-				  (unsigned long long)r->cpu.burst)) < 0)
+	if (r->cpu.has_burst && (q = sk_cgroup_writef(dir, "cpu.cfs_burst_us", err, "%llu",
+						      (unsigned long long)r->cpu.burst)) < 0)
 		return q;
 	if (r->cpu.has_realtime_period && r->cpu.realtime_period &&
 	    (q = sk_cgroup_writef(dir, "cpu.rt_period_us", err, "%llu",
@@ -211,7 +211,7 @@ static int v1_blkio(const char *dir, const struct sk_resources *r, struct sk_err
 }
 
 int sk_cgroup_hugetlb_write(const char *dir, const struct sk_resources *r, const char *suffix,
-			 struct sk_error **err)
+			    struct sk_error **err)
 {
 	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
 		const struct sk_hugepage_limit *h = &r->hugepage_limits[i];

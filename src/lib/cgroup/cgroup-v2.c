@@ -79,7 +79,8 @@ static int v2_swap(const char *dir, const struct sk_resources *r, struct sk_erro
 	if (!sk_cgroup_has_file(dir, "memory.swap.max")) {
 		if (v == -1)
 			return 0;
-		return sk_error_set(err, EOPNOTSUPP, "memory.swap: no swap accounting on this host");
+		return sk_error_set(err, EOPNOTSUPP,
+				    "memory.swap: no swap accounting on this host");
 	}
 	return write_max(dir, "memory.swap.max", v, err);
 }
@@ -135,14 +136,13 @@ static int v2_cpu(const char *dir, const struct sk_resources *r, struct sk_error
 	if (r->cpu.has_shares && r->cpu.shares &&
 	    (q = sk_cgroup_writef(dir, "cpu.weight", err, "%llu",
 				  (unsigned long long)sk_cgroup_shares_to_weight(r->cpu.shares))) <
-		    0)
+		0)
 		return q;
 	if ((r->cpu.has_quota || (r->cpu.has_period && r->cpu.period)) &&
 	    (q = v2_cpu_max(dir, r, err)) < 0)
 		return q;
-	if (r->cpu.has_burst &&
-	    (q = sk_cgroup_writef(dir, "cpu.max.burst", err, "%llu",
-				  (unsigned long long)r->cpu.burst)) < 0)
+	if (r->cpu.has_burst && (q = sk_cgroup_writef(dir, "cpu.max.burst", err, "%llu",
+						      (unsigned long long)r->cpu.burst)) < 0)
 		return q;
 	if (r->cpu.has_realtime_runtime && r->cpu.realtime_runtime != 0)
 		return sk_error_set(err, EOPNOTSUPP, "realtime cpu limits need cgroup v1");
@@ -152,15 +152,15 @@ static int v2_cpu(const char *dir, const struct sk_resources *r, struct sk_error
 }
 
 /* "8:0 rbps=1048576"; a rate of 0 lifts the limit, as on v1. */
-static int v2_io_max(const char *dir, const char *key, const struct sk_throttle_device *d,
-		     size_t n, struct sk_error **err)
+static int v2_io_max(const char *dir, const char *key, const struct sk_throttle_device *d, size_t n,
+		     struct sk_error **err)
 {
 	for (size_t i = 0; i < n; i++) {
 		char rate[24] = "max";
 		if (d[i].rate)
 			snprintf(rate, sizeof(rate), "%llu", (unsigned long long)d[i].rate);
-		int q = sk_cgroup_writef(dir, "io.max", err, "%lld:%lld %s=%s", (long long)d[i].major,
-					 (long long)d[i].minor, key, rate);
+		int q = sk_cgroup_writef(dir, "io.max", err, "%lld:%lld %s=%s",
+					 (long long)d[i].major, (long long)d[i].minor, key, rate);
 		if (q < 0)
 			return q;
 	}
@@ -176,7 +176,8 @@ static int v2_io_weights(const char *dir, const struct sk_resources *r, struct s
 
 	if (r->blkio.has_weight && r->blkio.weight) {
 		uint64_t w = bfq ? r->blkio.weight : sk_cgroup_blkio_to_io_weight(r->blkio.weight);
-		if ((q = sk_cgroup_writef(dir, file, err, "default %llu", (unsigned long long)w)) < 0)
+		if ((q = sk_cgroup_writef(dir, file, err, "default %llu", (unsigned long long)w)) <
+		    0)
 			return q;
 	}
 	for (size_t i = 0; i < r->blkio.n_weight_devices; i++) {

@@ -564,7 +564,8 @@ int sk_cgroup_kill_all(struct sk_cgroup *cg, int sig, struct sk_error **err)
 	bool froze = false;
 	int r;
 
-	if (sig == SIGKILL && v2 && strcmp(cg->path, "/") && sk_cgroup_has_file(v2->dir, "cgroup.kill"))
+	if (sig == SIGKILL && v2 && strcmp(cg->path, "/") &&
+	    sk_cgroup_has_file(v2->dir, "cgroup.kill"))
 		return sk_cgroup_write(v2->dir, "cgroup.kill", "1", err);
 	/* Freeze first so nothing forks between listing and killing (as runc does). */
 	if (sig == SIGKILL) {

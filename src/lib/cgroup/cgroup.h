@@ -26,8 +26,9 @@ struct sk_cgroup;
 
 /* One mounted hierarchy and this cgroup's directory in it. */
 struct sk_cgroup_hierarchy {
-	char *mountpoint;  /* "/sys/fs/cgroup/memory" or "/sys/fs/cgroup" */
-	char *controllers; /* "cpu,cpuacct", "name=systemd"; for v2 the enabled ones, space separated */
+	char *mountpoint; /* "/sys/fs/cgroup/memory" or "/sys/fs/cgroup" */
+	char *
+	    controllers; /* "cpu,cpuacct", "name=systemd"; for v2 the enabled ones, space separated */
 	bool v2;
 	char *dir; /* mountpoint + cgroup path */
 };

@@ -115,7 +115,8 @@ static int send_request(struct sk_api_client *c, const char *method, const char 
 	if (body || len)
 		head = sk_asprintf("%s %s HTTP/1.1\r\nHost: skiffd\r\nUser-Agent: skiff\r\n"
 				   "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
-				   method, path, content_type ? content_type : "application/json", len);
+				   method, path, content_type ? content_type : "application/json",
+				   len);
 	else
 		head = sk_asprintf("%s %s HTTP/1.1\r\nHost: skiffd\r\nUser-Agent: skiff\r\n\r\n",
 				   method, path);
@@ -300,18 +301,24 @@ int sk_api_client_request(struct sk_api_client *c, const char *method, const cha
 static int status_errno(int status)
 {
 	switch (status) {
-	case 400: return EINVAL;
-	case 404: return ENOENT;
-	case 409: return EEXIST;
-	case 413: return EMSGSIZE;
+	case 400:
+		return EINVAL;
+	case 404:
+		return ENOENT;
+	case 409:
+		return EEXIST;
+	case 413:
+		return EMSGSIZE;
 	case 423:
-	case 503: return EBUSY;
-	default: return EIO;
+	case 503:
+		return EBUSY;
+	default:
+		return EIO;
 	}
 }
 
-int sk_api_client_call(struct sk_api_client *c, const char *method, const char *path,
-		       json_t *body, json_t **ret_json, struct sk_error **err)
+int sk_api_client_call(struct sk_api_client *c, const char *method, const char *path, json_t *body,
+		       json_t **ret_json, struct sk_error **err)
 {
 	_cleanup_free_ char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	struct sk_api_reply reply = { 0 };
@@ -319,8 +326,8 @@ int sk_api_client_call(struct sk_api_client *c, const char *method, const char *
 	json_error_t jerr;
 	int r;
 
-	r = sk_api_client_request(c, method, path, "application/json", s, s ? strlen(s) : 0,
-				  NULL, NULL, &reply, err);
+	r = sk_api_client_request(c, method, path, "application/json", s, s ? strlen(s) : 0, NULL,
+				  NULL, &reply, err);
 	if (r < 0)
 		return r;
 	if (reply.body_len > 0)

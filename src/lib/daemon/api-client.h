@@ -23,7 +23,7 @@ struct sk_api_client;
 struct sk_api_reply {
 	int status;
 	char *content_type; /* NULL when absent */
-	char *body;         /* NUL-terminated; empty when streamed to a callback */
+	char *body;	    /* NUL-terminated; empty when streamed to a callback */
 	size_t body_len;
 };
 void sk_api_reply_release(struct sk_api_reply *reply);
@@ -64,7 +64,7 @@ int sk_api_client_request(struct sk_api_client *c, const char *method, const cha
  * carrying the server's "error" message: -EINVAL (400), -ENOENT (404),
  * -EEXIST (409), -EBUSY (423/503), -EMSGSIZE (413), -EIO otherwise.
  */
-int sk_api_client_call(struct sk_api_client *c, const char *method, const char *path,
-		       json_t *body, json_t **ret_json, struct sk_error **err);
+int sk_api_client_call(struct sk_api_client *c, const char *method, const char *path, json_t *body,
+		       json_t **ret_json, struct sk_error **err);
 
 #endif

@@ -93,7 +93,7 @@ struct conn {
 	char *out;
 	size_t out_off, out_len, out_cap;
 	struct sk_api_response *building; /* head parsed, body being read */
-	struct sk_api_response *cur;      /* handed to a handler */
+	struct sk_api_response *cur;	  /* handed to a handler */
 	bool close_after, processing, dead;
 };
 
@@ -200,13 +200,14 @@ void sk_api_server_route(struct sk_api_server *srv, const char *method, const ch
 	assert(method && pattern && pattern[0] == '/' && cb);
 	srv->routes = sk_realloc(srv->routes, (srv->n_routes + 1) * sizeof(*srv->routes));
 	r = &srv->routes[srv->n_routes++];
-	*r = (struct route){ .method = sk_strdup(method), .flags = flags, .cb = cb,
-			     .userdata = userdata };
+	*r = (struct route){
+		.method = sk_strdup(method), .flags = flags, .cb = cb, .userdata = userdata
+	};
 	r->segs = split_path(pattern, strlen(pattern), &r->n_segs);
 	for (size_t i = 0; i < r->n_segs; i++) {
 		size_t l = strlen(r->segs[i]);
-		assert(!strchr(r->segs[i], '{') || (r->segs[i][0] == '{' && r->segs[i][l - 1] == '}' &&
-						    l > 2));
+		assert(!strchr(r->segs[i], '{') ||
+		       (r->segs[i][0] == '{' && r->segs[i][l - 1] == '}' && l > 2));
 	}
 }
 
@@ -387,8 +388,9 @@ int sk_api_request_json(struct sk_api_request *req, json_t **ret_json, struct sk
 	if (!req->json) {
 		req->json = json_loadb(req->body ? req->body : "", req->body_len, 0, &jerr);
 		if (!req->json)
-			return sk_error_set(err, EINVAL, "invalid JSON body at line %d column %d: %s",
-					    jerr.line, jerr.column, jerr.text);
+			return sk_error_set(err, EINVAL,
+					    "invalid JSON body at line %d column %d: %s", jerr.line,
+					    jerr.column, jerr.text);
 	}
 	*ret_json = req->json;
 	return 0;
@@ -658,7 +660,8 @@ static void dispatch(struct conn *c, struct sk_api_response *r)
 
 	c->cur = r;
 	if (!rt) {
-		sk_api_respond_error(r, status, status == 405 ? "method %s not allowed on '%s'"
+		sk_api_respond_error(r, status,
+				     status == 405   ? "method %s not allowed on '%s'"
 				     : status == 404 ? "no route for %s '%s'"
 						     : "bad escape in %s '%s'",
 				     r->req.method, r->req.path);
@@ -1064,7 +1067,8 @@ static void listener_free(struct listener *l)
 
 /* ---- server ---- */
 
-struct sk_api_server *sk_api_server_new(struct sk_loop *loop, const struct sk_api_server_config *cfg)
+struct sk_api_server *sk_api_server_new(struct sk_loop *loop,
+					const struct sk_api_server_config *cfg)
 {
 	struct sk_api_server *srv = sk_new0(struct sk_api_server, 1);
 	struct sk_api_server_config *c = &srv->cfg;

@@ -38,9 +38,9 @@ typedef void (*sk_api_handler_cb)(struct sk_api_request *req, struct sk_api_resp
 typedef void (*sk_api_close_cb)(struct sk_api_response *resp, void *userdata);
 
 struct sk_api_server_config {
-	size_t max_connections;       /* 0: 128; further clients wait in the backlog */
-	size_t max_body;              /* request body; 0: 1 MiB; larger gets 413 */
-	size_t max_output;            /* buffered output per connection; 0: 4 MiB */
+	size_t max_connections;	      /* 0: 128; further clients wait in the backlog */
+	size_t max_body;	      /* request body; 0: 1 MiB; larger gets 413 */
+	size_t max_output;	      /* buffered output per connection; 0: 4 MiB */
 	uint64_t idle_timeout_ns;     /* to send a whole request; 0: 60 s */
 	struct sk_http_limits limits; /* all zero: SK_HTTP_LIMITS_DEFAULT */
 };
@@ -51,7 +51,8 @@ enum {
 };
 
 /* Creates a server on `loop` (cfg NULL: defaults).  Aborts on allocation failure. */
-struct sk_api_server *sk_api_server_new(struct sk_loop *loop, const struct sk_api_server_config *cfg);
+struct sk_api_server *sk_api_server_new(struct sk_loop *loop,
+					const struct sk_api_server_config *cfg);
 
 /*
  * Closes the listeners (removing the socket file it created) and every
@@ -125,7 +126,7 @@ void sk_api_respond(struct sk_api_response *resp, int status, const char *conten
 void sk_api_respond_json(struct sk_api_response *resp, int status, json_t *json);
 /* Completes the response with {"error": "<formatted message>"}. */
 void sk_api_respond_error(struct sk_api_response *resp, int status, const char *fmt, ...)
-	_printf_(3, 4);
+    _printf_(3, 4);
 /* Starts a streamed (chunked) response; complete it with sk_api_stream_end(). */
 void sk_api_stream_start(struct sk_api_response *resp, int status, const char *content_type);
 /*

@@ -26,11 +26,10 @@ struct sk_blob_writer {
 	uint64_t size;
 };
 
-int sk_blob_writer_new(struct sk_image_store *s, struct sk_blob_writer **ret,
-		       struct sk_error **err)
+int sk_blob_writer_new(struct sk_image_store *s, struct sk_blob_writer **ret, struct sk_error **err)
 {
-	_cleanup_close_ int dirfd = openat(s->dirfd, "blobs/sha256",
-					   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int dirfd =
+	    openat(s->dirfd, "blobs/sha256", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct sk_blob_writer *w;
 	int fd;
 
@@ -99,12 +98,12 @@ int sk_blob_writer_commit(struct sk_blob_writer *w, const char *what, const char
 	w->h = NULL;
 	if (size >= 0 && w->size != (uint64_t)size) {
 		if (w->size < (uint64_t)size)
-			return sk_error_set(err, 0,
-					    "%s: truncated blob %s: %" PRIu64 " of %" PRId64 " bytes",
-					    what, digest ? digest : got, w->size, size);
-		return sk_error_set(err, 0, "%s: size mismatch for blob %s: %" PRIu64
-					    " bytes, expected %" PRId64,
-				    what, digest ? digest : got, w->size, size);
+			return sk_error_set(
+			    err, 0, "%s: truncated blob %s: %" PRIu64 " of %" PRId64 " bytes", what,
+			    digest ? digest : got, w->size, size);
+		return sk_error_set(
+		    err, 0, "%s: size mismatch for blob %s: %" PRIu64 " bytes, expected %" PRId64,
+		    what, digest ? digest : got, w->size, size);
 	}
 	if (digest && strcmp(digest, got) != 0)
 		return sk_error_set(err, 0, "%s: digest mismatch for blob %s: content is %s", what,
@@ -230,8 +229,8 @@ int sk_blob_read(struct sk_image_store *s, const char *digest, char **ret, size_
 		return sk_error_set(err, (int)-n, "read blob %s", digest);
 	sk_sha256_buf(buf, (size_t)n, got);
 	if (strcmp(got, digest) != 0)
-		return sk_error_set(err, 0, "blob %s in the store is corrupt (content is %s)", digest,
-				    got);
+		return sk_error_set(err, 0, "blob %s in the store is corrupt (content is %s)",
+				    digest, got);
 	buf[n] = '\0';
 	if (ret_len)
 		*ret_len = (size_t)n;

@@ -19,8 +19,7 @@ static int bad(struct ctx *c, const char *field, const char *what)
 	return sk_error_set(c->err, 0, "%s: %s: %s", c->name, field, what);
 }
 
-static int get_string(struct ctx *c, json_t *obj, const char *key, const char *field,
-		      char **ret)
+static int get_string(struct ctx *c, json_t *obj, const char *key, const char *field, char **ret)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -32,8 +31,7 @@ static int get_string(struct ctx *c, json_t *obj, const char *key, const char *f
 	return 0;
 }
 
-static int get_strv(struct ctx *c, json_t *obj, const char *key, const char *field,
-		    char ***ret)
+static int get_strv(struct ctx *c, json_t *obj, const char *key, const char *field, char ***ret)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -44,8 +42,7 @@ static int get_strv(struct ctx *c, json_t *obj, const char *key, const char *fie
 }
 
 /* {"80/tcp": {}} -> ["80/tcp"] */
-static int get_keys(struct ctx *c, json_t *obj, const char *key, const char *field,
-		    char ***ret)
+static int get_keys(struct ctx *c, json_t *obj, const char *key, const char *field, char ***ret)
 {
 	json_t *v = json_object_get(obj, key), *e;
 	const char *k;
@@ -54,8 +51,7 @@ static int get_keys(struct ctx *c, json_t *obj, const char *key, const char *fie
 		return 0;
 	if (!json_is_object(v))
 		return bad(c, field, "not an object");
-	json_object_foreach (v, k, e)
-		sk_strv_push(ret, k);
+	json_object_foreach(v, k, e) sk_strv_push(ret, k);
 	return 0;
 }
 
@@ -70,10 +66,11 @@ static int get_labels(struct ctx *c, json_t *obj, struct sk_image_config *cfg)
 	if (!json_is_object(v))
 		return bad(c, "config.Labels", "not an object");
 	cfg->labels = sk_new0(struct sk_kv, json_object_size(v) + 1);
-	json_object_foreach (v, k, e) {
+	json_object_foreach(v, k, e)
+	{
 		if (!json_is_string(e))
-			return sk_error_set(c->err, 0, "%s: config.Labels.%s: not a string", c->name,
-					    k);
+			return sk_error_set(c->err, 0, "%s: config.Labels.%s: not a string",
+					    c->name, k);
 		cfg->labels[i].key = sk_strdup(k);
 		cfg->labels[i].value = sk_strdup(json_string_value(e));
 		cfg->n_labels = ++i;
@@ -136,7 +133,7 @@ static int get_process(struct ctx *c, json_t *obj, struct sk_image_config *cfg)
 	    (r = get_string(c, obj, "User", "config.User", &cfg->user)) < 0 ||
 	    (r = get_string(c, obj, "StopSignal", "config.StopSignal", &cfg->stop_signal)) < 0 ||
 	    (r = get_keys(c, obj, "ExposedPorts", "config.ExposedPorts", &cfg->exposed_ports)) <
-		    0 ||
+		0 ||
 	    (r = get_keys(c, obj, "Volumes", "config.Volumes", &cfg->volumes)) < 0 ||
 	    (r = get_labels(c, obj, cfg)) < 0)
 		return r;
@@ -201,8 +198,8 @@ out:
 	return r;
 }
 
-int sk_image_config_load(struct sk_image_store *s, const char *image,
-			 struct sk_image_config **ret, struct sk_error **err)
+int sk_image_config_load(struct sk_image_store *s, const char *image, struct sk_image_config **ret,
+			 struct sk_error **err)
 {
 	const struct sk_image_info *info;
 	_cleanup_free_ char *buf = NULL;

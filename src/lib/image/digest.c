@@ -21,11 +21,13 @@ int sk_digest_validate(const char *digest, struct sk_error **err)
 		return sk_error_set(err, 0, "missing digest");
 	if (!sk_str_has_prefix(digest, "sha256:")) {
 		if (strchr(digest, ':'))
-			return sk_error_set(err, 0, "unsupported digest algorithm in '%.80s'", digest);
+			return sk_error_set(err, 0, "unsupported digest algorithm in '%.80s'",
+					    digest);
 		return sk_error_set(err, 0, "invalid digest '%.80s'", digest);
 	}
 	hex = digest + 7;
-	if (strlen(hex) != SK_DIGEST_HEX_LEN || strspn(hex, "0123456789abcdef") != SK_DIGEST_HEX_LEN)
+	if (strlen(hex) != SK_DIGEST_HEX_LEN ||
+	    strspn(hex, "0123456789abcdef") != SK_DIGEST_HEX_LEN)
 		return sk_error_set(err, 0, "invalid digest '%.80s'", digest);
 	return 0;
 }

@@ -20,8 +20,8 @@
 
 struct emitter {
 	struct sk_image_store *s;
-	int dirfd;          /* directory output, or -1 */
-	struct archive *w;  /* archive output, or NULL */
+	int dirfd;	   /* directory output, or -1 */
+	struct archive *w; /* archive output, or NULL */
 	const char *path;
 };
 
@@ -50,8 +50,8 @@ static int emit_file(struct emitter *em, const char *name, const char *buf, size
 	int r = 0;
 
 	if (em->dirfd >= 0) {
-		_cleanup_close_ int fd = openat(em->dirfd, name,
-						O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		_cleanup_close_ int fd =
+		    openat(em->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0)
 			return sk_error_errno(err, "create '%s/%s'", em->path, name);
 		r = sk_write_all(fd, buf, len);
@@ -87,11 +87,14 @@ static int emit_blob(struct emitter *em, const char *digest, struct sk_error **e
 	if (em->dirfd >= 0) {
 		dst = openat(em->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (dst < 0)
-			return errno == EEXIST ? 0 : sk_error_errno(err, "create '%s/%s'", em->path, name);
+			return errno == EEXIST
+				   ? 0
+				   : sk_error_errno(err, "create '%s/%s'", em->path, name);
 		for (off_t left = st.st_size; left > 0; left -= n) {
 			n = copy_file_range(src, NULL, dst, NULL, (size_t)left, 0);
 			if (n <= 0)
-				return sk_error_errno(err, "copy blob %s to '%s'", digest, em->path);
+				return sk_error_errno(err, "copy blob %s to '%s'", digest,
+						      em->path);
 		}
 		return 0;
 	}
@@ -184,7 +187,8 @@ int sk_image_export(struct sk_image_store *s, const char *name, const char *path
 		if (mkdir(tmp, 0755) < 0)
 			return sk_error_errno(err, "create '%s'", tmp);
 		em.dirfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		r = em.dirfd < 0 ? sk_error_errno(err, "open '%s'", tmp) : emit_layout(&em, in, ref, err);
+		r = em.dirfd < 0 ? sk_error_errno(err, "open '%s'", tmp)
+				 : emit_layout(&em, in, ref, err);
 		if (em.dirfd >= 0)
 			close(em.dirfd);
 	} else {
@@ -193,7 +197,8 @@ int sk_image_export(struct sk_image_store *s, const char *name, const char *path
 			abort();
 		archive_write_set_format_pax_restricted(em.w);
 		if (archive_write_open_filename(em.w, tmp) != ARCHIVE_OK)
-			r = sk_error_set(err, 0, "create '%s': %s", tmp, archive_error_string(em.w));
+			r = sk_error_set(err, 0, "create '%s': %s", tmp,
+					 archive_error_string(em.w));
 		else
 			r = emit_layout(&em, in, ref, err);
 		if (r == 0 && archive_write_close(em.w) != ARCHIVE_OK)

@@ -45,9 +45,8 @@ static int mark(struct sk_image_store *s, json_t *blobs, json_t *layers, struct 
 		for (size_t l = 0; l < m->n_layers; l++)
 			keep(blobs, m->layers[l].digest);
 	}
-	json_array_foreach (cl, k, v)
-		if (sk_digest_validate(json_string_value(v), NULL) == 0)
-			keep(layers, json_string_value(v));
+	json_array_foreach(cl, k, v) if (sk_digest_validate(json_string_value(v), NULL) == 0)
+	    keep(layers, json_string_value(v));
 	json_decref(cl);
 	return 0;
 }
@@ -110,12 +109,13 @@ int sk_store_gc(struct sk_image_store *s, uint64_t *freed, struct sk_error **err
 	if (r == 0) {
 		bool changed = false;
 
-		json_object_foreach_safe (s->layers, tmp, k, v)
-			if (sk_digest_validate(k, NULL) < 0 ||
-			    !json_object_get(layers, sk_digest_hex(k))) {
-				json_object_del(s->layers, k);
-				changed = true;
-			}
+		json_object_foreach_safe(s->layers, tmp, k,
+					 v) if (sk_digest_validate(k, NULL) < 0 ||
+						!json_object_get(layers, sk_digest_hex(k)))
+		{
+			json_object_del(s->layers, k);
+			changed = true;
+		}
 		if (changed)
 			r = sk_store_save(s, err);
 	}

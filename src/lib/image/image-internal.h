@@ -28,7 +28,7 @@
 
 /* Limits on what untrusted input may make us hold in memory. */
 #define SK_IMAGE_JSON_MAX (8u << 20) /* manifests, configs, indexes */
-#define SK_IMAGE_MAX_LAYERS 500      /* overlayfs' own limit */
+#define SK_IMAGE_MAX_LAYERS 500	     /* overlayfs' own limit */
 #define SK_IMAGE_SHORT_LINK_LEN 26
 
 struct sk_image_store {
@@ -117,8 +117,7 @@ int sk_layer_ensure_unknown(struct sk_image_store *s, const char *digest, char r
 			    struct sk_error **err);
 bool sk_layer_exists(struct sk_image_store *s, const char *diff_id);
 /* "l/<short>" for a diff id, created on demand; *ret is "<root>/l/<short>". */
-int sk_layer_link(struct sk_image_store *s, const char *diff_id, char **ret,
-		  struct sk_error **err);
+int sk_layer_link(struct sk_image_store *s, const char *diff_id, char **ret, struct sk_error **err);
 char *sk_layer_short_name(const char *diff_id);
 /* Sum of regular file sizes of an unpacked tree (for prune's report). */
 uint64_t sk_tree_size(int dirfd, const char *name);
@@ -128,7 +127,7 @@ struct sk_image_descriptor {
 	char *media_type;
 	char *digest;
 	int64_t size;
-	char *ref_name; /* annotations: org.opencontainers.image.ref.name */
+	char *ref_name;	       /* annotations: org.opencontainers.image.ref.name */
 	char *containerd_name; /* annotations: io.containerd.image.name */
 	bool has_platform;
 	char *os, *architecture, *variant;
@@ -188,8 +187,8 @@ bool sk_descriptor_matches_platform(const struct sk_image_descriptor *d, const c
 /* Records a verified image (manifest and config blobs and layers present). */
 int sk_store_add_image(struct sk_image_store *s, const char *manifest_digest,
 		       const char *manifest_media_type, const char *config_digest,
-		       const struct sk_image_config *c,
-		       const char *name, char **ret_id, struct sk_error **err);
+		       const struct sk_image_config *c, const char *name, char **ret_id,
+		       struct sk_error **err);
 int sk_store_save(struct sk_image_store *s, struct sk_error **err);
 /* Drops the in-memory index and reads images.json again. */
 int sk_store_reload(struct sk_image_store *s, struct sk_error **err);
@@ -241,7 +240,7 @@ struct sk_import {
 	const struct sk_image_import_opts *o;
 	const char *path;
 	struct sk_src src;
-	char **ids;   /* imported so far */
+	char **ids; /* imported so far */
 };
 /* Stores, verifies and unpacks one image whose blobs are in the store, and indexes it. */
 int sk_import_commit(struct sk_import *im, const char *manifest_json, size_t manifest_len,

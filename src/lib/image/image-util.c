@@ -35,12 +35,9 @@ char **sk_json_strv(json_t *arr)
 
 	if (!json_is_array(arr))
 		return NULL;
-	json_array_foreach (arr, i, e)
-		if (!json_is_string(e))
-			return NULL;
+	json_array_foreach(arr, i, e) if (!json_is_string(e)) return NULL;
 	v = sk_new0(char *, json_array_size(arr) + 1);
-	json_array_foreach (arr, i, e)
-		v[i] = sk_strdup(json_string_value(e));
+	json_array_foreach(arr, i, e) v[i] = sk_strdup(json_string_value(e));
 	return v;
 }
 

@@ -33,14 +33,14 @@ struct sk_image_store;
 
 /* One image in the index.  Owned by the store; valid until it changes. */
 struct sk_image_info {
-	char *id;                  /* "sha256:<hex>" of the config blob */
-	char *manifest_digest;     /* "sha256:<hex>" of the manifest blob */
+	char *id;		   /* "sha256:<hex>" of the config blob */
+	char *manifest_digest;	   /* "sha256:<hex>" of the manifest blob */
 	char *manifest_media_type; /* OCI or docker schema 2 manifest */
-	char **names;              /* normalized references, may be empty */
-	char *created;             /* config "created", may be NULL */
-	char *imported;            /* RFC 3339 UTC time of the import */
-	uint64_t size;             /* sum of the layers' uncompressed tar sizes */
-	char **diff_ids;           /* bottom layer first */
+	char **names;		   /* normalized references, may be empty */
+	char *created;		   /* config "created", may be NULL */
+	char *imported;		   /* RFC 3339 UTC time of the import */
+	uint64_t size;		   /* sum of the layers' uncompressed tar sizes */
+	char **diff_ids;	   /* bottom layer first */
 };
 
 /*
@@ -76,8 +76,8 @@ struct sk_image_import_opts {
 	const char *platform; /* "os/arch[/variant]", default "linux/amd64" */
 	/* a plain rootfs tarball or directory gets its config from these: */
 	char **entrypoint; /* argv */
-	char **cmd;        /* argv */
-	char **env;        /* "K=V" */
+	char **cmd;	   /* argv */
+	char **env;	   /* "K=V" */
 	const char *workdir;
 	const char *user;
 	char **expose; /* "80", "53/udp" */
@@ -95,16 +95,14 @@ int sk_image_import(struct sk_image_store *s, const char *path,
 		    const struct sk_image_import_opts *o, char ***ret_ids, struct sk_error **err);
 
 /* Adds name `dst` (normalized) to the image `src`, taking it from any other. */
-int sk_image_tag(struct sk_image_store *s, const char *src, const char *dst,
-		 struct sk_error **err);
+int sk_image_tag(struct sk_image_store *s, const char *src, const char *dst, struct sk_error **err);
 
 /*
  * Removes a name; when `name` is an id, or the image's last name, removes
  * the image and then the layers and blobs no other image or container
  * uses.  Refuses (-EBUSY) an image a container rootfs uses unless `force`.
  */
-int sk_image_remove(struct sk_image_store *s, const char *name, bool force,
-		    struct sk_error **err);
+int sk_image_remove(struct sk_image_store *s, const char *name, bool force, struct sk_error **err);
 
 /*
  * Removes images without names that no container uses, then every layer,
@@ -148,7 +146,7 @@ struct sk_image_healthcheck {
 struct sk_image_config {
 	char *architecture, *os, *variant, *created, *author;
 	char **entrypoint; /* NULL when unset */
-	char **cmd;        /* NULL when unset */
+	char **cmd;	   /* NULL when unset */
 	char **env;
 	char *working_dir, *user, *stop_signal;
 	char **exposed_ports; /* "80/tcp" */
@@ -156,15 +154,15 @@ struct sk_image_config {
 	struct sk_kv *labels;
 	size_t n_labels;
 	struct sk_image_healthcheck *healthcheck; /* NULL when absent */
-	char **diff_ids; /* rootfs.diff_ids, bottom first */
+	char **diff_ids;			  /* rootfs.diff_ids, bottom first */
 };
 
 /* Parses an image config document; errors name `name` and the field. */
 int sk_image_config_parse(const char *json, size_t len, const char *name,
 			  struct sk_image_config **ret, struct sk_error **err);
 /* Loads the config of an image from the store. */
-int sk_image_config_load(struct sk_image_store *s, const char *image,
-			 struct sk_image_config **ret, struct sk_error **err);
+int sk_image_config_load(struct sk_image_store *s, const char *image, struct sk_image_config **ret,
+			 struct sk_error **err);
 void sk_image_config_free(struct sk_image_config *c);
 static inline void sk_image_config_freep(struct sk_image_config **c)
 {

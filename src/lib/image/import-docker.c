@@ -46,8 +46,9 @@ static char *make_manifest(struct sk_image_store *s, const char *config, size_t 
 	sk_sha256_buf(config, config_len, cd);
 	sk_json_set(m, "schemaVersion", json_integer(2));
 	sk_json_set(m, "mediaType", json_string(SK_MT_OCI_MANIFEST));
-	sk_json_set(m, "config", json_pack("{s:s, s:s, s:I}", "mediaType", SK_MT_OCI_CONFIG,
-					   "digest", cd, "size", (json_int_t)config_len));
+	sk_json_set(m, "config",
+		    json_pack("{s:s, s:s, s:I}", "mediaType", SK_MT_OCI_CONFIG, "digest", cd,
+			      "size", (json_int_t)config_len));
 	for (char **d = layer_digests; d && *d; d++)
 		sk_json_append(layers, json_pack("{s:s, s:s, s:I}", "mediaType",
 						 sk_layer_media_type_sniff(s, *d), "digest", *d,
@@ -107,8 +108,9 @@ static int docker_entry(struct sk_import *im, const struct sk_docker_manifest_en
 	for (size_t i = 0; i < de->n_layers; i++) {
 		_cleanup_free_ char *d = digest_from_name(e->layers[i]);
 
-		de->wants[i] = sk_src_want(&im->src, e->layers[i],
-					   sk_str_has_prefix(e->layers[i], "blobs/") ? d : NULL, -1);
+		de->wants[i] =
+		    sk_src_want(&im->src, e->layers[i],
+				sk_str_has_prefix(e->layers[i], "blobs/") ? d : NULL, -1);
 	}
 	return 0;
 }
@@ -210,8 +212,8 @@ static int v1_chain(struct sk_import *im, const char *top, char ***ret, json_t *
 /* The top layer's v1 json, made an image config with the layers' diff ids. */
 static char *v1_config(json_t *top, char **diff_ids)
 {
-	static const char *const drop[] = { "id", "parent", "Size", "layer_id", "parent_id",
-					    "throwaway", NULL };
+	static const char *const drop[] = { "id",	 "parent",    "Size", "layer_id",
+					    "parent_id", "throwaway", NULL };
 	json_t *c = json_deep_copy(top);
 	char *out;
 
@@ -221,8 +223,8 @@ static char *v1_config(json_t *top, char **diff_ids)
 		sk_json_set(c, "architecture", json_string("amd64"));
 	if (!json_object_get(c, "os"))
 		sk_json_set(c, "os", json_string("linux"));
-	sk_json_set(c, "rootfs", json_pack("{s:s, s:o}", "type", "layers", "diff_ids",
-					   sk_strv_json(diff_ids)));
+	sk_json_set(c, "rootfs",
+		    json_pack("{s:s, s:o}", "type", "layers", "diff_ids", sk_strv_json(diff_ids)));
 	out = json_dumps(c, JSON_COMPACT);
 	json_decref(c);
 	if (!out)
@@ -288,14 +290,16 @@ int sk_import_docker_legacy(struct sk_import *im, struct sk_error **err)
 		json_decref(repos);
 		return sk_error_set(err, 0, "%s: repositories: not a JSON object", im->path);
 	}
-	json_object_foreach (repos, repo, tags) {
-		json_object_foreach (tags, tag, id) {
+	json_object_foreach(repos, repo, tags)
+	{
+		json_object_foreach(tags, tag, id)
+		{
 			_cleanup_strv_ char **names = sk_new0(char *, 1);
 			_cleanup_free_ char *name = sk_asprintf("%s:%s", repo, tag);
 
 			if (!json_is_string(id)) {
-				r = sk_error_set(err, 0, "%s: repositories: %s: not an id", im->path,
-						 name);
+				r = sk_error_set(err, 0, "%s: repositories: %s: not an id",
+						 im->path, name);
 				goto out;
 			}
 			sk_strv_push(&names, name);

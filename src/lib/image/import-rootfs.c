@@ -130,8 +130,8 @@ static json_t *ports_json(char **expose)
 	json_t *o = sk_json_must(json_object());
 
 	for (; expose && *expose; expose++) {
-		_cleanup_free_ char *p = strchr(*expose, '/') ? sk_strdup(*expose)
-							      : sk_asprintf("%s/tcp", *expose);
+		_cleanup_free_ char *p =
+		    strchr(*expose, '/') ? sk_strdup(*expose) : sk_asprintf("%s/tcp", *expose);
 		sk_json_set(o, p, json_object());
 	}
 	return o;
@@ -162,8 +162,8 @@ static char *rootfs_config(const struct sk_image_import_opts *o, const char *dif
 	sk_json_set(c, "os", json_string("linux"));
 	sk_json_set(c, "config", cc);
 	sk_json_set(c, "rootfs", json_pack("{s:s, s:[s]}", "type", "layers", "diff_ids", diff_id));
-	sk_json_set(c, "history", json_pack("[{s:s, s:s}]", "created", now, "created_by",
-					    "skiff image import"));
+	sk_json_set(c, "history",
+		    json_pack("[{s:s, s:s}]", "created", now, "created_by", "skiff image import"));
 	out = json_dumps(c, JSON_COMPACT);
 	json_decref(c);
 	if (!out)

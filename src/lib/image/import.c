@@ -49,12 +49,13 @@ static int read_desc(struct sk_import *im, const struct sk_image_descriptor *d, 
 		return sk_error_set(err, 0, "%s: truncated blob %s: %zu of %" PRId64 " bytes",
 				    im->path, d->digest, len, d->size);
 	if (len != (uint64_t)d->size)
-		return sk_error_set(err, 0, "%s: size mismatch for blob %s: %zu bytes, expected %" PRId64,
+		return sk_error_set(err, 0,
+				    "%s: size mismatch for blob %s: %zu bytes, expected %" PRId64,
 				    im->path, d->digest, len, d->size);
 	sk_sha256_buf(buf, len, got);
 	if (strcmp(got, d->digest))
-		return sk_error_set(err, 0, "%s: digest mismatch for blob %s: content is %s", im->path,
-				    d->digest, got);
+		return sk_error_set(err, 0, "%s: digest mismatch for blob %s: content is %s",
+				    im->path, d->digest, got);
 	*ret = TAKE_PTR(buf);
 	*ret_len = len;
 	return 0;
@@ -88,7 +89,8 @@ int sk_import_commit(struct sk_import *im, const char *manifest_json, size_t man
 		return r;
 	for (size_t i = 0; i < n; i++) {
 		sk_import_progress(im, c->diff_ids[i], i, n);
-		r = sk_layer_ensure(im->s, m->layers[i].digest, c->diff_ids[i], c->diff_ids, i, err);
+		r = sk_layer_ensure(im->s, m->layers[i].digest, c->diff_ids[i], c->diff_ids, i,
+				    err);
 		if (r < 0) {
 			sk_error_prefix(err, "%s", im->path);
 			return r;
@@ -129,8 +131,8 @@ static int check_config_type(struct sk_import *im, const struct sk_image_manifes
 	return 0;
 }
 
-static int add_manifest(struct sk_import *im, const struct sk_image_descriptor *d,
-			const char *name, struct pending *p, struct sk_error **err)
+static int add_manifest(struct sk_import *im, const struct sk_image_descriptor *d, const char *name,
+			struct pending *p, struct sk_error **err)
 {
 	_cleanup_(sk_image_manifest_freep) struct sk_image_manifest *m = NULL;
 	int r = read_desc(im, d, &p->manifest, &p->manifest_len, err);
@@ -146,8 +148,8 @@ static int add_manifest(struct sk_import *im, const struct sk_image_descriptor *
 	    (r = read_desc(im, &m->config, &p->config, &p->config_len, err)) < 0)
 		return r;
 	for (size_t i = 0; i < m->n_layers; i++) {
-		_cleanup_free_ char *bn = sk_asprintf("blobs/sha256/%s",
-						      sk_digest_hex(m->layers[i].digest));
+		_cleanup_free_ char *bn =
+		    sk_asprintf("blobs/sha256/%s", sk_digest_hex(m->layers[i].digest));
 
 		(void)sk_src_want(&im->src, bn, m->layers[i].digest, m->layers[i].size);
 	}
@@ -207,10 +209,12 @@ static int collect_oci(struct sk_import *im, struct sk_image_index *x, struct pe
 		if (sk_media_type_is_index(d->media_type)) {
 			r = pick_platform(im, d, &d, &nested, err);
 			if (r == 0)
-				r = add_manifest(im, d, descriptor_name(&x->manifests[i]), &p[n++], err);
+				r = add_manifest(im, d, descriptor_name(&x->manifests[i]), &p[n++],
+						 err);
 			sk_image_index_free(nested);
 		} else if (d->media_type && !sk_media_type_is_manifest(d->media_type)) {
-			r = sk_error_set(err, 0, "%s: index.json: manifests[%zu]: wrong mediaType '%s'",
+			r = sk_error_set(err, 0,
+					 "%s: index.json: manifests[%zu]: wrong mediaType '%s'",
 					 im->path, i, d->media_type);
 		} else if (!sk_descriptor_matches_platform(d, im->o->platform)) {
 			skipped++;

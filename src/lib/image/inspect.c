@@ -32,10 +32,10 @@ int sk_image_inspect_json(struct sk_image_store *s, const char *name, char **ret
 		return sk_error_set(err, 0, "image %s: config is not JSON", in->id);
 	layers = sk_json_must(json_array());
 	for (size_t i = 0; i < m->n_layers; i++)
-		sk_json_append(layers, json_pack("{s:s, s:s, s:I}", "MediaType",
-						 m->layers[i].media_type, "Digest",
-						 m->layers[i].digest, "Size",
-						 (json_int_t)m->layers[i].size));
+		sk_json_append(layers,
+			       json_pack("{s:s, s:s, s:I}", "MediaType", m->layers[i].media_type,
+					 "Digest", m->layers[i].digest, "Size",
+					 (json_int_t)m->layers[i].size));
 	doc = sk_json_must(json_object());
 	sk_json_set(doc, "Id", json_string(in->id));
 	sk_json_set(doc, "Digest", json_string(in->manifest_digest));
@@ -43,12 +43,14 @@ int sk_image_inspect_json(struct sk_image_store *s, const char *name, char **ret
 	sk_json_set(doc, "RepoTags", sk_strv_json(in->names));
 	sk_json_set(doc, "Created", in->created ? json_string(in->created) : json_null());
 	sk_json_set(doc, "Imported", json_string(in->imported ? in->imported : ""));
-	sk_json_set(doc, "Architecture", json_incref(json_object_get(cfg, "architecture")) ?: json_null());
+	sk_json_set(doc, "Architecture",
+		    json_incref(json_object_get(cfg, "architecture")) ?: json_null());
 	sk_json_set(doc, "Os", json_incref(json_object_get(cfg, "os")) ?: json_null());
 	sk_json_set(doc, "Size", json_integer((json_int_t)in->size));
 	sk_json_set(doc, "Config", json_incref(json_object_get(cfg, "config")) ?: json_object());
-	sk_json_set(doc, "RootFS", json_pack("{s:s, s:o}", "Type", "layers", "Layers",
-					     sk_strv_json(in->diff_ids)));
+	sk_json_set(
+	    doc, "RootFS",
+	    json_pack("{s:s, s:o}", "Type", "layers", "Layers", sk_strv_json(in->diff_ids)));
 	sk_json_set(doc, "Layers", layers);
 	json_decref(cfg);
 	*ret = json_dumps(doc, JSON_INDENT(4));

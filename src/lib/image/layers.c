@@ -154,7 +154,8 @@ static int unpack_stream(struct sk_image_store *s, int blob_fd, const char *dige
 	f.h = NULL;
 	memcpy(ret_got, got, 72);
 	if (diff_id && strcmp(got, diff_id) != 0) {
-		r = sk_error_set(err, 0, "layer %s: diff_id mismatch: uncompressed content is %s, "
+		r = sk_error_set(err, 0,
+				 "layer %s: diff_id mismatch: uncompressed content is %s, "
 				 "config rootfs.diff_ids says %s",
 				 digest, got, diff_id);
 		goto out;
@@ -249,11 +250,9 @@ char *sk_layer_short_name(const char *diff_id)
 	return sk_strndup(sk_digest_hex(diff_id), SK_IMAGE_SHORT_LINK_LEN);
 }
 
-int sk_layer_link(struct sk_image_store *s, const char *diff_id, char **ret,
-		  struct sk_error **err)
+int sk_layer_link(struct sk_image_store *s, const char *diff_id, char **ret, struct sk_error **err)
 {
-	_cleanup_free_ char *name = sk_layer_short_name(diff_id),
-			    *rel = sk_asprintf("l/%s", name),
+	_cleanup_free_ char *name = sk_layer_short_name(diff_id), *rel = sk_asprintf("l/%s", name),
 			    *target = sk_asprintf("../layers/%s", sk_digest_hex(diff_id));
 	char buf[PATH_MAX];
 	ssize_t n;
@@ -266,8 +265,8 @@ int sk_layer_link(struct sk_image_store *s, const char *diff_id, char **ret,
 			return sk_error_errno(err, "read link '%s/%s'", s->root, rel);
 		buf[n] = '\0';
 		if (strcmp(buf, target) != 0)
-			return sk_error_set(err, EEXIST, "link '%s/%s' points to '%s'", s->root, rel,
-					    buf);
+			return sk_error_set(err, EEXIST, "link '%s/%s' points to '%s'", s->root,
+					    rel, buf);
 	}
 	*ret = sk_asprintf("%s/%s", s->root, rel);
 	return 0;
@@ -309,7 +308,7 @@ uint64_t sk_tree_size(int dirfd, const char *name)
 
 	if (fd < 0)
 		return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
-			       ? (uint64_t)st.st_blocks * 512
-			       : 0;
+			   ? (uint64_t)st.st_blocks * 512
+			   : 0;
 	return tree_size_fd(fd, 0);
 }

@@ -51,8 +51,7 @@ bool sk_media_type_is_layer(const char *mt)
 	return mt && str_in(mt, set);
 }
 
-static int load(const char *json, size_t len, const char *name, json_t **ret,
-		struct sk_error **err)
+static int load(const char *json, size_t len, const char *name, json_t **ret, struct sk_error **err)
 {
 	json_error_t je;
 	json_t *root;
@@ -71,8 +70,8 @@ static int load(const char *json, size_t len, const char *name, json_t **ret,
 	return 0;
 }
 
-static int opt_string(json_t *obj, const char *key, const char *name, const char *path,
-		      char **ret, struct sk_error **err)
+static int opt_string(json_t *obj, const char *key, const char *name, const char *path, char **ret,
+		      struct sk_error **err)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -188,7 +187,8 @@ int sk_image_manifest_parse(const char *json, size_t len, const char *name,
 		goto out;
 	}
 	m->layers = sk_new0(struct sk_image_descriptor, json_array_size(layers) + 1);
-	json_array_foreach (layers, i, sv) {
+	json_array_foreach(layers, i, sv)
+	{
 		char path[48];
 
 		snprintf(path, sizeof(path), "layers[%zu].", i);
@@ -196,9 +196,9 @@ int sk_image_manifest_parse(const char *json, size_t len, const char *name,
 		if ((r = descriptor_parse(sv, name, path, &m->layers[i], err)) < 0)
 			goto out;
 		if (!sk_media_type_is_layer(m->layers[i].media_type)) {
-			r = sk_error_set(err, 0, "%s: %smediaType: wrong mediaType '%s' for a layer",
-					 name, path,
-					 m->layers[i].media_type ? m->layers[i].media_type : "");
+			r = sk_error_set(
+			    err, 0, "%s: %smediaType: wrong mediaType '%s' for a layer", name, path,
+			    m->layers[i].media_type ? m->layers[i].media_type : "");
 			goto out;
 		}
 	}
@@ -241,7 +241,8 @@ int sk_image_index_parse(const char *json, size_t len, const char *name,
 		goto out;
 	}
 	x->manifests = sk_new0(struct sk_image_descriptor, json_array_size(ms) + 1);
-	json_array_foreach (ms, i, v) {
+	json_array_foreach(ms, i, v)
+	{
 		char path[48];
 
 		snprintf(path, sizeof(path), "manifests[%zu].", i);
@@ -287,7 +288,8 @@ int sk_docker_manifest_parse(const char *json, size_t len, const char *name,
 	}
 	m = sk_new0(struct sk_docker_manifest, 1);
 	m->entries = sk_new0(struct sk_docker_manifest_entry, json_array_size(root));
-	json_array_foreach (root, i, v) {
+	json_array_foreach(root, i, v)
+	{
 		struct sk_docker_manifest_entry *e = &m->entries[i];
 		json_t *c = json_object_get(v, "Config");
 

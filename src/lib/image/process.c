@@ -234,7 +234,9 @@ int sk_image_apply_config(const struct sk_image_config *c, const struct sk_image
 	sk_strv_free(p->env);
 	p->env = TAKE_PTR(env);
 	free(p->cwd);
-	p->cwd = !wd || !*wd ? sk_strdup("/") : wd[0] == '/' ? sk_strdup(wd) : sk_asprintf("/%s", wd);
+	p->cwd = !wd || !*wd	? sk_strdup("/")
+		 : wd[0] == '/' ? sk_strdup(wd)
+				: sk_asprintf("/%s", wd);
 	p->user.uid = uid;
 	p->user.gid = gid;
 	free(p->user.additional_gids);

@@ -32,8 +32,8 @@ static bool valid_container_id(const char *id)
 }
 
 /* The new mount API, for more layers than fit in one page of options. */
-static int mount_fsconfig(char **lowers, const char *upper, const char *work,
-			  const char *target, bool readonly, struct sk_error **err)
+static int mount_fsconfig(char **lowers, const char *upper, const char *work, const char *target,
+			  bool readonly, struct sk_error **err)
 {
 	_cleanup_close_ int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
 	_cleanup_close_ int mnt = -1;
@@ -42,8 +42,10 @@ static int mount_fsconfig(char **lowers, const char *upper, const char *work,
 		return sk_error_errno(err, "fsopen overlay");
 	for (char **l = lowers; *l; l++)
 		if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "lowerdir+", *l, 0) < 0)
-			return sk_error_errno(err, "overlay: add lower layer '%s' (needs Linux 6.8 "
-						   "for this many layers)", *l);
+			return sk_error_errno(err,
+					      "overlay: add lower layer '%s' (needs Linux 6.8 "
+					      "for this many layers)",
+					      *l);
 	if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
 	    syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
 	    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
@@ -58,7 +60,8 @@ static int mount_fsconfig(char **lowers, const char *upper, const char *work,
 
 static int do_mount(char **lowers, const char *dir, bool readonly, struct sk_error **err)
 {
-	_cleanup_free_ char *upper = sk_asprintf("%s/upper", dir), *work = sk_asprintf("%s/work", dir),
+	_cleanup_free_ char *upper = sk_asprintf("%s/upper", dir),
+			    *work = sk_asprintf("%s/work", dir),
 			    *merged = sk_asprintf("%s/merged", dir), *data = NULL;
 	size_t len = strlen(upper) + strlen(work) + 64;
 	char *p;
@@ -80,11 +83,12 @@ static int do_mount(char **lowers, const char *dir, bool readonly, struct sk_err
 	return 0;
 }
 
-static int write_info(struct sk_image_store *s, const char *id,
-		      const struct sk_image_info *in, struct sk_error **err)
+static int write_info(struct sk_image_store *s, const char *id, const struct sk_image_info *in,
+		      struct sk_error **err)
 {
 	_cleanup_free_ char *path = sk_asprintf("%s/containers/%s/info.json", s->root, id), *out;
-	json_t *doc = json_pack("{s:s, s:o}", "image", in->id, "layers", sk_strv_json(in->diff_ids));
+	json_t *doc =
+	    json_pack("{s:s, s:o}", "image", in->id, "layers", sk_strv_json(in->diff_ids));
 	int r;
 
 	out = json_dumps(sk_json_must(doc), JSON_INDENT(1));
@@ -128,9 +132,9 @@ int sk_image_rootfs_mount(struct sk_image_store *s, const char *image, const cha
 	rel = sk_asprintf("containers/%s", container_id);
 	if (mkdirat(s->dirfd, rel, 0700) < 0)
 		return errno == EEXIST
-			       ? sk_error_set(err, EEXIST, "container '%s' has a rootfs already",
-					      container_id)
-			       : sk_error_errno(err, "create '%s/%s'", s->root, rel);
+			   ? sk_error_set(err, EEXIST, "container '%s' has a rootfs already",
+					  container_id)
+			   : sk_error_errno(err, "create '%s/%s'", s->root, rel);
 	dir = sk_asprintf("%s/%s", s->root, rel);
 	static const char *const subdirs[] = { "upper", "work", "merged" };
 	for (size_t i = 0; i < SK_ELEMENTSOF(subdirs); i++) {

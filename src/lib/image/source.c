@@ -20,8 +20,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SK_SRC_SMALL (1u << 20)      /* always kept */
-#define SK_SRC_MEM_MAX (256u << 20)  /* all kept files together */
+#define SK_SRC_SMALL (1u << 20)	    /* always kept */
+#define SK_SRC_MEM_MAX (256u << 20) /* all kept files together */
 #define SK_SRC_MAX_ENTRIES 1000000
 
 static const char *clean_name(const char *name)
@@ -42,8 +42,8 @@ static int open_archive(const char *path, struct archive **ret, struct sk_error 
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, path, 1 << 17) != ARCHIVE_OK) {
-		int r = sk_error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0, "open '%s': %s",
-				     path, archive_error_string(a));
+		int r = sk_error_set(err, archive_errno(a) > 0 ? archive_errno(a) : 0,
+				     "open '%s': %s", path, archive_error_string(a));
 		archive_read_free(a);
 		return r;
 	}
@@ -71,9 +71,8 @@ static int keep_small(struct sk_src *src, struct archive *a, struct archive_entr
 	if (size > SK_SRC_SMALL && buf[0] != '{' && buf[0] != '[')
 		return 0;
 	src->files = sk_realloc(src->files, sizeof(*src->files) * (src->n_files + 1));
-	src->files[src->n_files++] = (struct sk_src_file){ .name = sk_strdup(name),
-							   .buf = TAKE_PTR(buf),
-							   .len = (size_t)n };
+	src->files[src->n_files++] =
+	    (struct sk_src_file){ .name = sk_strdup(name), .buf = TAKE_PTR(buf), .len = (size_t)n };
 	src->mem += (uint64_t)n;
 	return 0;
 }
@@ -174,7 +173,8 @@ static const struct sk_src_file *find_file(struct sk_src *src, const char *name)
 static bool safe_name(const char *name)
 {
 	return name[0] != '/' && strcmp(name, "..") && !sk_str_has_prefix(name, "../") &&
-	       !strstr(name, "/../") && !(strlen(name) >= 3 && !strcmp(name + strlen(name) - 3, "/.."));
+	       !strstr(name, "/../") &&
+	       !(strlen(name) >= 3 && !strcmp(name + strlen(name) - 3, "/.."));
 }
 
 int sk_src_read(struct sk_src *src, const char *name, char **ret, size_t *ret_len,
@@ -235,7 +235,8 @@ static int fetch_entry(struct sk_import *im, struct archive *a, struct sk_src_wa
 		r = sk_blob_writer_write(bw, buf, (size_t)n, err);
 		if (r < 0)
 			return r;
-		sk_import_progress(im, w->name, sk_blob_writer_size(bw), w->size > 0 ? (uint64_t)w->size : 0);
+		sk_import_progress(im, w->name, sk_blob_writer_size(bw),
+				   w->size > 0 ? (uint64_t)w->size : 0);
 	}
 	return sk_blob_writer_commit(bw, what, w->digest, w->size, w->got, err);
 }
@@ -250,8 +251,8 @@ static int fetch_dir(struct sk_import *im, struct sk_src_want *w, struct sk_erro
 	fd = openat(im->src.dirfd, w->name, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT && w->digest
-			       ? sk_error_set(err, 0, "%s: missing blob %s", im->path, w->digest)
-			       : sk_error_errno(err, "open '%s'", what);
+			   ? sk_error_set(err, 0, "%s: missing blob %s", im->path, w->digest)
+			   : sk_error_errno(err, "open '%s'", what);
 	sk_import_progress(im, w->name, 0, w->size > 0 ? (uint64_t)w->size : 0);
 	return sk_blob_put_fd(im->s, fd, what, w->digest, w->size, w->got, err);
 }

@@ -46,8 +46,7 @@ static const char *jstr(json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-static int load_image(json_t *v, struct sk_image_info *i, const char *path,
-		      struct sk_error **err)
+static int load_image(json_t *v, struct sk_image_info *i, const char *path, struct sk_error **err)
 {
 	const char *id = jstr(v, "id"), *md = jstr(v, "manifest");
 
@@ -63,7 +62,8 @@ static int load_image(json_t *v, struct sk_image_info *i, const char *path,
 	i->diff_ids = sk_json_strv(json_object_get(v, "layers")) ?: sk_new0(char *, 1);
 	for (char **d = i->diff_ids; *d; d++)
 		if (sk_digest_validate(*d, NULL) < 0)
-			return sk_error_set(err, 0, "%s: image %s: invalid layer '%s'", path, id, *d);
+			return sk_error_set(err, 0, "%s: image %s: invalid layer '%s'", path, id,
+					    *d);
 	return 0;
 }
 
@@ -93,7 +93,8 @@ static int load_index(struct sk_image_store *s, struct sk_error **err)
 	}
 	if (json_is_array(images)) {
 		s->images = sk_new0(struct sk_image_info, json_array_size(images) + 1);
-		json_array_foreach (images, i, v) {
+		json_array_foreach(images, i, v)
+		{
 			s->n_images++;
 			r = load_image(v, &s->images[i], path, err);
 			if (r < 0)
@@ -104,11 +105,10 @@ static int load_index(struct sk_image_store *s, struct sk_error **err)
 	return r;
 }
 
-static int open_root(struct sk_image_store *s, const char *root, bool write,
-		     struct sk_error **err)
+static int open_root(struct sk_image_store *s, const char *root, bool write, struct sk_error **err)
 {
-	static const char *const dirs[] = { "blobs", "blobs/sha256", "layers", "l",
-					    "containers", NULL };
+	static const char *const dirs[] = { "blobs", "blobs/sha256", "layers",
+					    "l",     "containers",   NULL };
 	int r;
 
 	if (write) {
@@ -125,8 +125,8 @@ static int open_root(struct sk_image_store *s, const char *root, bool write,
 	for (const char *const *d = dirs; write && *d; d++)
 		if (mkdirat(s->dirfd, *d, 0700) < 0 && errno != EEXIST)
 			return sk_error_errno(err, "create '%s/%s'", root, *d);
-	s->lock_fd = openat(s->dirfd, "lock", (write ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC,
-			    0600);
+	s->lock_fd =
+	    openat(s->dirfd, "lock", (write ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0600);
 	if (s->lock_fd < 0) {
 		if (errno == ENOENT && !write)
 			return 0;
@@ -274,13 +274,12 @@ static int find(const struct sk_image_store *s, const char *name, const char **r
 		for (size_t i = 0; i < s->n_images; i++)
 			if (sk_str_has_prefix(s->images[i].id + 7, hex)) {
 				if (found >= 0)
-					return sk_error_set(err, 0, "image id prefix '%s' is ambiguous",
-							    name);
+					return sk_error_set(
+					    err, 0, "image id prefix '%s' is ambiguous", name);
 				found = (int)i;
 			}
 		if (found >= 0 || hex != name)
-			return found >= 0 ? found
-					  : sk_error_set(err, ENOENT, "image '%s'", name);
+			return found >= 0 ? found : sk_error_set(err, ENOENT, "image '%s'", name);
 	}
 	if (sk_image_name_normalize(name, &norm, err) < 0)
 		return -EINVAL;
@@ -340,7 +339,7 @@ int sk_store_add_image(struct sk_image_store *s, const char *manifest_digest,
 		in->diff_ids = sk_strv_copy(c->diff_ids);
 		for (char **d = c->diff_ids; *d; d++)
 			in->size += (uint64_t)json_integer_value(
-				json_object_get(json_object_get(s->layers, *d), "size"));
+			    json_object_get(json_object_get(s->layers, *d), "size"));
 	}
 	if (name && *name) {
 		_cleanup_free_ char *norm = NULL;
@@ -356,8 +355,7 @@ int sk_store_add_image(struct sk_image_store *s, const char *manifest_digest,
 	return 0;
 }
 
-int sk_image_tag(struct sk_image_store *s, const char *src, const char *dst,
-		 struct sk_error **err)
+int sk_image_tag(struct sk_image_store *s, const char *src, const char *dst, struct sk_error **err)
 {
 	_cleanup_free_ char *norm = NULL;
 	const char *by;
@@ -379,8 +377,8 @@ int sk_image_tag(struct sk_image_store *s, const char *src, const char *dst,
 static void foreach_container(struct sk_image_store *s, void (*cb)(json_t *info, void *ud),
 			      void *ud)
 {
-	int fd = s->dirfd < 0 ? -1 : openat(s->dirfd, "containers",
-					    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd =
+	    s->dirfd < 0 ? -1 : openat(s->dirfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
 	DIR *d;
 
@@ -434,9 +432,7 @@ static void layers_cb(json_t *info, void *ud)
 	json_t *layers = json_object_get(info, "layers"), *v;
 	size_t i;
 
-	json_array_foreach (layers, i, v)
-		if (json_is_string(v))
-			sk_json_append(ud, json_incref(v));
+	json_array_foreach(layers, i, v) if (json_is_string(v)) sk_json_append(ud, json_incref(v));
 }
 
 json_t *sk_store_container_layers(struct sk_image_store *s)
@@ -454,8 +450,7 @@ static void remove_image_at(struct sk_image_store *s, size_t i)
 	s->n_images--;
 }
 
-int sk_image_remove(struct sk_image_store *s, const char *name, bool force,
-		    struct sk_error **err)
+int sk_image_remove(struct sk_image_store *s, const char *name, bool force, struct sk_error **err)
 {
 	const char *by;
 	uint64_t freed = 0;
@@ -468,9 +463,9 @@ int sk_image_remove(struct sk_image_store *s, const char *name, bool force,
 		return sk_store_save(s, err);
 	}
 	if (!force && sk_store_image_in_use(s, s->images[i].id))
-		return sk_error_set(err, EBUSY,
-				    "image '%s' is in use by a container (use --force to remove it)",
-				    name);
+		return sk_error_set(
+		    err, EBUSY, "image '%s' is in use by a container (use --force to remove it)",
+		    name);
 	remove_image_at(s, (size_t)i);
 	r = sk_store_save(s, err);
 	if (r < 0)

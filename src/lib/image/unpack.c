@@ -74,8 +74,8 @@ static int normalize(struct unpacker *u, const char *raw, const char *what, char
 		if (!strcmp(c, "."))
 			continue;
 		if (!strcmp(c, ".."))
-			return sk_error_set(u->err, 0, "entry '%s': %s '%s' contains '..'", u->entry,
-					    what, raw);
+			return sk_error_set(u->err, 0, "entry '%s': %s '%s' contains '..'",
+					    u->entry, what, raw);
 		if (strlen(c) > NAME_MAX)
 			return sk_error_set(u->err, 0, "entry '%.100s': component longer than %d",
 					    u->entry, NAME_MAX);
@@ -123,7 +123,8 @@ static int open_component(struct unpacker *u, int dirfd, const char *name, bool 
 					    "entry '%s': '%s' is a symlink, refusing to follow it",
 					    u->entry, path);
 		/* a whiteout earlier in this layer may be replaced by a directory */
-		if (!create || !S_ISCHR(st.st_mode) || st.st_rdev != 0 || unlinkat(dirfd, name, 0) < 0)
+		if (!create || !S_ISCHR(st.st_mode) || st.st_rdev != 0 ||
+		    unlinkat(dirfd, name, 0) < 0)
 			return sk_error_set(u->err, ENOTDIR, "entry '%s': '%s'", u->entry, path);
 	}
 	return sk_error_set(u->err, EAGAIN, "entry '%s': open '%s'", u->entry, path);
@@ -266,8 +267,8 @@ static void entry_times(struct archive_entry *e, struct timespec ts[2])
  * (fd: an open fd of it, or -1).  chown comes before chmod, which would
  * otherwise lose set-id bits.
  */
-static int set_meta(struct unpacker *u, struct archive_entry *e, int fd, int pfd,
-		    const char *base, bool is_link)
+static int set_meta(struct unpacker *u, struct archive_entry *e, int fd, int pfd, const char *base,
+		    bool is_link)
 {
 	mode_t mode = archive_entry_perm(e) & 07777;
 	struct timespec ts[2];
@@ -325,8 +326,8 @@ static int write_data(struct unpacker *u, struct archive *a, struct archive_entr
 static int make_file(struct unpacker *u, struct archive *a, struct archive_entry *e, int pfd,
 		     const char *base)
 {
-	_cleanup_close_ int fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-							   O_CLOEXEC, 0600);
+	_cleanup_close_ int fd =
+	    openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int r;
 
 	if (fd < 0)
@@ -601,8 +602,9 @@ static int apply_dir_times(struct unpacker *u)
 int sk_unpack_archive(struct archive *a, int dirfd, const struct sk_unpack_opts *o,
 		      struct sk_error **err)
 {
-	struct unpacker u = { .root = dirfd, .o = o, .err = err, .cache_fd = -1,
-			      .chown = geteuid() == 0 };
+	struct unpacker u = {
+		.root = dirfd, .o = o, .err = err, .cache_fd = -1, .chown = geteuid() == 0
+	};
 	struct archive_entry *e;
 	int r = 0;
 

@@ -84,15 +84,18 @@ int sk_cap_last_cap(void)
 	return (int)SK_ELEMENTSOF(cap_names) - 1;
 }
 
-#define SK_RL(x) { #x, x }
+#define SK_RL(x)                                                                                   \
+	{                                                                                          \
+#x, x                                                                              \
+	}
 static const struct {
 	const char *name;
 	int resource;
 } rlimit_names[] = {
-	SK_RL(RLIMIT_CPU),	SK_RL(RLIMIT_FSIZE),	  SK_RL(RLIMIT_DATA),	 SK_RL(RLIMIT_STACK),
-	SK_RL(RLIMIT_CORE),	SK_RL(RLIMIT_RSS),	  SK_RL(RLIMIT_NPROC),	 SK_RL(RLIMIT_NOFILE),
-	SK_RL(RLIMIT_MEMLOCK),	SK_RL(RLIMIT_AS),	  SK_RL(RLIMIT_LOCKS),	 SK_RL(RLIMIT_SIGPENDING),
-	SK_RL(RLIMIT_MSGQUEUE), SK_RL(RLIMIT_NICE),	  SK_RL(RLIMIT_RTPRIO), SK_RL(RLIMIT_RTTIME),
+	SK_RL(RLIMIT_CPU),	SK_RL(RLIMIT_FSIZE), SK_RL(RLIMIT_DATA),   SK_RL(RLIMIT_STACK),
+	SK_RL(RLIMIT_CORE),	SK_RL(RLIMIT_RSS),   SK_RL(RLIMIT_NPROC),  SK_RL(RLIMIT_NOFILE),
+	SK_RL(RLIMIT_MEMLOCK),	SK_RL(RLIMIT_AS),    SK_RL(RLIMIT_LOCKS),  SK_RL(RLIMIT_SIGPENDING),
+	SK_RL(RLIMIT_MSGQUEUE), SK_RL(RLIMIT_NICE),  SK_RL(RLIMIT_RTPRIO), SK_RL(RLIMIT_RTTIME),
 };
 #undef SK_RL
 
@@ -110,9 +113,9 @@ static const struct {
 	const char *name;
 	int clone_flag;
 } ns_types[SK_NS__COUNT] = {
-	[SK_NS_PID] = { "pid", CLONE_NEWPID },	       [SK_NS_NET] = { "network", CLONE_NEWNET },
-	[SK_NS_MNT] = { "mount", CLONE_NEWNS },	       [SK_NS_IPC] = { "ipc", CLONE_NEWIPC },
-	[SK_NS_UTS] = { "uts", CLONE_NEWUTS },	       [SK_NS_USER] = { "user", CLONE_NEWUSER },
+	[SK_NS_PID] = { "pid", CLONE_NEWPID },		[SK_NS_NET] = { "network", CLONE_NEWNET },
+	[SK_NS_MNT] = { "mount", CLONE_NEWNS },		[SK_NS_IPC] = { "ipc", CLONE_NEWIPC },
+	[SK_NS_UTS] = { "uts", CLONE_NEWUTS },		[SK_NS_USER] = { "user", CLONE_NEWUSER },
 	[SK_NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP }, [SK_NS_TIME] = { "time", CLONE_NEWTIME },
 };
 
@@ -139,10 +142,11 @@ int sk_ns_type_from_name(const char *name)
 }
 
 const char *const sk_oci_seccomp_actions[] = {
-	"SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-	"SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",	   "SCMP_ACT_TRACE",
-	"SCMP_ACT_ALLOW", "SCMP_ACT_LOG",	   "SCMP_ACT_NOTIFY",
-	NULL,
+	"SCMP_ACT_KILL",	"SCMP_ACT_KILL_PROCESS",
+	"SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+	"SCMP_ACT_ERRNO",	"SCMP_ACT_TRACE",
+	"SCMP_ACT_ALLOW",	"SCMP_ACT_LOG",
+	"SCMP_ACT_NOTIFY",	NULL,
 };
 
 const char *const sk_oci_seccomp_operators[] = {
@@ -152,14 +156,12 @@ const char *const sk_oci_seccomp_operators[] = {
 
 /* The architectures config-linux.md lists, plus those libseccomp added since. */
 const char *const sk_oci_seccomp_archs[] = {
-	"SCMP_ARCH_X86",	 "SCMP_ARCH_X86_64",	"SCMP_ARCH_X32",
-	"SCMP_ARCH_ARM",	 "SCMP_ARCH_AARCH64",	"SCMP_ARCH_MIPS",
-	"SCMP_ARCH_MIPS64",	 "SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL",
-	"SCMP_ARCH_MIPSEL64",	 "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
-	"SCMP_ARCH_PPC64",	 "SCMP_ARCH_PPC64LE",	"SCMP_ARCH_S390",
-	"SCMP_ARCH_S390X",	 "SCMP_ARCH_PARISC",	"SCMP_ARCH_PARISC64",
-	"SCMP_ARCH_RISCV64",	 "SCMP_ARCH_LOONGARCH64", "SCMP_ARCH_M68K",
-	"SCMP_ARCH_SH",		 "SCMP_ARCH_SHEB",	NULL,
+	"SCMP_ARCH_X86",     "SCMP_ARCH_X86_64",   "SCMP_ARCH_X32",	    "SCMP_ARCH_ARM",
+	"SCMP_ARCH_AARCH64", "SCMP_ARCH_MIPS",	   "SCMP_ARCH_MIPS64",	    "SCMP_ARCH_MIPS64N32",
+	"SCMP_ARCH_MIPSEL",  "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+	"SCMP_ARCH_PPC64",   "SCMP_ARCH_PPC64LE",  "SCMP_ARCH_S390",	    "SCMP_ARCH_S390X",
+	"SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",	    "SCMP_ARCH_LOONGARCH64",
+	"SCMP_ARCH_M68K",    "SCMP_ARCH_SH",	   "SCMP_ARCH_SHEB",	    NULL,
 };
 
 const char *const sk_oci_seccomp_flags[] = {

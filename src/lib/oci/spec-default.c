@@ -77,8 +77,8 @@ static json_t *default_process(void)
 	set(c, "effective", strv_json(caps));
 	set(c, "permitted", strv_json(caps));
 	set(p, "capabilities", c);
-	set(p, "rlimits", json_pack("[{s:s, s:i, s:i}]", "type", "RLIMIT_NOFILE", "hard", 1024,
-				    "soft", 1024));
+	set(p, "rlimits",
+	    json_pack("[{s:s, s:i, s:i}]", "type", "RLIMIT_NOFILE", "hard", 1024, "soft", 1024));
 	set(p, "noNewPrivileges", json_true());
 	return p;
 }
@@ -106,10 +106,10 @@ static json_t *default_mounts(bool rootless)
 {
 	static const char *const dev[] = { "nosuid", "strictatime", "mode=755", "size=65536k",
 					   NULL };
-	static const char *const pts[] = { "nosuid", "noexec", "newinstance", "ptmxmode=0666",
-					   "mode=0620", "gid=5", NULL };
-	static const char *const shm[] = { "nosuid", "noexec", "nodev", "mode=1777",
-					   "size=65536k", NULL };
+	static const char *const pts[] = { "nosuid",	"noexec", "newinstance", "ptmxmode=0666",
+					   "mode=0620", "gid=5",  NULL };
+	static const char *const shm[] = { "nosuid",	"noexec",      "nodev",
+					   "mode=1777", "size=65536k", NULL };
 	static const char *const mq[] = { "nosuid", "noexec", "nodev", NULL };
 	static const char *const sys[] = { "nosuid", "noexec", "nodev", "ro", NULL };
 	static const char *const sys_rbind[] = { "rbind", "nosuid", "noexec", "nodev", "ro", NULL };
@@ -139,23 +139,33 @@ static json_t *id_mapping_json(unsigned host_id)
 static json_t *default_linux(bool rootless)
 {
 	static const char *const masked[] = {
-		"/proc/acpi",	     "/proc/asound",	 "/proc/kcore",	   "/proc/keys",
-		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
-		"/sys/firmware",     "/proc/scsi",	 "/sys/devices/virtual/tpm", NULL,
+		"/proc/acpi",
+		"/proc/asound",
+		"/proc/kcore",
+		"/proc/keys",
+		"/proc/latency_stats",
+		"/proc/timer_list",
+		"/proc/timer_stats",
+		"/proc/sched_debug",
+		"/sys/firmware",
+		"/proc/scsi",
+		"/sys/devices/virtual/tpm",
+		NULL,
 	};
-	static const char *const readonly[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
+	static const char *const readonly[] = { "/proc/bus",	       "/proc/fs",
+						"/proc/irq",	       "/proc/sys",
 						"/proc/sysrq-trigger", NULL };
 	static const char *const ns[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", NULL };
-	static const char *const ns_rootless[] = { "pid", "ipc", "uts", "mount", "cgroup", "user",
-						   NULL };
+	static const char *const ns_rootless[] = { "pid",    "ipc",  "uts", "mount",
+						   "cgroup", "user", NULL };
 	json_t *l = must(json_object()), *nss = must(json_array());
 
 	if (rootless) {
 		set(l, "uidMappings", id_mapping_json(geteuid()));
 		set(l, "gidMappings", id_mapping_json(getegid()));
 	} else {
-		set(l, "resources", json_pack("{s:[{s:b, s:s}]}", "devices", "allow", 0, "access",
-					      "rwm"));
+		set(l, "resources",
+		    json_pack("{s:[{s:b, s:s}]}", "devices", "allow", 0, "access", "rwm"));
 	}
 	for (const char *const *n = rootless ? ns_rootless : ns; *n; n++)
 		append(nss, json_pack("{s:s}", "type", *n));
@@ -181,7 +191,8 @@ char *sk_spec_default_json(bool rootless)
 static json_t *features_seccomp(void)
 {
 	static const char *const supported_flags[] = {
-		"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+		"SECCOMP_FILTER_FLAG_TSYNC",
+		"SECCOMP_FILTER_FLAG_LOG",
 		"SECCOMP_FILTER_FLAG_SPEC_ALLOW",
 #if SCMP_VER_MAJOR > 2 || (SCMP_VER_MAJOR == 2 && SCMP_VER_MINOR >= 6)
 		"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
@@ -210,8 +221,9 @@ static json_t *features_linux(void)
 	for (int c = 0; c <= sk_cap_last_cap(); c++)
 		append(arr, json_string(sk_cap_to_name(c)));
 	set(l, "capabilities", arr);
-	set(l, "cgroup", json_pack("{s:b, s:b, s:b, s:b, s:b}", "v1", 1, "v2", 1, "systemd", 0,
-				   "systemdUser", 0, "rdma", 0));
+	set(l, "cgroup",
+	    json_pack("{s:b, s:b, s:b, s:b, s:b}", "v1", 1, "v2", 1, "systemd", 0, "systemdUser", 0,
+		      "rdma", 0));
 	set(l, "seccomp", features_seccomp());
 	set(l, "apparmor", json_pack("{s:b}", "enabled", 0));
 	set(l, "selinux", json_pack("{s:b}", "enabled", 0));
@@ -232,8 +244,8 @@ char *sk_spec_features_json(const char *const *mount_options)
 	set(doc, "hooks", strv_json(sk_oci_hook_names));
 	set(doc, "mountOptions", strv_json(mount_options));
 	set(doc, "linux", features_linux());
-	set(doc, "annotations", json_pack("{s:s, s:s}", "io.github.seccomp.libseccomp.version",
-					  seccomp_version, "io.skiff.runtime.version",
-					  SK_VERSION));
+	set(doc, "annotations",
+	    json_pack("{s:s, s:s}", "io.github.seccomp.libseccomp.version", seccomp_version,
+		      "io.skiff.runtime.version", SK_VERSION));
 	return dump(doc);
 }

@@ -36,7 +36,7 @@ struct sk_oj {
 
 /* Sets the error "NAME: PATH.KEY: MSG"; path and key may be "" or NULL. */
 int sk_oj_fail(const struct sk_oj *j, const char *path, const char *key, const char *fmt, ...)
-	_printf_(4, 5);
+    _printf_(4, 5);
 
 /* "path.key" (or "key" when path is empty); "path.key[i]" for elements. */
 char *sk_oj_join(const char *path, const char *key);
@@ -45,23 +45,23 @@ char *sk_oj_elem(const char *path, const char *key, size_t i);
 /* The member `key` of obj if it has JSON type `type`; NULL when not set. */
 int sk_oj_member(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
 		 json_type type, bool required, json_t **ret);
-int sk_oj_str(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	      bool required, char **ret);
+int sk_oj_str(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	      char **ret);
 int sk_oj_bool(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool *ret,
 	       bool *has);
 /* An integer within [min, max]; reals and out-of-range values are errors. */
-int sk_oj_int(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	      bool required, int64_t min, int64_t max, int64_t *ret, bool *has);
+int sk_oj_int(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	      int64_t min, int64_t max, int64_t *ret, bool *has);
 /* As sk_oj_int() for a value already fetched (an array element, say). */
 int sk_oj_int_value(const struct sk_oj *j, json_t *v, const char *path, const char *key,
 		    int64_t min, int64_t max, int64_t *ret);
-int sk_oj_u64(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	      bool required, uint64_t *ret, bool *has);
-int sk_oj_u32(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	      bool required, uint32_t *ret, bool *has);
+int sk_oj_u64(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	      uint64_t *ret, bool *has);
+int sk_oj_u32(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	      uint32_t *ret, bool *has);
 /* An array of strings, returned NULL-terminated (an empty array gives {NULL}). */
-int sk_oj_strv(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	       bool required, char ***ret);
+int sk_oj_strv(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	       char ***ret);
 /* Element i of array `arr` (member `key` of path) as an object; *ret_path owned. */
 int sk_oj_elem_object(const struct sk_oj *j, json_t *arr, size_t i, const char *path,
 		      const char *key, json_t **ret, char **ret_path);
@@ -84,8 +84,8 @@ bool sk_oci_name_in(const char *const *table, const char *name);
 int sk_ns_type_from_name(const char *name);
 
 /* Section parsers: `path` is the JSON path of `obj` ("" at the top). */
-int sk_oci_parse_id_mappings(const struct sk_oj *j, json_t *obj, const char *path,
-			     const char *key, struct sk_id_mapping **ret, size_t *ret_n);
+int sk_oci_parse_id_mappings(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
+			     struct sk_id_mapping **ret, size_t *ret_n);
 int sk_oci_parse_process(const struct sk_oj *j, json_t *obj, const char *path,
 			 struct sk_process *p);
 int sk_oci_parse_resources(const struct sk_oj *j, json_t *obj, const char *path,

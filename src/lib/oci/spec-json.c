@@ -91,8 +91,8 @@ int sk_oj_member(const struct sk_oj *j, json_t *obj, const char *path, const cha
 	return 0;
 }
 
-int sk_oj_str(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	      bool required, char **ret)
+int sk_oj_str(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	      char **ret)
 {
 	json_t *v;
 	int r;
@@ -160,8 +160,8 @@ int sk_oj_int_value(const struct sk_oj *j, json_t *v, const char *path, const ch
 	return 0;
 }
 
-int sk_oj_int(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	      bool required, int64_t min, int64_t max, int64_t *ret, bool *has)
+int sk_oj_int(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	      int64_t min, int64_t max, int64_t *ret, bool *has)
 {
 	json_t *v = json_object_get(obj, key);
 	int64_t n;
@@ -183,8 +183,8 @@ int sk_oj_int(const struct sk_oj *j, json_t *obj, const char *path, const char *
 	return 0;
 }
 
-int sk_oj_u64(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	      bool required, uint64_t *ret, bool *has)
+int sk_oj_u64(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	      uint64_t *ret, bool *has)
 {
 	json_t *v = json_object_get(obj, key);
 	int64_t n = 0;
@@ -211,8 +211,8 @@ int sk_oj_u64(const struct sk_oj *j, json_t *obj, const char *path, const char *
 	return 0;
 }
 
-int sk_oj_u32(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	      bool required, uint32_t *ret, bool *has)
+int sk_oj_u32(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	      uint32_t *ret, bool *has)
 {
 	int64_t n = 0;
 	bool set = false;
@@ -228,8 +228,8 @@ int sk_oj_u32(const struct sk_oj *j, json_t *obj, const char *path, const char *
 	return 0;
 }
 
-int sk_oj_strv(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
-	       bool required, char ***ret)
+int sk_oj_strv(const struct sk_oj *j, json_t *obj, const char *path, const char *key, bool required,
+	       char ***ret)
 {
 	_cleanup_strv_ char **v = NULL;
 	json_t *arr, *e;
@@ -240,7 +240,8 @@ int sk_oj_strv(const struct sk_oj *j, json_t *obj, const char *path, const char 
 	if (r < 0 || !arr)
 		return r;
 	v = sk_new0(char *, json_array_size(arr) + 1);
-	json_array_foreach (arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		if (!json_is_string(e)) {
 			_cleanup_free_ char *p = sk_oj_elem(path, key, i);
 
@@ -292,7 +293,8 @@ int sk_oj_kv(const struct sk_oj *j, json_t *obj, const char *path, const char *k
 	if (r < 0 || !o)
 		return r;
 	kv = sk_new0(struct sk_kv, json_object_size(o));
-	json_object_foreach (o, k, v) {
+	json_object_foreach(o, k, v)
+	{
 		if (!*k)
 			r = sk_oj_fail(j, base, NULL, "empty key");
 		else if (!json_is_string(v))

@@ -15,8 +15,8 @@
 
 #include "base/log.h"
 
-static int parse_namespace(const struct sk_oj *j, json_t *o, const char *p,
-			   struct sk_linux *l, size_t i)
+static int parse_namespace(const struct sk_oj *j, json_t *o, const char *p, struct sk_linux *l,
+			   size_t i)
 {
 	_cleanup_free_ char *type = NULL;
 	struct sk_namespace *ns = &l->namespaces[i];
@@ -71,7 +71,8 @@ static int parse_time_offsets(const struct sk_oj *j, json_t *obj, const char *pa
 	if (r < 0 || !o)
 		return r;
 	l->time_offsets = sk_new0(struct sk_kv, json_object_size(o));
-	json_object_foreach (o, clock, v) {
+	json_object_foreach(o, clock, v)
+	{
 		_cleanup_free_ char *cp = sk_oj_join(tp, clock);
 		int64_t secs = 0, nsecs = 0;
 		json_t *off;
@@ -79,13 +80,13 @@ static int parse_time_offsets(const struct sk_oj *j, json_t *obj, const char *pa
 		if (strcmp(clock, "monotonic") != 0 && strcmp(clock, "boottime") != 0)
 			return sk_oj_fail(j, tp, NULL, "unknown clock \"%s\"", clock);
 		if ((r = sk_oj_member(j, o, tp, clock, JSON_OBJECT, true, &off)) < 0 ||
-		    (r = sk_oj_int(j, off, cp, "secs", false, INT64_MIN, INT64_MAX, &secs,
-				   NULL)) < 0 ||
+		    (r = sk_oj_int(j, off, cp, "secs", false, INT64_MIN, INT64_MAX, &secs, NULL)) <
+			0 ||
 		    (r = sk_oj_int(j, off, cp, "nanosecs", false, 0, 999999999, &nsecs, NULL)) < 0)
 			return r;
 		l->time_offsets[l->n_time_offsets].key = sk_strdup(clock);
 		l->time_offsets[l->n_time_offsets].value =
-			sk_asprintf("%lld %lld", (long long)secs, (long long)nsecs);
+		    sk_asprintf("%lld %lld", (long long)secs, (long long)nsecs);
 		l->n_time_offsets++;
 	}
 	return 0;
@@ -115,8 +116,7 @@ static int parse_device(const struct sk_oj *j, json_t *o, const char *p, struct 
 	return 0;
 }
 
-static int parse_devices(const struct sk_oj *j, json_t *obj, const char *path,
-			 struct sk_linux *l)
+static int parse_devices(const struct sk_oj *j, json_t *obj, const char *path, struct sk_linux *l)
 {
 	json_t *arr;
 	int r;
@@ -140,9 +140,9 @@ static int parse_devices(const struct sk_oj *j, json_t *obj, const char *path,
 static int parse_propagation(const struct sk_oj *j, json_t *obj, const char *path,
 			     struct sk_linux *l)
 {
-	static const char *const modes[] = { "shared", "slave", "private", "unbindable",
-					     "rshared", "rslave", "rprivate", "runbindable",
-					     NULL };
+	static const char *const modes[] = { "shared",	   "slave",	  "private",
+					     "unbindable", "rshared",	  "rslave",
+					     "rprivate",   "runbindable", NULL };
 	int r;
 
 	r = sk_oj_str(j, obj, path, "rootfsPropagation", false, &l->rootfs_propagation);

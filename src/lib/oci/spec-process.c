@@ -19,8 +19,9 @@ static const char *const sched_policies[] = {
 };
 
 static const char *const sched_flags[] = {
-	"SCHED_FLAG_RESET_ON_FORK",  "SCHED_FLAG_RECLAIM",	  "SCHED_FLAG_DL_OVERRUN",
-	"SCHED_FLAG_KEEP_POLICY",    "SCHED_FLAG_KEEP_PARAMS",	  "SCHED_FLAG_UTIL_CLAMP_MIN",
+	"SCHED_FLAG_RESET_ON_FORK",  "SCHED_FLAG_RECLAIM",
+	"SCHED_FLAG_DL_OVERRUN",     "SCHED_FLAG_KEEP_POLICY",
+	"SCHED_FLAG_KEEP_PARAMS",    "SCHED_FLAG_UTIL_CLAMP_MIN",
 	"SCHED_FLAG_UTIL_CLAMP_MAX", NULL,
 };
 
@@ -62,7 +63,8 @@ static int parse_caps(const struct sk_oj *j, json_t *obj, const char *path, stru
 	p->has_caps = true;
 	if ((r = parse_cap_set(j, o, cp, "bounding", &c->bounding, &c->has_bounding)) < 0 ||
 	    (r = parse_cap_set(j, o, cp, "effective", &c->effective, &c->has_effective)) < 0 ||
-	    (r = parse_cap_set(j, o, cp, "inheritable", &c->inheritable, &c->has_inheritable)) < 0 ||
+	    (r = parse_cap_set(j, o, cp, "inheritable", &c->inheritable, &c->has_inheritable)) <
+		0 ||
 	    (r = parse_cap_set(j, o, cp, "permitted", &c->permitted, &c->has_permitted)) < 0 ||
 	    (r = parse_cap_set(j, o, cp, "ambient", &c->ambient, &c->has_ambient)) < 0)
 		return r;
@@ -87,8 +89,7 @@ static int parse_rlimit(const struct sk_oj *j, json_t *o, const char *p, struct 
 	return 0;
 }
 
-static int parse_rlimits(const struct sk_oj *j, json_t *obj, const char *path,
-			 struct sk_process *p)
+static int parse_rlimits(const struct sk_oj *j, json_t *obj, const char *path, struct sk_process *p)
 {
 	json_t *arr;
 	int r;
@@ -126,7 +127,8 @@ static int parse_gids(const struct sk_oj *j, json_t *obj, const char *path, stru
 	if (r < 0 || !arr)
 		return r;
 	u->additional_gids = sk_new0(uint32_t, json_array_size(arr));
-	json_array_foreach (arr, i, e) {
+	json_array_foreach(arr, i, e)
+	{
 		_cleanup_free_ char *p = sk_oj_elem(path, "additionalGids", i);
 		int64_t gid;
 
@@ -282,8 +284,7 @@ static int parse_args_cwd(const struct sk_oj *j, json_t *obj, const char *path,
 	return 0;
 }
 
-int sk_oci_parse_process(const struct sk_oj *j, json_t *obj, const char *path,
-			 struct sk_process *p)
+int sk_oci_parse_process(const struct sk_oj *j, json_t *obj, const char *path, struct sk_process *p)
 {
 	int64_t oom = 0;
 	int r;
@@ -334,8 +335,8 @@ void sk_process_free(struct sk_process *p)
 	free(p);
 }
 
-int sk_spec_parse_process(const char *json, size_t len, const char *name,
-			  struct sk_process **ret, struct sk_error **err)
+int sk_spec_parse_process(const char *json, size_t len, const char *name, struct sk_process **ret,
+			  struct sk_error **err)
 {
 	struct sk_oj j = { .name = name ? name : "process.json", .err = err };
 	_cleanup_(sk_process_freep) struct sk_process *p = NULL;

@@ -84,8 +84,8 @@ static int parse_device_rules(const struct sk_oj *j, json_t *obj, const char *pa
 }
 
 /* A memory amount: a byte count, or -1 for unlimited. */
-static int get_limit(const struct sk_oj *j, json_t *o, const char *p, const char *key,
-		     int64_t *ret, bool *has)
+static int get_limit(const struct sk_oj *j, json_t *o, const char *p, const char *key, int64_t *ret,
+		     bool *has)
 {
 	return sk_oj_int(j, o, p, key, false, -1, INT64_MAX, ret, has);
 }
@@ -107,11 +107,11 @@ static int parse_memory(const struct sk_oj *j, json_t *obj, const char *path,
 	    (r = get_limit(j, o, mp, "kernel", &m->kernel, &m->has_kernel)) < 0 ||
 	    (r = get_limit(j, o, mp, "kernelTCP", &m->kernel_tcp, &m->has_kernel_tcp)) < 0 ||
 	    (r = sk_oj_u64(j, o, mp, "swappiness", false, &m->swappiness, &m->has_swappiness)) <
-		    0 ||
+		0 ||
 	    (r = sk_oj_bool(j, o, mp, "disableOOMKiller", &m->disable_oom_killer,
 			    &m->has_disable_oom_killer)) < 0 ||
-	    (r = sk_oj_bool(j, o, mp, "useHierarchy", &m->use_hierarchy,
-			    &m->has_use_hierarchy)) < 0 ||
+	    (r = sk_oj_bool(j, o, mp, "useHierarchy", &m->use_hierarchy, &m->has_use_hierarchy)) <
+		0 ||
 	    (r = sk_oj_bool(j, o, mp, "checkBeforeUpdate", &m->check_before_update,
 			    &m->has_check_before_update)) < 0)
 		return r;
@@ -121,8 +121,7 @@ static int parse_memory(const struct sk_oj *j, json_t *obj, const char *path,
 	return 0;
 }
 
-static int parse_cpu(const struct sk_oj *j, json_t *obj, const char *path,
-		     struct sk_resources *res)
+static int parse_cpu(const struct sk_oj *j, json_t *obj, const char *path, struct sk_resources *res)
 {
 	_cleanup_free_ char *cp = sk_oj_join(path, "cpu");
 	__typeof__(res->cpu) *c = &res->cpu;
@@ -134,15 +133,15 @@ static int parse_cpu(const struct sk_oj *j, json_t *obj, const char *path,
 		return r;
 	if ((r = sk_oj_u64(j, o, cp, "shares", false, &c->shares, &c->has_shares)) < 0 ||
 	    (r = sk_oj_int(j, o, cp, "quota", false, -1, INT64_MAX, &c->quota, &c->has_quota)) <
-		    0 ||
+		0 ||
 	    (r = sk_oj_u64(j, o, cp, "burst", false, &c->burst, &c->has_burst)) < 0 ||
 	    (r = sk_oj_u64(j, o, cp, "period", false, &c->period, &c->has_period)) < 0 ||
 	    (r = sk_oj_int(j, o, cp, "realtimeRuntime", false, INT64_MIN, INT64_MAX,
 			   &c->realtime_runtime, &c->has_realtime_runtime)) < 0 ||
 	    (r = sk_oj_u64(j, o, cp, "realtimePeriod", false, &c->realtime_period,
 			   &c->has_realtime_period)) < 0 ||
-	    (r = sk_oj_int(j, o, cp, "idle", false, INT64_MIN, INT64_MAX, &c->idle,
-			   &c->has_idle)) < 0 ||
+	    (r = sk_oj_int(j, o, cp, "idle", false, INT64_MIN, INT64_MAX, &c->idle, &c->has_idle)) <
+		0 ||
 	    (r = sk_oj_str(j, o, cp, "cpus", false, &c->cpus)) < 0 ||
 	    (r = sk_oj_str(j, o, cp, "mems", false, &c->mems)) < 0)
 		return r;
@@ -232,7 +231,7 @@ static int parse_weight_devices(const struct sk_oj *j, json_t *obj, const char *
 		    (r = sk_oj_int(j, o, ep, "minor", true, 0, INT64_MAX, &w->minor, NULL)) < 0 ||
 		    (r = get_weight(j, o, ep, "weight", &w->weight, &w->has_weight)) < 0 ||
 		    (r = get_weight(j, o, ep, "leafWeight", &w->leaf_weight, &w->has_leaf_weight)) <
-			    0)
+			0)
 			return r;
 	}
 	return 0;
@@ -277,8 +276,8 @@ static int parse_blkio(const struct sk_oj *j, json_t *obj, const char *path,
 	if ((r = get_weight(j, o, bp, "weight", &b->weight, &b->has_weight)) < 0 ||
 	    (r = get_weight(j, o, bp, "leafWeight", &b->leaf_weight, &b->has_leaf_weight)) < 0 ||
 	    (r = parse_weight_devices(j, o, bp, res)) < 0 ||
-	    (r = parse_throttle(j, o, bp, "throttleReadBpsDevice", &b->read_bps,
-				&b->n_read_bps)) < 0 ||
+	    (r = parse_throttle(j, o, bp, "throttleReadBpsDevice", &b->read_bps, &b->n_read_bps)) <
+		0 ||
 	    (r = parse_throttle(j, o, bp, "throttleWriteBpsDevice", &b->write_bps,
 				&b->n_write_bps)) < 0 ||
 	    (r = parse_throttle(j, o, bp, "throttleReadIOPSDevice", &b->read_iops,

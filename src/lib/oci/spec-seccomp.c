@@ -132,8 +132,7 @@ static int check_notify(const struct sk_oj *j, const char *path, const struct sk
 	return 0;
 }
 
-int sk_oci_parse_seccomp(const struct sk_oj *j, json_t *obj, const char *path,
-			 struct sk_seccomp *s)
+int sk_oci_parse_seccomp(const struct sk_oj *j, json_t *obj, const char *path, struct sk_seccomp *s)
 {
 	int r;
 
@@ -144,8 +143,8 @@ int sk_oci_parse_seccomp(const struct sk_oj *j, json_t *obj, const char *path,
 	    (r = check_names(j, s->architectures, path, "architectures", sk_oci_seccomp_archs,
 			     "seccomp architecture")) < 0 ||
 	    (r = sk_oj_strv(j, obj, path, "flags", false, &s->flags)) < 0 ||
-	    (r = check_names(j, s->flags, path, "flags", sk_oci_seccomp_flags,
-			     "seccomp flag")) < 0 ||
+	    (r = check_names(j, s->flags, path, "flags", sk_oci_seccomp_flags, "seccomp flag")) <
+		0 ||
 	    (r = sk_oj_str(j, obj, path, "listenerPath", false, &s->listener_path)) < 0 ||
 	    (r = sk_oj_str(j, obj, path, "listenerMetadata", false, &s->listener_metadata)) < 0 ||
 	    (r = parse_syscalls(j, obj, path, s)) < 0)

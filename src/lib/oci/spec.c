@@ -38,8 +38,8 @@ static bool version_supported(const char *v)
 {
 	unsigned long major, minor, patch;
 
-	if (!read_number(&v, &major) || *v++ != '.' || !read_number(&v, &minor) ||
-	    *v++ != '.' || !read_number(&v, &patch))
+	if (!read_number(&v, &major) || *v++ != '.' || !read_number(&v, &minor) || *v++ != '.' ||
+	    !read_number(&v, &patch))
 		return false;
 	if (*v && *v != '-' && *v != '+')
 		return false;
@@ -74,8 +74,8 @@ static int parse_root(const struct sk_oj *j, json_t *root, struct sk_spec *s)
 	return 0;
 }
 
-int sk_oci_parse_id_mappings(const struct sk_oj *j, json_t *obj, const char *path,
-			     const char *key, struct sk_id_mapping **ret, size_t *ret_n)
+int sk_oci_parse_id_mappings(const struct sk_oj *j, json_t *obj, const char *path, const char *key,
+			     struct sk_id_mapping **ret, size_t *ret_n)
 {
 	json_t *arr;
 	int r;

@@ -45,8 +45,8 @@ struct sk_id_mapping {
 
 struct sk_mount {
 	char *destination;
-	char *type;   /* may be NULL (bind mounts) */
-	char *source; /* may be NULL */
+	char *type;	/* may be NULL (bind mounts) */
+	char *source;	/* may be NULL */
 	char **options; /* NULL-terminated, raw as in config.json */
 	struct sk_id_mapping *uid_mappings, *gid_mappings; /* idmapped mounts */
 	size_t n_uid_mappings, n_gid_mappings;
@@ -77,10 +77,10 @@ struct sk_process {
 	bool has_console_size;
 	unsigned console_height, console_width;
 	struct sk_user user;
-	char **args; /* NULL-terminated; required for start */
+	char **args;	    /* NULL-terminated; required for start */
 	char *command_line; /* Windows only; kept, unused */
-	char **env;  /* NULL-terminated "K=V" */
-	char *cwd;   /* required, absolute */
+	char **env;	    /* NULL-terminated "K=V" */
+	char *cwd;	    /* required, absolute */
 	bool has_caps;
 	struct sk_caps caps;
 	struct sk_rlimit *rlimits;
@@ -114,9 +114,9 @@ struct sk_device {
 /* A rule of linux.resources.devices: allow/deny type major:minor access. */
 struct sk_device_rule {
 	bool allow;
-	char type;    /* 'a', 'c' or 'b'; 'a' when absent */
+	char type;	      /* 'a', 'c' or 'b'; 'a' when absent */
 	int64_t major, minor; /* -1 means wildcard '*' */
-	char access[4];       /* subset of "rwm"; "rwm" when absent */
+	char access[4];	      /* subset of "rwm"; "rwm" when absent */
 };
 
 struct sk_weight_device {
@@ -145,8 +145,8 @@ struct sk_resources {
 
 	struct {
 		bool has_limit, has_reservation, has_swap, has_kernel, has_kernel_tcp,
-			has_swappiness, has_disable_oom_killer, has_use_hierarchy,
-			has_check_before_update;
+		    has_swappiness, has_disable_oom_killer, has_use_hierarchy,
+		    has_check_before_update;
 		int64_t limit, reservation, swap, kernel, kernel_tcp; /* -1: unlimited */
 		uint64_t swappiness;
 		bool disable_oom_killer, use_hierarchy, check_before_update;
@@ -154,7 +154,7 @@ struct sk_resources {
 
 	struct {
 		bool has_shares, has_quota, has_burst, has_period, has_realtime_runtime,
-			has_realtime_period, has_idle;
+		    has_realtime_period, has_idle;
 		uint64_t shares;
 		int64_t quota; /* -1: unlimited */
 		uint64_t burst, period;
@@ -228,7 +228,7 @@ struct sk_seccomp {
 	bool has_default_errno_ret;
 	unsigned default_errno_ret;
 	char **architectures; /* "SCMP_ARCH_X86_64", ... */
-	char **flags;         /* "SECCOMP_FILTER_FLAG_LOG", ... */
+	char **flags;	      /* "SECCOMP_FILTER_FLAG_LOG", ... */
 	char *listener_path;
 	char *listener_metadata;
 	struct sk_seccomp_syscall *syscalls;
@@ -252,7 +252,7 @@ struct sk_linux {
 	char *cgroups_path; /* NULL when absent */
 	bool has_resources;
 	struct sk_resources resources;
-	char *rootfs_propagation; /* "shared", "slave", "private", "unbindable" or NULL */
+	char *rootfs_propagation;   /* "shared", "slave", "private", "unbindable" or NULL */
 	struct sk_seccomp *seccomp; /* NULL when absent */
 	struct sk_kv *sysctl;
 	size_t n_sysctl;
@@ -291,8 +291,8 @@ int sk_spec_load(const char *path, struct sk_spec **ret, struct sk_error **err);
 /*
  * Parses a runtime-spec "process" object alone (runc exec --process FILE).
  */
-int sk_spec_parse_process(const char *json, size_t len, const char *name,
-			  struct sk_process **ret, struct sk_error **err);
+int sk_spec_parse_process(const char *json, size_t len, const char *name, struct sk_process **ret,
+			  struct sk_error **err);
 /*
  * Parses a linux.resources object alone (runc update --resources FILE; "-"
  * is stdin for the caller to read).

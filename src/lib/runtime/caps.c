@@ -127,10 +127,9 @@ int sk_caps_set(const struct sk_caps *c, struct sk_error **err)
 		data[i].effective = (uint32_t)(eff >> (32 * i));
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		return sk_error_errno(err,
-				      "capset inheritable 0x%llx permitted 0x%llx effective 0x%llx",
-				      (unsigned long long)inh, (unsigned long long)prm,
-				      (unsigned long long)eff);
+		return sk_error_errno(
+		    err, "capset inheritable 0x%llx permitted 0x%llx effective 0x%llx",
+		    (unsigned long long)inh, (unsigned long long)prm, (unsigned long long)eff);
 	return set_ambient(amb, err);
 }
 

@@ -32,7 +32,7 @@ static const struct {
 	const char *name;
 	int flag;
 } ns_order[] = {
-	{ "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC },       { "uts", CLONE_NEWUTS },
+	{ "user", CLONE_NEWUSER }, { "ipc", CLONE_NEWIPC },	  { "uts", CLONE_NEWUTS },
 	{ "net", CLONE_NEWNET },   { "cgroup", CLONE_NEWCGROUP }, { "time", CLONE_NEWTIME },
 	{ "mnt", CLONE_NEWNS },
 };
@@ -86,8 +86,8 @@ static int exec_child_steps(struct exec_ctx *c, struct sk_error **err)
 	}
 	if (c->console_fd >= 0)
 		close(c->console_fd);
-	struct sk_finalize_opts fo = { .personality = c->spec->linux_ ? c->spec->linux_->personality
-								      : NULL };
+	struct sk_finalize_opts fo = { .personality =
+					   c->spec->linux_ ? c->spec->linux_->personality : NULL };
 	if ((r = sk_finalize_process(c->p, nnp_seccomp ? NULL : sc, &fo, err)) < 0)
 		return r;
 	_cleanup_free_ char *path = NULL;
@@ -130,8 +130,8 @@ static int exec_prepare(const struct sk_state *st, struct exec_ctx *c, struct sk
 	for (size_t i = 0; i < SK_ELEMENTSOF(ns_order); i++) {
 		int r = open_ns(st->pid, ns_order[i].name, &c->ns_fd[i]);
 		if (r < 0)
-			return sk_error_set(err, -r, "open %s namespace of pid %d", ns_order[i].name,
-					    (int)st->pid);
+			return sk_error_set(err, -r, "open %s namespace of pid %d",
+					    ns_order[i].name, (int)st->pid);
 	}
 	return 0;
 }
@@ -210,8 +210,9 @@ int sk_container_exec(const struct sk_runtime *rt, const char *id, const struct 
 	if (s == SK_STATUS_PAUSED)
 		return sk_error_set(err, 0, "cannot exec in a paused container");
 	if (p->terminal && !o->console_socket && o->detach)
-		return sk_error_set(err, 0, "cannot allocate tty if the runtime will detach without "
-					    "setting console socket");
+		return sk_error_set(err, 0,
+				    "cannot allocate tty if the runtime will detach without "
+				    "setting console socket");
 	if ((r = sk_container_spec(st, &spec, err)) < 0 ||
 	    (r = sk_cgroup_open(st->cgroup_path, st->cgroup_created, &cg, err)) < 0)
 		return r;

@@ -24,17 +24,17 @@ struct sk_runtime {
 };
 
 struct sk_create_opts {
-	const char *bundle;         /* NULL: the current directory */
-	const char *pid_file;       /* NULL: none */
+	const char *bundle;	    /* NULL: the current directory */
+	const char *pid_file;	    /* NULL: none */
 	const char *console_socket; /* NULL: none */
 	bool no_pivot;
 	bool no_new_keyring;
 	unsigned preserve_fds; /* fds 3 .. 3+n-1 passed to the container */
-	bool detach;           /* run: return once started */
+	bool detach;	       /* run: return once started */
 };
 
-int sk_container_create(const struct sk_runtime *rt, const char *id,
-			const struct sk_create_opts *o, struct sk_error **err);
+int sk_container_create(const struct sk_runtime *rt, const char *id, const struct sk_create_opts *o,
+			struct sk_error **err);
 /* Lets a created container exec its process, then runs poststart hooks. */
 int sk_container_start(const struct sk_runtime *rt, const char *id, struct sk_error **err);
 /*
@@ -51,8 +51,8 @@ int sk_container_delete(const struct sk_runtime *rt, const char *id, bool force,
 			struct sk_error **err);
 int sk_container_pause(const struct sk_runtime *rt, const char *id, struct sk_error **err);
 int sk_container_resume(const struct sk_runtime *rt, const char *id, struct sk_error **err);
-int sk_container_update(const struct sk_runtime *rt, const char *id,
-			const struct sk_resources *r, struct sk_error **err);
+int sk_container_update(const struct sk_runtime *rt, const char *id, const struct sk_resources *r,
+			struct sk_error **err);
 /* Pids of every process in the container, sorted. */
 int sk_container_pids(const struct sk_runtime *rt, const char *id, pid_t **ret, size_t *ret_n,
 		      struct sk_error **err);

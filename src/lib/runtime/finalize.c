@@ -42,14 +42,22 @@ static const struct {
 	int resource;
 	const char *name;
 } rlimit_names[] = {
-	{ RLIMIT_AS, "RLIMIT_AS" },		{ RLIMIT_CORE, "RLIMIT_CORE" },
-	{ RLIMIT_CPU, "RLIMIT_CPU" },		{ RLIMIT_DATA, "RLIMIT_DATA" },
-	{ RLIMIT_FSIZE, "RLIMIT_FSIZE" },	{ RLIMIT_LOCKS, "RLIMIT_LOCKS" },
-	{ RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK" },	{ RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE" },
-	{ RLIMIT_NICE, "RLIMIT_NICE" },		{ RLIMIT_NOFILE, "RLIMIT_NOFILE" },
-	{ RLIMIT_NPROC, "RLIMIT_NPROC" },	{ RLIMIT_RSS, "RLIMIT_RSS" },
-	{ RLIMIT_RTPRIO, "RLIMIT_RTPRIO" },	{ RLIMIT_RTTIME, "RLIMIT_RTTIME" },
-	{ RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING" }, { RLIMIT_STACK, "RLIMIT_STACK" },
+	{ RLIMIT_AS, "RLIMIT_AS" },
+	{ RLIMIT_CORE, "RLIMIT_CORE" },
+	{ RLIMIT_CPU, "RLIMIT_CPU" },
+	{ RLIMIT_DATA, "RLIMIT_DATA" },
+	{ RLIMIT_FSIZE, "RLIMIT_FSIZE" },
+	{ RLIMIT_LOCKS, "RLIMIT_LOCKS" },
+	{ RLIMIT_MEMLOCK, "RLIMIT_MEMLOCK" },
+	{ RLIMIT_MSGQUEUE, "RLIMIT_MSGQUEUE" },
+	{ RLIMIT_NICE, "RLIMIT_NICE" },
+	{ RLIMIT_NOFILE, "RLIMIT_NOFILE" },
+	{ RLIMIT_NPROC, "RLIMIT_NPROC" },
+	{ RLIMIT_RSS, "RLIMIT_RSS" },
+	{ RLIMIT_RTPRIO, "RLIMIT_RTPRIO" },
+	{ RLIMIT_RTTIME, "RLIMIT_RTTIME" },
+	{ RLIMIT_SIGPENDING, "RLIMIT_SIGPENDING" },
+	{ RLIMIT_STACK, "RLIMIT_STACK" },
 };
 
 const char *sk_rlimit_name(int resource)
@@ -122,8 +130,8 @@ static int set_io_priority(const struct sk_process *p, struct sk_error **err)
 		return 0;
 	value = (p->io_priority_class << IOPRIO_CLASS_SHIFT_) | p->io_priority;
 	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS_, 0, value) < 0)
-		return sk_error_errno(err, "ioprio_set class %d priority %d",
-				      p->io_priority_class, p->io_priority);
+		return sk_error_errno(err, "ioprio_set class %d priority %d", p->io_priority_class,
+				      p->io_priority);
 	return 0;
 }
 
@@ -133,8 +141,9 @@ static int sched_policy(const char *name)
 		const char *name;
 		int policy;
 	} table[] = {
-		{ "SCHED_OTHER", 0 }, { "SCHED_FIFO", 1 }, { "SCHED_RR", 2 },	 { "SCHED_BATCH", 3 },
-		{ "SCHED_ISO", 4 },   { "SCHED_IDLE", 5 }, { "SCHED_DEADLINE", 6 },
+		{ "SCHED_OTHER", 0 },	 { "SCHED_FIFO", 1 }, { "SCHED_RR", 2 },
+		{ "SCHED_BATCH", 3 },	 { "SCHED_ISO", 4 },  { "SCHED_IDLE", 5 },
+		{ "SCHED_DEADLINE", 6 },
 	};
 	for (size_t i = 0; name && i < SK_ELEMENTSOF(table); i++)
 		if (strcmp(name, table[i].name) == 0)
@@ -148,9 +157,9 @@ static int sched_flag(const char *name, uint64_t *ret)
 		const char *name;
 		uint64_t flag;
 	} table[] = {
-		{ "SCHED_FLAG_RESET_ON_FORK", 0x01 },	{ "SCHED_FLAG_RECLAIM", 0x02 },
-		{ "SCHED_FLAG_DL_OVERRUN", 0x04 },	{ "SCHED_FLAG_KEEP_POLICY", 0x08 },
-		{ "SCHED_FLAG_KEEP_PARAMS", 0x10 },	{ "SCHED_FLAG_UTIL_CLAMP_MIN", 0x20 },
+		{ "SCHED_FLAG_RESET_ON_FORK", 0x01 },  { "SCHED_FLAG_RECLAIM", 0x02 },
+		{ "SCHED_FLAG_DL_OVERRUN", 0x04 },     { "SCHED_FLAG_KEEP_POLICY", 0x08 },
+		{ "SCHED_FLAG_KEEP_PARAMS", 0x10 },    { "SCHED_FLAG_UTIL_CLAMP_MIN", 0x20 },
 		{ "SCHED_FLAG_UTIL_CLAMP_MAX", 0x40 },
 	};
 	for (size_t i = 0; i < SK_ELEMENTSOF(table); i++)

@@ -114,8 +114,8 @@ fail:
 
 static int make_pipes(int in[2], int out[2], int errp[2], int ex[2])
 {
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    pipe2(errp, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0)
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 ||
+	    pipe2(ex, O_CLOEXEC) < 0)
 		return -errno;
 	return 0;
 }
@@ -224,8 +224,7 @@ static ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 /* Feeds stdin; closes it when done or when the hook stopped reading. */
 static void feed_stdin(struct hook_run *h)
 {
-	ssize_t w = write_nosigpipe(h->in_fd, h->state + h->state_off,
-				    h->state_len - h->state_off);
+	ssize_t w = write_nosigpipe(h->in_fd, h->state + h->state_off, h->state_len - h->state_off);
 
 	if (w < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -295,8 +294,8 @@ static int hook_wait(struct hook_run *h, const char *kind, struct sk_error **err
 		}
 		if (p[PFD_TIMER].revents) {
 			/* hook_release() kills and reaps it. */
-			sk_error_set(err, 0, "%s hook %s timed out after %d s", kind,
-				     h->hook->path, h->hook->timeout);
+			sk_error_set(err, 0, "%s hook %s timed out after %d s", kind, h->hook->path,
+				     h->hook->timeout);
 			return -ETIMEDOUT;
 		}
 		if (p[PFD_IN].revents)
@@ -343,8 +342,14 @@ static int hook_run_one(const struct sk_hook *hook, const char *kind, const char
 			struct sk_error **err)
 {
 	_cleanup_(hook_release) struct hook_run h = {
-		.hook = hook, .pidfd = -1, .in_fd = -1, .out_fd = -1, .err_fd = -1,
-		.timer_fd = -1, .state = state ? state : "", .state_len = state ? strlen(state) : 0,
+		.hook = hook,
+		.pidfd = -1,
+		.in_fd = -1,
+		.out_fd = -1,
+		.err_fd = -1,
+		.timer_fd = -1,
+		.state = state ? state : "",
+		.state_len = state ? strlen(state) : 0,
 	};
 	int r;
 

@@ -111,8 +111,8 @@ static int expect(int fd, char want, struct sk_error **err)
 /* Joins namespaces given by path (the user namespace first). */
 static int join_namespaces(const struct sk_spec *spec, struct sk_error **err)
 {
-	static const enum sk_ns_type order[] = { SK_NS_USER, SK_NS_IPC, SK_NS_UTS, SK_NS_NET,
-						 SK_NS_MNT, SK_NS_CGROUP, SK_NS_TIME };
+	static const enum sk_ns_type order[] = { SK_NS_USER, SK_NS_IPC,	   SK_NS_UTS, SK_NS_NET,
+						 SK_NS_MNT,  SK_NS_CGROUP, SK_NS_TIME };
 
 	for (size_t i = 0; i < SK_ELEMENTSOF(order); i++) {
 		const struct sk_namespace *ns = sk_spec_namespace(spec, order[i]);
@@ -120,11 +120,11 @@ static int join_namespaces(const struct sk_spec *spec, struct sk_error **err)
 			continue;
 		_cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return sk_error_errno(err, "open %s namespace '%s'", sk_ns_type_name(ns->type),
-					      ns->path);
+			return sk_error_errno(err, "open %s namespace '%s'",
+					      sk_ns_type_name(ns->type), ns->path);
 		if (setns(fd, sk_ns_type_clone_flag(ns->type)) < 0)
-			return sk_error_errno(err, "join %s namespace '%s'", sk_ns_type_name(ns->type),
-					      ns->path);
+			return sk_error_errno(err, "join %s namespace '%s'",
+					      sk_ns_type_name(ns->type), ns->path);
 	}
 	return 0;
 }
@@ -200,7 +200,8 @@ static int setup_uts(const struct sk_spec *spec, struct sk_error **err)
 	const struct sk_namespace *uts = sk_spec_namespace(spec, SK_NS_UTS);
 
 	if ((spec->hostname || spec->domainname) && !uts)
-		return sk_error_set(err, 0, "unable to set hostname without a private UTS namespace");
+		return sk_error_set(err, 0,
+				    "unable to set hostname without a private UTS namespace");
 	if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		return sk_error_errno(err, "sethostname '%s'", spec->hostname);
 	if (spec->domainname && setdomainname(spec->domainname, strlen(spec->domainname)) < 0)
@@ -292,7 +293,8 @@ static int build_rootfs(struct sk_init_args *a, pid_t host_pid, struct sk_error 
 static bool apparmor_enabled(void)
 {
 	_cleanup_free_ char *v = NULL;
-	return sk_read_file("/sys/module/apparmor/parameters/enabled", &v, NULL) == 0 && v[0] == 'Y';
+	return sk_read_file("/sys/module/apparmor/parameters/enabled", &v, NULL) == 0 &&
+	       v[0] == 'Y';
 }
 
 /* Labels for the exec that follows, when that LSM is active; else a debug line. */
@@ -302,7 +304,8 @@ int sk_init_apply_lsm(const struct sk_process *p, struct sk_error **err)
 
 	if (p->apparmor_profile && *p->apparmor_profile) {
 		if (!apparmor_enabled()) {
-			sk_debug("apparmor is not enabled: ignoring profile '%s'", p->apparmor_profile);
+			sk_debug("apparmor is not enabled: ignoring profile '%s'",
+				 p->apparmor_profile);
 		} else {
 			_cleanup_free_ char *cmd = sk_asprintf("exec %s", p->apparmor_profile);
 			r = sk_write_file("/proc/self/attr/apparmor/exec", cmd, strlen(cmd));
@@ -380,7 +383,8 @@ static int init_steps(struct sk_init_args *a, struct sk_error **err)
 	}
 	if (a->console_fd >= 0)
 		close(a->console_fd);
-	if (!a->no_new_keyring && syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, a->id) < 0 &&
+	if (!a->no_new_keyring &&
+	    syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, a->id) < 0 &&
 	    errno != ENOSYS && errno != EPERM)
 		return sk_error_errno(err, "join session keyring");
 

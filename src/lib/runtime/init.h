@@ -17,13 +17,13 @@
 
 /* Messages on the sync socket. */
 enum {
-	SK_SYNC_GO = 'G',       /* parent -> child: id maps written */
-	SK_SYNC_CGROUP = 'C',   /* parent -> child: in its cgroup; state dir and fifo exist */
-	SK_SYNC_HOOKS = 'P',    /* child -> parent: run prestart/createRuntime hooks now */
+	SK_SYNC_GO = 'G',     /* parent -> child: id maps written */
+	SK_SYNC_CGROUP = 'C', /* parent -> child: in its cgroup; state dir and fifo exist */
+	SK_SYNC_HOOKS = 'P',  /* child -> parent: run prestart/createRuntime hooks now */
 	SK_SYNC_HOOKS_DONE = 'H',
-	SK_SYNC_READY = 'R',    /* child -> parent: set up, waiting for start */
-	SK_SYNC_START = 'S',    /* parent -> child (run): exec now */
-	SK_SYNC_ERROR = 'E',    /* child -> parent: 'E' followed by the message */
+	SK_SYNC_READY = 'R', /* child -> parent: set up, waiting for start */
+	SK_SYNC_START = 'S', /* parent -> child (run): exec now */
+	SK_SYNC_ERROR = 'E', /* child -> parent: 'E' followed by the message */
 };
 
 struct sk_init_args {
@@ -31,13 +31,13 @@ struct sk_init_args {
 	const char *id;
 	const char *bundle;
 	const char *rootfs;
-	const char *fifo_path;  /* create: wait on this fifo; NULL: wait for SK_SYNC_START */
+	const char *fifo_path; /* create: wait on this fifo; NULL: wait for SK_SYNC_START */
 	int sync_fd;
-	int console_fd;         /* connected console socket, or -1 */
+	int console_fd; /* connected console socket, or -1 */
 	unsigned preserve_fds;
 	bool no_pivot, no_new_keyring;
 	bool new_userns;
-	int new_ns_flags;       /* CLONE_NEW* the child still has to unshare */
+	int new_ns_flags;	  /* CLONE_NEW* the child still has to unshare */
 	struct sk_cgroup *cgroup; /* the container's cgroup (maybe not created yet) */
 	/* when to move ourselves into the v1 hierarchies (cgroup2: clone did) */
 	enum { SK_JOIN_NONE, SK_JOIN_AT_GO, SK_JOIN_AT_CGROUP } join_cgroup;

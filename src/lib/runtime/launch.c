@@ -44,15 +44,15 @@ struct launch {
 	size_t spec_len;
 	char *bundle, *rootfs;
 	struct sk_state st;
-	struct sk_cgroup *cg;      /* created by us; destroyed on failure */
+	struct sk_cgroup *cg;	   /* created by us; destroyed on failure */
 	struct sk_cgroup *cg_view; /* opened (not created) before clone, for the child */
-	bool cg_early;             /* a cgroup2 hierarchy: create before clone, clone into it */
-	bool parent_enters;        /* the child cannot join its cgroup itself (user ns) */
-	char *fifo_path;           /* NULL for run */
+	bool cg_early;		   /* a cgroup2 hierarchy: create before clone, clone into it */
+	bool parent_enters;	   /* the child cannot join its cgroup itself (user ns) */
+	char *fifo_path;	   /* NULL for run */
 	bool made_dir;
-	int sync_fd;     /* parent end */
-	int console_fd;  /* connected console socket, or our end of the run pty pair */
-	int pty_master;  /* run in the foreground with a terminal */
+	int sync_fd;	/* parent end */
+	int console_fd; /* connected console socket, or our end of the run pty pair */
+	int pty_master; /* run in the foreground with a terminal */
 	pid_t pid;
 };
 
@@ -134,11 +134,12 @@ static int load_spec(struct launch *l, struct sk_error **err)
 	if (!l->spec->linux_)
 		return sk_error_set(err, 0, "config.json: linux: required on Linux");
 	if (l->spec->process->terminal && !l->o->console_socket && l->o->detach)
-		return sk_error_set(err, 0, "cannot allocate tty if the runtime will detach without "
-					    "setting console socket");
+		return sk_error_set(err, 0,
+				    "cannot allocate tty if the runtime will detach without "
+				    "setting console socket");
 	_cleanup_free_ char *root = l->spec->root_path[0] == '/'
-					    ? sk_strdup(l->spec->root_path)
-					    : sk_path_join(l->bundle, l->spec->root_path);
+					? sk_strdup(l->spec->root_path)
+					: sk_path_join(l->bundle, l->spec->root_path);
 	l->rootfs = realpath(root, NULL);
 	struct stat sb;
 	if (!l->rootfs || stat(l->rootfs, &sb) < 0)
@@ -147,7 +148,6 @@ static int load_spec(struct launch *l, struct sk_error **err)
 		return sk_error_set(err, ENOTDIR, "config.json: root.path: '%s'", root);
 	return 0;
 }
-
 
 static int create_cgroup(struct launch *l, struct sk_error **err)
 {
@@ -208,7 +208,8 @@ static int write_id_map(pid_t pid, const char *file, const struct sk_id_mapping 
 	char path[64];
 
 	for (size_t i = 0; i < n; i++) {
-		char *b = sk_asprintf("%s%u %u %u\n", buf, m[i].container_id, m[i].host_id, m[i].size);
+		char *b =
+		    sk_asprintf("%s%u %u %u\n", buf, m[i].container_id, m[i].host_id, m[i].size);
 		free(buf);
 		buf = b;
 	}
@@ -231,10 +232,11 @@ static int run_runtime_hooks(struct launch *l, struct sk_error **err)
 	const struct sk_spec *s = l->spec;
 	int r;
 
-	r = sk_hooks_run(s->hooks[SK_HOOK_PRESTART], s->n_hooks[SK_HOOK_PRESTART], "prestart", doc, err);
+	r = sk_hooks_run(s->hooks[SK_HOOK_PRESTART], s->n_hooks[SK_HOOK_PRESTART], "prestart", doc,
+			 err);
 	if (r == 0)
-		r = sk_hooks_run(s->hooks[SK_HOOK_CREATE_RUNTIME], s->n_hooks[SK_HOOK_CREATE_RUNTIME],
-				 "createRuntime", doc, err);
+		r = sk_hooks_run(s->hooks[SK_HOOK_CREATE_RUNTIME],
+				 s->n_hooks[SK_HOOK_CREATE_RUNTIME], "createRuntime", doc, err);
 	return r;
 }
 
@@ -252,7 +254,8 @@ static int wait_ready(struct launch *l, struct sk_error **err)
 			int status = 0;
 			(void)waitpid(l->pid, &status, 0);
 			l->pid = 0;
-			return sk_error_set(err, 0, "container init exited before it was ready (status %d)",
+			return sk_error_set(err, 0,
+					    "container init exited before it was ready (status %d)",
 					    status);
 		}
 		if (m == SK_SYNC_ERROR)
@@ -260,7 +263,8 @@ static int wait_ready(struct launch *l, struct sk_error **err)
 		if (m == SK_SYNC_READY)
 			return 0;
 		if (m != SK_SYNC_HOOKS)
-			return sk_error_set(err, EPROTO, "unexpected message '%c' from container init", m);
+			return sk_error_set(err, EPROTO,
+					    "unexpected message '%c' from container init", m);
 		if ((r = run_runtime_hooks(l, err)) < 0)
 			return r;
 		if ((r = sk_sync_send(l->sync_fd, SK_SYNC_HOOKS_DONE)) < 0)
@@ -298,8 +302,9 @@ static int clone_flags(const struct sk_spec *s, int *ret_later, bool *ret_userns
 	if (user && user->path && (flags & ~CLONE_NEWPID)) {
 		/* New namespaces must be owned by the joined user namespace: unshare them later. */
 		if (flags & CLONE_NEWPID)
-			return sk_error_set(err, 0, "joining a user namespace by path together with a "
-						    "new pid namespace is not supported");
+			return sk_error_set(err, 0,
+					    "joining a user namespace by path together with a "
+					    "new pid namespace is not supported");
 		later |= flags;
 		flags = 0;
 	}
@@ -351,12 +356,22 @@ static int spawn(struct launch *l, struct sk_error **err)
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return sk_error_errno(err, "socketpair");
 	struct sk_init_args a = {
-		.spec = l->spec, .id = l->id, .bundle = l->bundle, .rootfs = l->rootfs,
-		.fifo_path = l->fifo_path, .sync_fd = sp[1], .console_fd = l->console_fd,
-		.preserve_fds = l->o->preserve_fds, .no_pivot = l->o->no_pivot,
-		.no_new_keyring = l->o->no_new_keyring, .new_userns = userns,
-		.new_ns_flags = later, .cgroup = l->cg_view,
-		.join_cgroup = l->parent_enters ? SK_JOIN_NONE : l->cg_early ? SK_JOIN_AT_GO : SK_JOIN_AT_CGROUP,
+		.spec = l->spec,
+		.id = l->id,
+		.bundle = l->bundle,
+		.rootfs = l->rootfs,
+		.fifo_path = l->fifo_path,
+		.sync_fd = sp[1],
+		.console_fd = l->console_fd,
+		.preserve_fds = l->o->preserve_fds,
+		.no_pivot = l->o->no_pivot,
+		.no_new_keyring = l->o->no_new_keyring,
+		.new_userns = userns,
+		.new_ns_flags = later,
+		.cgroup = l->cg_view,
+		.join_cgroup = l->parent_enters ? SK_JOIN_NONE
+			       : l->cg_early	? SK_JOIN_AT_GO
+						: SK_JOIN_AT_CGROUP,
 	};
 	/*
 	 * The child starts in the bundle directory: relative mount sources
@@ -425,8 +440,10 @@ static int configure_child(struct launch *l, struct sk_error **err)
 	int r;
 
 	if (lx->n_uid_mappings || lx->n_gid_mappings) {
-		if ((r = write_id_map(l->pid, "uid_map", lx->uid_mappings, lx->n_uid_mappings, err)) < 0 ||
-		    (r = write_id_map(l->pid, "gid_map", lx->gid_mappings, lx->n_gid_mappings, err)) < 0)
+		if ((r = write_id_map(l->pid, "uid_map", lx->uid_mappings, lx->n_uid_mappings,
+				      err)) < 0 ||
+		    (r = write_id_map(l->pid, "gid_map", lx->gid_mappings, lx->n_gid_mappings,
+				      err)) < 0)
 			return r;
 	}
 	/*
@@ -515,11 +532,12 @@ fail:
 	return r;
 }
 
-int sk_container_create(const struct sk_runtime *rt, const char *id,
-			const struct sk_create_opts *o, struct sk_error **err)
+int sk_container_create(const struct sk_runtime *rt, const char *id, const struct sk_create_opts *o,
+			struct sk_error **err)
 {
-	struct launch l = { .rt = rt, .o = o, .id = id, .sync_fd = -1, .console_fd = -1,
-			    .pty_master = -1 };
+	struct launch l = {
+		.rt = rt, .o = o, .id = id, .sync_fd = -1, .console_fd = -1, .pty_master = -1
+	};
 	struct sk_create_opts oo = *o;
 	int r;
 
@@ -589,17 +607,19 @@ int sk_runtime_apply_resources(struct sk_cgroup *cg, const struct sk_resources *
 {
 	/* After the spec's rules, the devices every container may use (as runc adds). */
 	static const struct sk_device_rule defaults[] = {
-		{ true, 'c', -1, -1, "m" },  { true, 'b', -1, -1, "m" },  { true, 'c', 1, 3, "rwm" },
-		{ true, 'c', 1, 8, "rwm" },  { true, 'c', 1, 7, "rwm" },  { true, 'c', 5, 0, "rwm" },
-		{ true, 'c', 1, 5, "rwm" },  { true, 'c', 1, 9, "rwm" },  { true, 'c', 136, -1, "rwm" },
-		{ true, 'c', 5, 2, "rwm" },  { true, 'c', 10, 200, "rwm" },
+		{ true, 'c', -1, -1, "m" },    { true, 'b', -1, -1, "m" },
+		{ true, 'c', 1, 3, "rwm" },    { true, 'c', 1, 8, "rwm" },
+		{ true, 'c', 1, 7, "rwm" },    { true, 'c', 5, 0, "rwm" },
+		{ true, 'c', 1, 5, "rwm" },    { true, 'c', 1, 9, "rwm" },
+		{ true, 'c', 136, -1, "rwm" }, { true, 'c', 5, 2, "rwm" },
+		{ true, 'c', 10, 200, "rwm" },
 	};
 	struct sk_resources r = *in;
 
 	if (in->n_devices == 0)
 		return sk_cgroup_apply(cg, &r, err);
 	_cleanup_free_ struct sk_device_rule *rules =
-		sk_new0(struct sk_device_rule, in->n_devices + SK_ELEMENTSOF(defaults));
+	    sk_new0(struct sk_device_rule, in->n_devices + SK_ELEMENTSOF(defaults));
 	memcpy(rules, in->devices, sizeof(*in->devices) * in->n_devices);
 	memcpy(rules + in->n_devices, defaults, sizeof(defaults));
 	r.devices = rules;
@@ -669,8 +689,9 @@ int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status)
 int sk_container_run(const struct sk_runtime *rt, const char *id, const struct sk_create_opts *o,
 		     int *ret_status, struct sk_error **err)
 {
-	struct launch l = { .rt = rt, .o = o, .id = id, .sync_fd = -1, .console_fd = -1,
-			    .pty_master = -1 };
+	struct launch l = {
+		.rt = rt, .o = o, .id = id, .sync_fd = -1, .console_fd = -1, .pty_master = -1
+	};
 	_cleanup_free_ char *doc = NULL, *stopped = NULL;
 	_cleanup_error_ struct sk_error *derr = NULL;
 	int r;

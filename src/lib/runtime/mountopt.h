@@ -15,9 +15,9 @@
 #include "base/error.h"
 
 struct sk_mountopt {
-	unsigned long flags;       /* MS_* to set, MS_BIND/MS_REC included */
-	unsigned long clear;       /* MS_* explicitly cleared ("rw", "suid", ...) */
-	unsigned long propagation; /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (+MS_REC) or 0 */
+	unsigned long flags;	     /* MS_* to set, MS_BIND/MS_REC included */
+	unsigned long clear;	     /* MS_* explicitly cleared ("rw", "suid", ...) */
+	unsigned long propagation;   /* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (+MS_REC) or 0 */
 	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* for recursive options (rro, rnosuid...) */
 	bool tmpcopyup;
 	bool idmap, ridmap;

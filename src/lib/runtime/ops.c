@@ -143,7 +143,8 @@ int sk_container_kill(const struct sk_runtime *rt, const char *id, int sig, bool
 		_cleanup_(sk_cgroup_freep) struct sk_cgroup *cg = NULL;
 		if (s == SK_STATUS_STOPPED && !all)
 			return sk_error_set(err, 0, "container not running");
-		if ((r = open_cgroup(st, &cg, err)) < 0 || (r = sk_cgroup_kill_all(cg, sig, err)) < 0)
+		if ((r = open_cgroup(st, &cg, err)) < 0 ||
+		    (r = sk_cgroup_kill_all(cg, sig, err)) < 0)
 			return r;
 		if (s == SK_STATUS_PAUSED && sig == SIGKILL)
 			(void)sk_cgroup_freeze(cg, false, NULL);
@@ -191,7 +192,8 @@ static int stop_init(const struct sk_state *st, struct sk_cgroup *cg, struct sk_
 	if (syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0) < 0 && errno != ESRCH)
 		return sk_error_errno(err, "kill container %s", st->id);
 	if (wait_pidfd(pfd, 10000) < 0)
-		return sk_error_set(err, ETIMEDOUT, "container %s did not die after SIGKILL", st->id);
+		return sk_error_set(err, ETIMEDOUT, "container %s did not die after SIGKILL",
+				    st->id);
 	return 0;
 }
 
@@ -212,8 +214,8 @@ int sk_container_delete(const struct sk_runtime *rt, const char *id, bool force,
 	}
 	enum sk_status s = sk_state_status(st);
 	if ((s == SK_STATUS_RUNNING || s == SK_STATUS_PAUSED) && !force)
-		return sk_error_set(err, 0, "cannot delete container %s that is not stopped: %s", id,
-				    sk_status_name(s));
+		return sk_error_set(err, 0, "cannot delete container %s that is not stopped: %s",
+				    id, sk_status_name(s));
 	if ((r = open_cgroup(st, &cg, err)) < 0)
 		return r;
 	if (s != SK_STATUS_STOPPED && (r = stop_init(st, cg, err)) < 0)
@@ -253,8 +255,8 @@ int sk_container_resume(const struct sk_runtime *rt, const char *id, struct sk_e
 	return set_frozen(rt, id, false, err);
 }
 
-int sk_container_update(const struct sk_runtime *rt, const char *id,
-			const struct sk_resources *res, struct sk_error **err)
+int sk_container_update(const struct sk_runtime *rt, const char *id, const struct sk_resources *res,
+			struct sk_error **err)
 {
 	_cleanup_(sk_state_freep) struct sk_state *st = NULL;
 	_cleanup_(sk_cgroup_freep) struct sk_cgroup *cg = NULL;

@@ -73,7 +73,9 @@ static int mkpath_in_root(int rootfd, const char *path, bool file, mode_t mode)
 			const char *comp = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
 
 			if (last && file) {
-				r = openat(parent, comp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+				r = openat(parent, comp,
+					   O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+					   mode);
 				if (r >= 0)
 					close(r);
 			} else {
@@ -145,8 +147,10 @@ static int copy_entry(int srcfd, int dstfd, const struct dirent *de)
 	if (S_ISDIR(st.st_mode)) {
 		if (mkdirat(dstfd, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST)
 			return -errno;
-		_cleanup_close_ int s = openat(srcfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		_cleanup_close_ int d = openat(dstfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int s =
+		    openat(srcfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_cleanup_close_ int d =
+		    openat(dstfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (s < 0 || d < 0)
 			return -errno;
 		int r = copy_tree(s, d);
@@ -162,8 +166,8 @@ static int copy_entry(int srcfd, int dstfd, const struct dirent *de)
 			return -errno;
 	} else if (S_ISREG(st.st_mode)) {
 		_cleanup_close_ int s = openat(srcfd, de->d_name, O_RDONLY | O_CLOEXEC);
-		_cleanup_close_ int d = openat(dstfd, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-					       st.st_mode & 07777);
+		_cleanup_close_ int d = openat(
+		    dstfd, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
 		char buf[65536];
 		ssize_t n;
 		if (s < 0 || d < 0)
@@ -249,8 +253,8 @@ static int mount_entry(const struct sk_rootfs *r, int rootfd, const struct sk_mo
 				bind = true;
 			} else {
 				errno = e;
-				ret = sk_error_errno(err, "mount %s on '%s'", type ? type : "(none)",
-						     m->destination);
+				ret = sk_error_errno(err, "mount %s on '%s'",
+						     type ? type : "(none)", m->destination);
 				return ret;
 			}
 		}
@@ -265,7 +269,8 @@ static int mount_entry(const struct sk_rootfs *r, int rootfd, const struct sk_mo
 	}
 	fd_path(target, fd);
 	if (o->tmpcopyup && under >= 0) {
-		_cleanup_close_ int dst = openat2_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY);
+		_cleanup_close_ int dst =
+		    openat2_in_root(rootfd, m->destination, O_RDONLY | O_DIRECTORY);
 		int q = dst < 0 ? dst : copy_tree(under, dst);
 		if (q < 0) {
 			ret = sk_error_set(err, -q, "mount '%s': tmpcopyup", m->destination);
@@ -292,13 +297,13 @@ static int mount_entry(const struct sk_rootfs *r, int rootfd, const struct sk_mo
 			attr.attr_clr |= MOUNT_ATTR__ATIME;
 		if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr,
 			    sizeof(attr)) < 0) {
-			ret = sk_error_errno(err, "set recursive attributes of '%s'", m->destination);
+			ret =
+			    sk_error_errno(err, "set recursive attributes of '%s'", m->destination);
 			return ret;
 		}
 	}
 	return 0;
 }
-
 
 static int do_mount(const struct sk_rootfs *r, int rootfd, const struct sk_mount *m,
 		    struct sk_error **err)
@@ -372,18 +377,20 @@ static int mount_cgroup(const struct sk_rootfs *r, int rootfd, const struct sk_m
 
 		if (mkdirat(dfd, name, 0755) < 0)
 			return sk_error_errno(err, "mkdir %s/%s", m->destination, name);
-		_cleanup_close_ int sub = openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int sub =
+		    openat(dfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
 			return sk_error_errno(err, "open %s/%s", m->destination, name);
 		fd_path(subt, sub);
 		if (mount(hs[i].dir, subt, NULL, MS_BIND | MS_REC, NULL) < 0)
-			return sk_error_errno(err, "bind cgroup '%s' on %s/%s", hs[i].dir, m->destination,
-					      name);
+			return sk_error_errno(err, "bind cgroup '%s' on %s/%s", hs[i].dir,
+					      m->destination, name);
 		/* co-mounted controllers ("cpu,cpuacct") get a link per name */
 		if (strchr(name, ',')) {
 			_cleanup_free_ char *copy = sk_strdup(name);
 			char *save = NULL;
-			for (char *c = strtok_r(copy, ",", &save); c; c = strtok_r(NULL, ",", &save))
+			for (char *c = strtok_r(copy, ",", &save); c;
+			     c = strtok_r(NULL, ",", &save))
 				if (symlinkat(name, dfd, c) < 0 && errno != EEXIST)
 					sk_debug("symlink %s to %s: %m", c, name);
 		}
@@ -393,8 +400,10 @@ static int mount_cgroup(const struct sk_rootfs *r, int rootfd, const struct sk_m
 		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
 			    ((flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0),
 	};
-	if (syscall(SYS_mount_setattr, dfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-		return sk_error_errno(err, "set attributes of the mounts under '%s'", m->destination);
+	if (syscall(SYS_mount_setattr, dfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) <
+	    0)
+		return sk_error_errno(err, "set attributes of the mounts under '%s'",
+				      m->destination);
 	return 0;
 }
 
@@ -404,8 +413,8 @@ struct dev_default {
 };
 
 static const struct dev_default default_devices[] = {
-	{ "/dev/null", 1, 3 },    { "/dev/zero", 1, 5 },    { "/dev/full", 1, 7 },
-	{ "/dev/random", 1, 8 },  { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+	{ "/dev/null", 1, 3 },	 { "/dev/zero", 1, 5 },	   { "/dev/full", 1, 7 },
+	{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
 };
 
 static int make_device(int rootfd, const char *path, mode_t type, unsigned major, unsigned minor,
@@ -441,7 +450,8 @@ static int make_device(int rootfd, const char *path, mode_t type, unsigned major
 	(void)unlinkat(d, base, 0);
 	if (mknodat(d, base, type | (mode & 07777), makedev(major, minor)) < 0)
 		return sk_error_errno(err, "mknod '%s'", path);
-	if (fchmodat(d, base, mode & 07777, 0) < 0 || fchownat(d, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchmodat(d, base, mode & 07777, 0) < 0 ||
+	    fchownat(d, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return sk_error_errno(err, "set owner and mode of '%s'", path);
 	return 0;
 }
@@ -480,7 +490,8 @@ static int setup_devices(const struct sk_rootfs *r, int rootfd, struct sk_error 
 		const struct dev_default *d = &default_devices[i];
 		if (spec_has_device(r->spec, d->path))
 			continue;
-		ret = make_device(rootfd, d->path, S_IFCHR, d->major, d->minor, 0666, 0, 0, r->userns, err);
+		ret = make_device(rootfd, d->path, S_IFCHR, d->major, d->minor, 0666, 0, 0,
+				  r->userns, err);
 		if (ret < 0)
 			return ret;
 	}
@@ -499,7 +510,7 @@ static int setup_devices(const struct sk_rootfs *r, int rootfd, struct sk_error 
 	if (dev < 0)
 		return sk_error_set(err, -dev, "open /dev in the rootfs");
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd", "fd" },	 { "/proc/self/fd/0", "stdin" },
 		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
 		{ "/proc/kcore", "core" },
 	};
@@ -547,8 +558,9 @@ static int make_parent_private(const char *path, struct sk_error **err)
  */
 static int sysctl_allowed(const struct sk_spec *spec, const char *key, struct sk_error **err)
 {
-	static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",
-					   "kernel.sem", "kernel.shmall", "kernel.shmmax",
+	static const char *const ipc[] = { "kernel.msgmax", "kernel.msgmnb",
+					   "kernel.msgmni", "kernel.sem",
+					   "kernel.shmall", "kernel.shmmax",
 					   "kernel.shmmni", "kernel.shm_rmid_forced" };
 	enum sk_ns_type need = SK_NS__COUNT;
 
@@ -562,8 +574,8 @@ static int sysctl_allowed(const struct sk_spec *spec, const char *key, struct sk
 		if (!strcmp(key, ipc[i]))
 			need = SK_NS_IPC;
 	if (need == SK_NS__COUNT)
-		return sk_error_set(err, 0, "linux.sysctl: '%s' is not in a separate kernel namespace",
-				    key);
+		return sk_error_set(
+		    err, 0, "linux.sysctl: '%s' is not in a separate kernel namespace", key);
 	if (!sk_spec_namespace(spec, need))
 		return sk_error_set(err, 0, "linux.sysctl: '%s' needs a private %s namespace", key,
 				    sk_ns_type_name(need));
@@ -604,10 +616,12 @@ int sk_rootfs_prepare(const struct sk_rootfs *r, struct sk_error **err)
 				    l->rootfs_propagation);
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return sk_error_errno(err, "set propagation of / to %s",
-				      l && l->rootfs_propagation ? l->rootfs_propagation : "rslave");
+				      l && l->rootfs_propagation ? l->rootfs_propagation
+								 : "rslave");
 	/* Unless every mount is now a slave or private, the mount holding the
 	 * rootfs may still be shared: the rootfs bind would then propagate. */
-	if ((!(prop & MS_REC) || (prop & MS_SHARED)) && (ret = make_parent_private(r->rootfs, err)) < 0)
+	if ((!(prop & MS_REC) || (prop & MS_SHARED)) &&
+	    (ret = make_parent_private(r->rootfs, err)) < 0)
 		return ret;
 	if (mount(r->rootfs, r->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return sk_error_errno(err, "bind mount rootfs '%s'", r->rootfs);
@@ -713,7 +727,8 @@ int sk_rootfs_finish(const struct sk_rootfs *r, struct sk_error **err)
 		unsigned long prop;
 		if (sk_mountopt_propagation(l->rootfs_propagation, &prop) == 0 &&
 		    mount(NULL, "/", NULL, prop, NULL) < 0)
-			return sk_error_errno(err, "set propagation of / to %s", l->rootfs_propagation);
+			return sk_error_errno(err, "set propagation of / to %s",
+					      l->rootfs_propagation);
 	}
 	return 0;
 }

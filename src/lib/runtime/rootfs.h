@@ -21,10 +21,10 @@
 
 struct sk_rootfs {
 	const struct sk_spec *spec;
-	const char *rootfs; /* absolute host path of the root filesystem */
+	const char *rootfs;	  /* absolute host path of the root filesystem */
 	struct sk_cgroup *cgroup; /* for "cgroup" mounts; may be NULL */
-	bool userns;        /* in a new user namespace: bind devices, no mknod */
-	bool cgroupns;      /* in a new cgroup namespace */
+	bool userns;		  /* in a new user namespace: bind devices, no mknod */
+	bool cgroupns;		  /* in a new cgroup namespace */
 	bool no_pivot;
 	/*
 	 * Called once during prepare, before the first cgroup mount (or after

@@ -20,7 +20,7 @@
 #include "base/log.h"
 #include "base/util.h"
 
-#define LIBSECCOMP_AT_LEAST(maj, min) \
+#define LIBSECCOMP_AT_LEAST(maj, min)                                                              \
 	(SCMP_VER_MAJOR > (maj) || (SCMP_VER_MAJOR == (maj) && SCMP_VER_MINOR >= (min)))
 
 static void ctx_releasep(scmp_filter_ctx *ctx)
@@ -95,9 +95,12 @@ static int parse_op(const char *name, enum scmp_compare *ret)
 		const char *name;
 		enum scmp_compare op;
 	} table[] = {
-		{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
-		{ "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-		{ "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
+		{ "SCMP_CMP_NE", SCMP_CMP_NE },
+		{ "SCMP_CMP_LT", SCMP_CMP_LT },
+		{ "SCMP_CMP_LE", SCMP_CMP_LE },
+		{ "SCMP_CMP_EQ", SCMP_CMP_EQ },
+		{ "SCMP_CMP_GE", SCMP_CMP_GE },
+		{ "SCMP_CMP_GT", SCMP_CMP_GT },
 		{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
 	};
 	for (size_t i = 0; name && i < SK_ELEMENTSOF(table); i++)
@@ -176,8 +179,9 @@ static int make_conds(const struct sk_seccomp_syscall *sc, struct scmp_arg_cmp *
 		if (parse_op(a->op, &op) < 0)
 			return sk_error_set(err, 0, "seccomp: unknown operator '%s'",
 					    a->op ? a->op : "(null)");
-		conds[i] = (struct scmp_arg_cmp){ .arg = a->index, .op = op,
-						  .datum_a = a->value, .datum_b = a->value_two };
+		conds[i] = (struct scmp_arg_cmp){
+			.arg = a->index, .op = op, .datum_a = a->value, .datum_b = a->value_two
+		};
 	}
 	return 0;
 }
@@ -268,8 +272,7 @@ int sk_seccomp_build(const struct sk_seccomp *s, void **ret_ctx, struct sk_error
 	return 0;
 }
 
-int sk_seccomp_load_notify(const struct sk_seccomp *s, int *ret_notify_fd,
-			   struct sk_error **err)
+int sk_seccomp_load_notify(const struct sk_seccomp *s, int *ret_notify_fd, struct sk_error **err)
 {
 	_cleanup_(ctx_releasep) scmp_filter_ctx ctx = NULL;
 	bool notify = sk_seccomp_uses_notify(s);
@@ -340,7 +343,9 @@ static int send_with_fd(int sock, const char *msg, int fd)
 {
 	char ctrl[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = (void *)msg, .iov_len = strlen(msg) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctrl,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctrl,
 			     .msg_controllen = sizeof(ctrl) };
 	struct cmsghdr *c;
 	ssize_t w;

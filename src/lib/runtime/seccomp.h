@@ -58,8 +58,7 @@ int sk_seccomp_load(const struct sk_seccomp *s, struct sk_error **err);
  * *ret_notify_fd to the listener fd (CLOEXEC, owned by the caller); -1
  * otherwise.  A notify profile without listenerPath is an error.
  */
-int sk_seccomp_load_notify(const struct sk_seccomp *s, int *ret_notify_fd,
-			   struct sk_error **err);
+int sk_seccomp_load_notify(const struct sk_seccomp *s, int *ret_notify_fd, struct sk_error **err);
 
 /*
  * Connects to the unix socket at s->listener_path and sends one message:

@@ -15,7 +15,8 @@
 
 const char *sk_status_name(enum sk_status s)
 {
-	static const char *const names[] = { "creating", "created", "running", "paused", "stopped" };
+	static const char *const names[] = { "creating", "created", "running", "paused",
+					     "stopped" };
 	return names[s];
 }
 
@@ -26,8 +27,8 @@ int sk_state_check_id(const char *id, struct sk_error **err)
 	if (n == 0 || n > 1024 || !strcmp(id, ".") || !strcmp(id, ".."))
 		return sk_error_set(err, 0, "invalid container id '%s'", id);
 	for (const char *p = id; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      strchr("_+-.", *p)))
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || strchr("_+-.", *p)))
 			return sk_error_set(err, 0, "invalid container id '%s'", id);
 	return 0;
 }
@@ -173,8 +174,10 @@ static uint64_t proc_stat(pid_t pid, char *ret_state)
 	unsigned long long start = 0;
 	/* ) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
 	 * utime stime cutime cstime priority nice threads itrealvalue starttime */
-	if (sscanf(p + 2, "%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
-		   &state, &start) != 2)
+	if (sscanf(
+		p + 2,
+		"%c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		&state, &start) != 2)
 		return 0;
 	if (ret_state)
 		*ret_state = state;
@@ -206,7 +209,8 @@ enum sk_status sk_state_status(const struct sk_state *st)
 		return SK_STATUS_CREATED;
 	_cleanup_(sk_cgroup_freep) struct sk_cgroup *cg = NULL;
 	bool frozen = false;
-	if (st->cgroup_path && sk_cgroup_open(st->cgroup_path, st->cgroup_created, &cg, NULL) == 0 &&
+	if (st->cgroup_path &&
+	    sk_cgroup_open(st->cgroup_path, st->cgroup_created, &cg, NULL) == 0 &&
 	    sk_cgroup_is_frozen(cg, &frozen, NULL) == 0 && frozen)
 		return SK_STATUS_PAUSED;
 	return SK_STATUS_RUNNING;

@@ -17,7 +17,13 @@
 
 #include "base/error.h"
 
-enum sk_status { SK_STATUS_CREATING, SK_STATUS_CREATED, SK_STATUS_RUNNING, SK_STATUS_PAUSED, SK_STATUS_STOPPED };
+enum sk_status {
+	SK_STATUS_CREATING,
+	SK_STATUS_CREATED,
+	SK_STATUS_RUNNING,
+	SK_STATUS_PAUSED,
+	SK_STATUS_STOPPED
+};
 
 struct sk_state {
 	char *id;
