@@ -101,7 +101,7 @@ qemu: build/san/tests/unit/test-cgroup build/san/skiff-runtime
 		--script tests/qemu/runtime-v2.sh build/san/skiff-runtime
 
 test: deps
-	$(MAKE) san unit fuzz system qemu
+	$(MAKE) format-check san unit fuzz system qemu
 
 demo: deps all
 	./scripts/demo.sh
@@ -111,9 +111,9 @@ bench: deps all
 	./bench/image.sh
 
 format:
-	clang-format -i $(shell find src tests -name '*.[ch]')
+	clang-format -i $(shell find src tests bench -name '*.[ch]')
 format-check:
-	clang-format --dry-run --Werror $(shell find src tests -name '*.[ch]')
+	@clang-format --dry-run --Werror $(shell find src tests bench -name '*.[ch]') && echo "format: clean"
 
 clean:
 	rm -rf build
