@@ -182,6 +182,11 @@ const char *const sk_oci_hook_names[SK_HOOK__COUNT + 1] = {
 	[SK_HOOK__COUNT] = NULL,
 };
 
+const char *sk_spec_hook_name(enum sk_hook_kind kind)
+{
+	return (unsigned)kind < SK_HOOK__COUNT ? sk_oci_hook_names[kind] : "unknown";
+}
+
 bool sk_oci_name_in(const char *const *table, const char *name)
 {
 	for (; *table; table++)

@@ -321,6 +321,9 @@ const struct sk_namespace *sk_spec_namespace(const struct sk_spec *spec, enum sk
 const char *sk_ns_type_name(enum sk_ns_type type); /* "pid", "network", ... as in the spec */
 int sk_ns_type_clone_flag(enum sk_ns_type type);   /* CLONE_NEWPID, ... */
 
+/* The config.json name of a hook kind ("createRuntime"); "unknown" when out of range. */
+const char *sk_spec_hook_name(enum sk_hook_kind kind);
+
 /* Capability name <-> number ("CAP_SYS_ADMIN" <-> 21); -1 when unknown. */
 int sk_cap_from_name(const char *name);
 const char *sk_cap_to_name(int cap);

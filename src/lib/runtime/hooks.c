@@ -46,15 +46,7 @@ enum { PFD_PID, PFD_OUT, PFD_ERR, PFD_IN, PFD_TIMER, PFD__COUNT };
 
 const char *sk_hook_kind_name(enum sk_hook_kind kind)
 {
-	static const char *const names[SK_HOOK__COUNT] = {
-		[SK_HOOK_PRESTART] = "prestart",
-		[SK_HOOK_CREATE_RUNTIME] = "createRuntime",
-		[SK_HOOK_CREATE_CONTAINER] = "createContainer",
-		[SK_HOOK_START_CONTAINER] = "startContainer",
-		[SK_HOOK_POSTSTART] = "poststart",
-		[SK_HOOK_POSTSTOP] = "poststop",
-	};
-	return (unsigned)kind < SK_HOOK__COUNT ? names[kind] : "unknown";
+	return sk_spec_hook_name(kind); /* one table, in the oci module */
 }
 
 static void close_fd(int *fd)
