@@ -196,7 +196,12 @@ static int fill_state_dir(struct launch *l, struct sk_error **err)
 	/* 0622 whatever the umask: the container process may not be root. */
 	if (l->fifo_path && (mkfifo(l->fifo_path, 0622) < 0 || chmod(l->fifo_path, 0622) < 0))
 		return sk_error_errno(err, "create exec fifo '%s'", l->fifo_path);
-	if ((r = sk_write_file_atomic(cfg, l->spec_text, l->spec_len, 0600, false)) < 0)
+	/* No temp file and rename: nothing reads config.json before state.json,
+	 * which is written after it, and the directory is brand new. */
+	_cleanup_close_ int fd = open(cfg, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sk_error_errno(err, "create '%s'", cfg);
+	if ((r = sk_write_all(fd, l->spec_text, l->spec_len)) < 0)
 		return sk_error_set(err, -r, "write '%s'", cfg);
 	return 0;
 }
