@@ -7,8 +7,9 @@
  * bare listener and a closed port; the netns test runs the responder in a
  * new network namespace and checks the probe only reaches it by entering
  * that namespace.  While a probe hangs, a loop timer keeps ticking: the
- * loop is never blocked.  Exec probes need a container (tests/system); here
- * their validation and a missing container's error path.
+ * loop is never blocked.  Exec probes run in a real busybox container (root
+ * and /bin/busybox needed; cgroup "/skiff-probe-<pid>/c1", removed by the
+ * runtime's delete).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +29,9 @@
 
 #include "base/loop.h"
 #include "base/util.h"
+#include "cgroup/cgroup.h"
 #include "daemon/probe.h"
+#include "runtime/container.h"
 
 #define MS 1000000LL
 
@@ -546,6 +549,139 @@ static void test_exec_missing_container(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* ---- exec probes in a real container ---- */
+
+struct ctr {
+	char dir[64];
+	char *root;
+	struct sk_runtime rt;
+};
+
+static void write_ok(const char *path, const char *text, mode_t mode)
+{
+	assert_int_equal(sk_write_file_atomic(path, text, strlen(text), mode, false), 0);
+}
+
+/* A busybox bundle running `sleep 300` as container "c1", created and started. */
+static bool ctr_start(struct ctr *c)
+{
+	static const char *const applets[] = { "sh", "sleep", "echo", "true" };
+	_cleanup_error_ struct sk_error *err = NULL;
+	_cleanup_free_ char *bb = NULL, *bundle = NULL, *bin = NULL, *cfg = NULL, *json = NULL;
+	enum sk_cgroup_mode mode;
+	size_t len;
+
+	if (geteuid() != 0 || access("/bin/busybox", X_OK) < 0 || sk_cgroup_mode(&mode, NULL) < 0)
+		return false;
+	snprintf(c->dir, sizeof(c->dir), "/tmp/skiff-probe-ctr-XXXXXX");
+	assert_non_null(mkdtemp(c->dir));
+	c->root = sk_path_join(c->dir, "state");
+	c->rt.root = c->root;
+	bundle = sk_path_join(c->dir, "bundle");
+	bin = sk_path_join(bundle, "rootfs/bin");
+	assert_int_equal(sk_mkdir_p(bin, 0755), 0);
+	for (const char *d = "proc\0dev\0tmp\0"; *d; d += strlen(d) + 1) {
+		_cleanup_free_ char *p = sk_asprintf("%s/rootfs/%s", bundle, d);
+		assert_int_equal(sk_mkdir_p(p, 0755), 0);
+	}
+	assert_int_equal(sk_read_file("/bin/busybox", &bb, &len), 0);
+	_cleanup_free_ char *dst = sk_path_join(bin, "busybox");
+	assert_int_equal(sk_write_file_atomic(dst, bb, len, 0755, false), 0);
+	for (size_t i = 0; i < SK_ELEMENTSOF(applets); i++) {
+		_cleanup_free_ char *l = sk_path_join(bin, applets[i]);
+		assert_int_equal(symlink("busybox", l), 0);
+	}
+	json =
+	    sk_asprintf("{'ociVersion':'1.2.0','process':{'args':['sleep','300'],'cwd':'/tmp',"
+			"'env':['PATH=/bin','PROBE_ENV=from-spec'],'user':{'uid':0,'gid':0}},"
+			"'root':{'path':'rootfs'},'hostname':'probe',"
+			"'mounts':[{'destination':'/proc','type':'proc','source':'proc'}],"
+			"'linux':{'cgroupsPath':'/skiff-probe-%d/c1','namespaces':[{'type':'pid'},"
+			"{'type':'mount'},{'type':'ipc'},{'type':'uts'},{'type':'network'}]}}",
+			(int)getpid());
+	for (char *p = json; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	cfg = sk_path_join(bundle, "config.json");
+	write_ok(cfg, json, 0644);
+	struct sk_create_opts o = { .bundle = bundle };
+	if (sk_container_create(&c->rt, "c1", &o, &err) < 0 ||
+	    sk_container_start(&c->rt, "c1", &err) < 0)
+		fail_msg("container: %s", err->msg);
+	return true;
+}
+
+static void ctr_stop(struct ctr *c)
+{
+	_cleanup_error_ struct sk_error *err = NULL;
+
+	if (sk_container_delete(&c->rt, "c1", true, &err) < 0)
+		fail_msg("delete: %s", err->msg);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	assert_int_equal(sk_rm_rf(c->dir), 0);
+	free(c->root);
+}
+
+static void exec_probe(struct sk_loop *loop, struct ctr *c, const char *cmd, int64_t timeout_ms,
+		       struct done *d)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	struct sk_probe_spec s = { .kind = SK_PROBE_EXEC,
+				   .argv = argv,
+				   .runtime_root = c->root,
+				   .container_id = "c1",
+				   .timeout_ns = timeout_ms * MS };
+
+	memset(d, 0, sizeof(*d));
+	probe_ok(loop, &s, d);
+}
+
+static void test_exec_container(void **state)
+{
+	_cleanup_(sk_loop_freep) struct sk_loop *loop = new_loop();
+	_cleanup_error_ struct sk_error *err = NULL;
+	struct ctr c = { 0 };
+	struct done d;
+
+	if (!ctr_start(&c))
+		skip();
+	/* ok, with the container's env and cwd, stdout and stderr captured */
+	exec_probe(loop, &c, "echo $PROBE_ENV $(pwd); echo oops >&2", 5000, &d);
+	assert_int_equal(d.r, SK_PROBE_OK);
+	assert_string_equal(d.out, "from-spec /tmp\noops\n");
+	/* the check ran in the container's namespaces: its hostname */
+	exec_probe(loop, &c, "test \"$(cat /proc/sys/kernel/hostname)\" = probe", 5000, &d);
+	assert_int_equal(d.r, SK_PROBE_OK);
+	/* fail: the exit status when there is no output, the output otherwise */
+	exec_probe(loop, &c, "exit 3", 5000, &d);
+	assert_int_equal(d.r, SK_PROBE_FAIL);
+	assert_string_equal(d.out, "exit status 3");
+	exec_probe(loop, &c, "echo not ready; exit 1", 5000, &d);
+	assert_int_equal(d.r, SK_PROBE_FAIL);
+	assert_string_equal(d.out, "not ready\n");
+	/* output is bounded: 22000 bytes written, 4096 kept, the writer never stalls */
+	exec_probe(loop, &c, "i=0; while [ $i -lt 2000 ]; do echo 0123456789; i=$((i+1)); done",
+		   5000, &d);
+	assert_int_equal(d.r, SK_PROBE_OK);
+	assert_int_equal(strlen(d.out), SK_PROBE_OUTPUT_MAX);
+	/* timeout: reported on time, and the check's processes in the container are killed */
+	exec_probe(loop, &c, "sleep 100; true", 300, &d);
+	assert_int_equal(d.r, SK_PROBE_TIMEOUT);
+	pid_t *pids = NULL;
+	size_t n = 0;
+	for (int i = 0; i < 100; i++) {
+		free(pids);
+		assert_int_equal(sk_container_pids(&c.rt, "c1", &pids, &n, &err), 0);
+		if (n == 1)
+			break;
+		run_for(loop, 10);
+	}
+	free(pids);
+	assert_int_equal(n, 1); /* only the container's own sleep 300 */
+	ctr_stop(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -564,6 +700,7 @@ int main(void)
 		cmocka_unit_test(test_http_netns),
 		cmocka_unit_test(test_netns_missing),
 		cmocka_unit_test(test_exec_missing_container),
+		cmocka_unit_test(test_exec_container),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
