@@ -11,6 +11,11 @@
  * with its process group) gets SIGKILL and the probe reports
  * SK_PROBE_TIMEOUT at once; the child is reaped later by the loop.
  *
+ * Probes still running when the loop is freed are leaked (their children
+ * are not reaped): stop or finish them first.  The child is a plain fork(),
+ * so a daemon with other threads must not hold locks the child's code
+ * (malloc aside, which glibc makes fork-safe) could need.
+ *
  * This is not a scheduler: intervals, retries, start periods and the
  * healthy/unhealthy state machine belong to the caller.
  */
