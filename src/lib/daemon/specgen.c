@@ -18,7 +18,6 @@
 #include <linux/capability.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <math.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -341,7 +340,7 @@ static void build_resources(json_t *lx, const struct sk_app_service *svc)
 		    json_integer(resv->memory > INT64_MAX ? INT64_MAX : (json_int_t)resv->memory));
 	if (lim->cpus > 0) {
 		sk_sg_set(obj_child(res, "cpu"), "quota",
-			  json_integer((json_int_t)llround(lim->cpus * CPU_PERIOD)));
+			  json_integer((json_int_t)(lim->cpus * CPU_PERIOD + 0.5)));
 		sk_sg_set(obj_child(res, "cpu"), "period", json_integer(CPU_PERIOD));
 	}
 	if (svc->cpu_shares > 0)
