@@ -678,6 +678,23 @@ static void test_errors(void **state)
 	assert_string_equal(e8, "service 'badlimit': ulimits: unknown limit 'bogus'");
 }
 
+static void test_errors_network_env(void **state)
+{
+	_cleanup_free_ char *e1 = NULL, *e2 = NULL;
+	int r;
+
+	e1 = build_error("services:\n"
+			 "  db: {image: x}\n"
+			 "  web: {image: x, network_mode: 'service:db'}\n",
+			 "web", &r);
+	assert_int_equal(r, -EOPNOTSUPP);
+	assert_non_null(strstr(e1, "service 'web': network_mode: service:db needs"));
+	/* env_file bytes JSON cannot carry are an error, not an abort */
+	write_file("bad.env", "GOOD=1\nBAD=\xff\xfe\n", 0644);
+	e2 = build_error("services:\n  web: {image: x, env_file: bad.env}\n", "web", NULL);
+	assert_string_equal(e2, "service 'web': environment: 'BAD' is not valid UTF-8");
+}
+
 static void test_subpath_symlink(void **state)
 {
 	_cleanup_free_ char *vol = sk_path_join(volumes, "demo_v"), *link = NULL, *msg = NULL;
@@ -708,6 +725,7 @@ int main(void)
 		cmocka_unit_test(test_stop_signal),
 		cmocka_unit_test(test_healthcheck),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errors_network_env),
 		cmocka_unit_test(test_subpath_symlink),
 	};
 

@@ -36,15 +36,6 @@ static int svc_fail(const struct sk_app_service *svc, int r, struct sk_error **e
 	return r;
 }
 
-static json_t *strv_json(char *const *v)
-{
-	json_t *arr = sk_sg_must(json_array());
-
-	for (; v && *v; v++)
-		sk_sg_append(arr, json_string(*v));
-	return arr;
-}
-
 /* obj[key] as an object, created when missing. */
 static json_t *obj_child(json_t *obj, const char *key)
 {
@@ -189,6 +180,24 @@ static int set_rlimits(json_t *proc, const struct sk_app_service *svc, struct sk
 	return 0;
 }
 
+/* env_file values are raw bytes: refuse what JSON cannot carry instead of aborting. */
+static int env_json(char *const *env, json_t **ret, struct sk_error **err)
+{
+	json_t *arr = sk_sg_must(json_array());
+
+	for (; env && *env; env++) {
+		json_t *v = json_string(*env);
+		if (!v) {
+			json_decref(arr);
+			return sk_error_set(err, 0, "environment: '%.*s' is not valid UTF-8",
+					    (int)strcspn(*env, "="), *env);
+		}
+		sk_sg_append(arr, v);
+	}
+	*ret = arr;
+	return 0;
+}
+
 static bool env_has(char *const *env, const char *key)
 {
 	size_t n = strlen(key);
@@ -274,7 +283,7 @@ static int build_process(json_t *doc, const struct sk_app_service *svc,
 					 .env = env,
 					 .workdir = svc->working_dir,
 					 .user = svc->user };
-	json_t *proc = obj_child(doc, "process");
+	json_t *proc = obj_child(doc, "process"), *env_arr = NULL;
 	const char *tini = svc->init ? find_tini(o->rootfs) : NULL;
 	uint64_t caps;
 	int r;
@@ -286,13 +295,15 @@ static int build_process(json_t *doc, const struct sk_app_service *svc,
 		_cleanup_free_ char *h = sk_asprintf("HOSTNAME=%s", hostname);
 		sk_strv_push(&p->env, h);
 	}
+	if ((r = env_json(p->env, &env_arr, err)) < 0)
+		return r;
 	if (svc->init)
 		sk_sg_set(obj_child(doc, "annotations"), "skiff.init",
 			  json_string(tini ? tini : "none"));
 	sk_sg_set(proc, "terminal", json_false());
 	sk_sg_set(proc, "user", user_json(&p->user));
 	set_args(proc, p->args, tini);
-	sk_sg_set(proc, "env", strv_json(p->env));
+	sk_sg_set(proc, "env", env_arr);
 	sk_sg_set(proc, "cwd", json_string(p->cwd));
 	set_caps(proc, caps);
 	sk_sg_set(proc, "noNewPrivileges", json_boolean(!svc->privileged));
@@ -316,9 +327,10 @@ static int build_namespaces(json_t *lx, const struct sk_app_service *svc,
 	else if (svc->network_mode == SK_APP_NET_SERVICE ||
 		 svc->network_mode == SK_APP_NET_CONTAINER) {
 		json_decref(arr);
-		return sk_error_set(err, EOPNOTSUPP,
-				    "network_mode: '%s' needs the target's network namespace",
-				    svc->network_mode_ref ? svc->network_mode_ref : "?");
+		return sk_error_set(
+		    err, EOPNOTSUPP, "network_mode: %s:%s needs that network namespace's path",
+		    svc->network_mode == SK_APP_NET_SERVICE ? "service" : "container",
+		    svc->network_mode_ref ? svc->network_mode_ref : "?");
 	} else if (svc->network_mode != SK_APP_NET_HOST)
 		sk_sg_append(arr, json_pack("{s:s}", "type", "network"));
 	sk_sg_set(lx, "namespaces", arr);

@@ -77,7 +77,7 @@ struct sk_specgen_opts {
 	const char *rootfs;	  /* mounted overlay root (absolute) */
 	const char *cgroups_path; /* e.g. "/skiff/<app>/<id>"; NULL: none in the spec */
 	/* named volumes live in <volumes_dir>/<app>_<name>, created (0755) when missing;
-	 * NULL: a service with volumes fails */
+	 * NULL: a service with named or anonymous volumes fails */
 	const char *volumes_dir;
 	/* NULL: per network_mode (host: no net ns; none/default: a new empty one);
 	 * else join this path */
