@@ -16,6 +16,7 @@
 #include <linux/capability.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -409,7 +410,8 @@ static uint64_t all_caps(void)
 	uint64_t m = 0;
 
 	for (int c = 0; c <= sk_cap_last_cap(); c++)
-		m |= CAP(c);
+		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
+			m |= CAP(c);
 	return m;
 }
 

@@ -20,6 +20,7 @@
 #include <linux/openat2.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -58,12 +59,17 @@ static const int docker_caps[] = {
 	CAP_KILL,    CAP_AUDIT_WRITE,
 };
 
+/*
+ * "Every capability": those the kernel knows and this process may still
+ * hold (its bounding set); a capability skiffd lacks cannot be granted.
+ */
 static uint64_t caps_all(void)
 {
 	uint64_t m = 0;
 
 	for (int c = 0; c <= sk_cap_last_cap(); c++)
-		m |= 1ull << c;
+		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
+			m |= 1ull << c;
 	return m;
 }
 

@@ -48,7 +48,8 @@
  *                 rules (cap_add ALL: everything but cap_drop; cap_drop ALL:
  *                 only cap_add; else defaults - drop + add).  bounding,
  *                 effective and permitted; inheritable and ambient empty.
- *   privileged    every capability, no masked or read-only paths, /sys and
+ *   privileged    every capability (that the kernel knows and skiffd's own
+ *                 bounding set holds, likewise for cap_add ALL), no masked or read-only paths, /sys and
  *                 /sys/fs/cgroup read-write, every device allowed in the
  *                 device cgroup (host device nodes are not copied into /dev),
  *                 noNewPrivileges false.
