@@ -1,0 +1,735 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * test-specgen.c - the daemon's spec builder (src/lib/daemon/specgen*.c):
+ * services parsed from compose YAML plus an image config become config.json
+ * documents that are serialized and read back by the runtime's own parser
+ * (sk_spec_parse), then checked field by field: process, user resolution in
+ * a scratch rootfs, resources, capabilities, mounts and the directories
+ * they create, namespaces, rlimits, sysctls, annotations; the stop signal
+ * and healthcheck helpers; and the error paths.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <linux/capability.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "base/util.h"
+#include "daemon/specgen.h"
+#include "image/image.h"
+#include "oci/spec.h"
+
+static char dir[] = "/tmp/sk-specgen-XXXXXX";
+static char *rootfs, *volumes;
+static char *env[] = { "HOME=/home/u", NULL };
+
+static void write_file(const char *rel, const char *content, mode_t mode)
+{
+	_cleanup_free_ char *p = sk_path_join(dir, rel), *d = sk_strdup(p);
+
+	*strrchr(d, '/') = '\0';
+	assert_int_equal(sk_mkdir_p(d, 0755), 0);
+	assert_int_equal(sk_write_file_atomic(p, content, strlen(content), mode, false), 0);
+}
+
+static int setup(void **state)
+{
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(chdir(dir), 0);
+	rootfs = sk_path_join(dir, "rootfs");
+	volumes = sk_path_join(dir, "volumes");
+	write_file("rootfs/etc/passwd",
+		   "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n", 0644);
+	write_file("rootfs/etc/group", "root:x:0:\napp:x:1000:\nwheel:x:10:app\naudio:x:29:app\n",
+		   0644);
+	write_file("resolv.conf", "nameserver 10.0.0.1\n", 0644);
+	write_file("hosts", "127.0.0.1 localhost\n", 0644);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	assert_int_equal(chdir("/"), 0);
+	free(rootfs);
+	free(volumes);
+	return sk_rm_rf(dir);
+}
+
+static struct sk_app *load(const char *yaml)
+{
+	struct sk_app_load_opts o = { .environ = env };
+	_cleanup_error_ struct sk_error *err = NULL;
+	struct sk_app *app = NULL;
+
+	if (sk_app_parse(yaml, strlen(yaml), "compose.yaml", &o, &app, NULL, &err) < 0)
+		fail_msg("compose: %s", err->msg);
+	return app;
+}
+
+static const char image_json[] =
+    "{\"architecture\":\"amd64\",\"os\":\"linux\","
+    "\"config\":{\"Entrypoint\":[\"/bin/ep\"],\"Cmd\":[\"serve\",\"--fast\"],"
+    "\"Env\":[\"PATH=/usr/bin:/bin\",\"A=1\",\"B=image\"],\"WorkingDir\":\"/srv\","
+    "\"User\":\"app\",\"StopSignal\":\"SIGINT\","
+    "\"Healthcheck\":{\"Test\":[\"CMD-SHELL\",\"curl -f localhost\"],\"Interval\":1000000000,"
+    "\"Retries\":5}},"
+    "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[]}}";
+
+static struct sk_image_config *image(const char *json)
+{
+	struct sk_image_config *c = NULL;
+	_cleanup_error_ struct sk_error *err = NULL;
+
+	if (sk_image_config_parse(json, strlen(json), "image", &c, &err) < 0)
+		fail_msg("image: %s", err->msg);
+	return c;
+}
+
+static struct sk_specgen_opts opts(void)
+{
+	return (struct sk_specgen_opts){ .app = "demo",
+					 .index = 2,
+					 .container_id = "demo-web-2",
+					 .rootfs = rootfs,
+					 .cgroups_path = "/skiff/demo/demo-web-2",
+					 .volumes_dir = volumes };
+}
+
+/* Builds the spec of service `name` and reads it back through the runtime's parser. */
+static struct sk_spec *build(const char *yaml, const char *name, const struct sk_specgen_opts *o)
+{
+	_cleanup_(sk_app_freep) struct sk_app *app = load(yaml);
+	_cleanup_(sk_image_config_freep) struct sk_image_config *img = image(image_json);
+	_cleanup_error_ struct sk_error *err = NULL;
+	_cleanup_free_ char *s = NULL;
+	struct sk_specgen_opts def = opts();
+	struct sk_spec *spec = NULL;
+	json_t *doc = NULL;
+
+	if (sk_specgen_build(sk_app_service_find(app, name), img, o ? o : &def, &doc, &err) < 0)
+		fail_msg("specgen: %s", err->msg);
+	s = json_dumps(doc, JSON_INDENT(2));
+	json_decref(doc);
+	assert_non_null(s);
+	if (sk_spec_parse(s, strlen(s), "config.json", &spec, &err) < 0)
+		fail_msg("spec: %s\n%s", err->msg, s);
+	return spec;
+}
+
+/* The error message of building service `name`, or fails when it builds. */
+static char *build_error(const char *yaml, const char *name, int *ret_r)
+{
+	_cleanup_(sk_app_freep) struct sk_app *app = load(yaml);
+	_cleanup_(sk_image_config_freep) struct sk_image_config *img = image(image_json);
+	struct sk_specgen_opts o = opts();
+	struct sk_error *err = NULL;
+	json_t *doc = NULL;
+	char *msg;
+	int r = sk_specgen_build(sk_app_service_find(app, name), img, &o, &doc, &err);
+
+	if (r >= 0)
+		fail_msg("service '%s' built", name);
+	assert_null(doc);
+	msg = sk_strdup(err->msg);
+	sk_error_free(err);
+	if (ret_r)
+		*ret_r = r;
+	return msg;
+}
+
+static const char *kv_get(const struct sk_kv *kv, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(kv[i].key, key))
+			return kv[i].value;
+	return NULL;
+}
+
+static const struct sk_mount *mount_at(const struct sk_spec *s, const char *dest)
+{
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (!strcmp(s->mounts[i].destination, dest))
+			return &s->mounts[i];
+	return NULL;
+}
+
+static bool has_opt(const struct sk_mount *m, const char *opt)
+{
+	for (char **o = m->options; o && *o; o++)
+		if (!strcmp(*o, opt))
+			return true;
+	return false;
+}
+
+static const struct sk_rlimit *rlimit_of(const struct sk_spec *s, int res)
+{
+	for (size_t i = 0; i < s->process->n_rlimits; i++)
+		if (s->process->rlimits[i].resource == res)
+			return &s->process->rlimits[i];
+	return NULL;
+}
+
+#define CAP(x) (1ull << (x))
+
+/* ---- process ------------------------------------------------------------ */
+
+static void test_process(void **state)
+{
+	_cleanup_(sk_spec_freep) struct sk_spec *s = build("name: demo\n"
+							   "services:\n"
+							   "  web:\n"
+							   "    image: x\n"
+							   "    environment: [B=service, C=3]\n"
+							   "    domainname: example.org\n",
+							   "web", NULL);
+	const struct sk_process *p = s->process;
+
+	assert_false(p->terminal);
+	assert_string_equal(p->args[0], "/bin/ep");
+	assert_string_equal(p->args[1], "serve");
+	assert_string_equal(p->args[2], "--fast");
+	assert_null(p->args[3]);
+	/* image env, service env merged over it by key, then HOSTNAME */
+	assert_string_equal(p->env[0], "PATH=/usr/bin:/bin");
+	assert_string_equal(p->env[1], "A=1");
+	assert_string_equal(p->env[2], "B=service");
+	assert_string_equal(p->env[3], "C=3");
+	assert_string_equal(p->env[4], "HOSTNAME=demo-web-2");
+	assert_null(p->env[5]);
+	assert_string_equal(p->cwd, "/srv");
+	/* "app" resolved in the rootfs, with its supplementary groups */
+	assert_int_equal(p->user.uid, 1000);
+	assert_int_equal(p->user.gid, 1000);
+	assert_int_equal(p->user.n_additional_gids, 2);
+	assert_int_equal(p->user.additional_gids[0], 10);
+	assert_int_equal(p->user.additional_gids[1], 29);
+	assert_true(p->no_new_privileges);
+	assert_true(p->has_oom_score_adj);
+	assert_int_equal(p->oom_score_adj, 0);
+	assert_string_equal(s->hostname, "demo-web-2");
+	assert_string_equal(s->domainname, "example.org");
+	assert_string_equal(s->root_path, rootfs);
+	assert_false(s->root_readonly);
+	assert_string_equal(s->linux_->cgroups_path, "/skiff/demo/demo-web-2");
+	assert_null(s->linux_->seccomp);
+	assert_non_null(s->linux_->masked_paths);
+	assert_string_equal(kv_get(s->annotations, s->n_annotations, "skiff.app"), "demo");
+	assert_string_equal(kv_get(s->annotations, s->n_annotations, "skiff.service"), "web");
+	assert_string_equal(kv_get(s->annotations, s->n_annotations, "skiff.replica"), "2");
+	assert_null(kv_get(s->annotations, s->n_annotations, "skiff.init"));
+}
+
+static void test_overrides(void **state)
+{
+	static const char yaml[] = "services:\n"
+				   "  cmd:\n"
+				   "    image: x\n"
+				   "    command: [run, 'a b']\n"
+				   "    user: root\n"
+				   "    working_dir: /work\n"
+				   "    hostname: box\n"
+				   "    environment: {HOSTNAME: mine}\n"
+				   "  ep:\n"
+				   "    image: x\n"
+				   "    entrypoint: /bin/other --flag\n"
+				   "    user: '4242'\n";
+	_cleanup_(sk_spec_freep) struct sk_spec *c = build(yaml, "cmd", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *e = build(yaml, "ep", NULL);
+
+	/* command replaces Cmd only */
+	assert_string_equal(c->process->args[0], "/bin/ep");
+	assert_string_equal(c->process->args[1], "run");
+	assert_string_equal(c->process->args[2], "a b");
+	assert_null(c->process->args[3]);
+	assert_int_equal(c->process->user.uid, 0);
+	assert_string_equal(c->process->cwd, "/work");
+	assert_string_equal(c->hostname, "box");
+	/* the service's HOSTNAME is kept, not doubled */
+	assert_string_equal(c->process->env[3], "HOSTNAME=mine");
+	assert_null(c->process->env[4]);
+	/* a new entrypoint drops the image's Cmd (docker) */
+	assert_string_equal(e->process->args[0], "/bin/other");
+	assert_string_equal(e->process->args[1], "--flag");
+	assert_null(e->process->args[2]);
+	/* a uid without a passwd entry: group root */
+	assert_int_equal(e->process->user.uid, 4242);
+	assert_int_equal(e->process->user.gid, 0);
+}
+
+static void test_init(void **state)
+{
+	static const char yaml[] = "services:\n  web: {image: x, init: true}\n";
+	struct sk_spec *s = build(yaml, "web", NULL);
+
+	/* no tini in the image: the command stays PID 1, and the spec says so */
+	assert_string_equal(s->process->args[0], "/bin/ep");
+	assert_string_equal(kv_get(s->annotations, s->n_annotations, "skiff.init"), "none");
+	sk_spec_free(s);
+
+	write_file("rootfs/usr/bin/tini", "#!/bin/sh\n", 0755);
+	s = build(yaml, "web", NULL);
+	assert_string_equal(s->process->args[0], "/usr/bin/tini");
+	assert_string_equal(s->process->args[1], "--");
+	assert_string_equal(s->process->args[2], "/bin/ep");
+	assert_string_equal(kv_get(s->annotations, s->n_annotations, "skiff.init"),
+			    "/usr/bin/tini");
+	sk_spec_free(s);
+	assert_int_equal(unlink("rootfs/usr/bin/tini"), 0);
+}
+
+/* ---- resources, limits, namespaces --------------------------------------- */
+
+static void test_resources(void **state)
+{
+	_cleanup_(sk_spec_freep) struct sk_spec *s =
+	    build("services:\n"
+		  "  web:\n"
+		  "    image: x\n"
+		  "    cpu_shares: 512\n"
+		  "    cpuset: 0-1\n"
+		  "    deploy:\n"
+		  "      resources:\n"
+		  "        limits: {cpus: '1.5', memory: 256m, pids: 100}\n"
+		  "        reservations: {memory: 128m}\n",
+		  "web", NULL);
+	const struct sk_resources *r = &s->linux_->resources;
+
+	assert_true(s->linux_->has_resources);
+	assert_true(r->memory.has_limit);
+	assert_int_equal(r->memory.limit, 256 << 20);
+	assert_true(r->memory.has_reservation);
+	assert_int_equal(r->memory.reservation, 128 << 20);
+	assert_true(r->cpu.has_quota);
+	assert_int_equal(r->cpu.quota, 150000);
+	assert_int_equal(r->cpu.period, 100000);
+	assert_int_equal(r->cpu.shares, 512);
+	assert_string_equal(r->cpu.cpus, "0-1");
+	assert_true(r->pids.has_limit);
+	assert_int_equal(r->pids.limit, 100);
+	/* the default spec's device rule stays: deny all */
+	assert_int_equal(r->n_devices, 1);
+	assert_false(r->devices[0].allow);
+}
+
+static void test_limits_sysctls_labels(void **state)
+{
+	_cleanup_(sk_spec_freep) struct sk_spec *s =
+	    build("services:\n"
+		  "  web:\n"
+		  "    image: x\n"
+		  "    read_only: true\n"
+		  "    oom_score_adj: -300\n"
+		  "    ulimits: {nofile: {soft: 2048, hard: 4096}, nproc: 100, memlock: -1}\n"
+		  "    sysctls: {net.core.somaxconn: 1024, kernel.shmmax: '65536'}\n"
+		  "    labels: {tier: front}\n",
+		  "web", NULL);
+	const struct sk_rlimit *rl;
+
+	assert_true(s->root_readonly);
+	assert_int_equal(s->process->oom_score_adj, -300);
+	rl = rlimit_of(s, RLIMIT_NOFILE);
+	assert_non_null(rl);
+	assert_int_equal(rl->soft, 2048);
+	assert_int_equal(rl->hard, 4096);
+	rl = rlimit_of(s, RLIMIT_NPROC);
+	assert_non_null(rl);
+	assert_int_equal(rl->soft, 100);
+	assert_int_equal(rl->hard, 100);
+	rl = rlimit_of(s, RLIMIT_MEMLOCK);
+	assert_non_null(rl);
+	assert_int_equal(rl->hard, INT64_MAX);
+	assert_int_equal(s->process->n_rlimits, 3);
+	assert_string_equal(kv_get(s->linux_->sysctl, s->linux_->n_sysctl, "net.core.somaxconn"),
+			    "1024");
+	assert_string_equal(kv_get(s->linux_->sysctl, s->linux_->n_sysctl, "kernel.shmmax"),
+			    "65536");
+	assert_string_equal(kv_get(s->annotations, s->n_annotations, "tier"), "front");
+}
+
+static void test_default_rlimit(void **state)
+{
+	_cleanup_(sk_spec_freep) struct sk_spec *s =
+	    build("services: {web: {image: x}}\n", "web", NULL);
+	const struct sk_rlimit *rl = rlimit_of(s, RLIMIT_NOFILE);
+
+	assert_int_equal(s->process->n_rlimits, 1);
+	assert_int_equal(rl->soft, 1024);
+	assert_int_equal(rl->hard, 1024);
+}
+
+static void test_namespaces(void **state)
+{
+	static const char yaml[] = "services:\n"
+				   "  def: {image: x}\n"
+				   "  none: {image: x, network_mode: none}\n"
+				   "  host: {image: x, network_mode: host}\n";
+	_cleanup_(sk_spec_freep) struct sk_spec *d = build(yaml, "def", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *n = build(yaml, "none", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *h = build(yaml, "host", NULL);
+	struct sk_specgen_opts o = opts();
+	_cleanup_(sk_spec_freep) struct sk_spec *j = NULL;
+	char host[256] = "";
+
+	for (int t = 0; t < SK_NS__COUNT; t++) {
+		bool want = t != SK_NS_USER && t != SK_NS_TIME;
+		assert_int_equal(sk_spec_namespace(d, (enum sk_ns_type)t) != NULL, want);
+		assert_int_equal(sk_spec_namespace(n, (enum sk_ns_type)t) != NULL, want);
+		assert_int_equal(sk_spec_namespace(h, (enum sk_ns_type)t) != NULL,
+				 want && t != SK_NS_NET);
+	}
+	assert_null(sk_spec_namespace(d, SK_NS_NET)->path);
+	/* host network: the host's name, as docker does */
+	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+	assert_string_equal(h->hostname, host);
+
+	o.netns_path = "/run/netns/x";
+	j = build(yaml, "def", &o);
+	assert_string_equal(sk_spec_namespace(j, SK_NS_NET)->path, "/run/netns/x");
+}
+
+/* ---- capabilities --------------------------------------------------------- */
+
+static uint64_t docker_default(void)
+{
+	return CAP(CAP_CHOWN) | CAP(CAP_DAC_OVERRIDE) | CAP(CAP_FSETID) | CAP(CAP_FOWNER) |
+	       CAP(CAP_MKNOD) | CAP(CAP_NET_RAW) | CAP(CAP_SETGID) | CAP(CAP_SETUID) |
+	       CAP(CAP_SETFCAP) | CAP(CAP_SETPCAP) | CAP(CAP_NET_BIND_SERVICE) |
+	       CAP(CAP_SYS_CHROOT) | CAP(CAP_KILL) | CAP(CAP_AUDIT_WRITE);
+}
+
+static uint64_t all_caps(void)
+{
+	uint64_t m = 0;
+
+	for (int c = 0; c <= sk_cap_last_cap(); c++)
+		if (prctl(PR_CAPBSET_READ, (unsigned long)c, 0, 0, 0) == 1)
+			m |= CAP(c);
+	return m;
+}
+
+static void test_caps(void **state)
+{
+	static const char yaml[] =
+	    "services:\n"
+	    "  def: {image: x}\n"
+	    "  tweak: {image: x, cap_add: [sys_admin], cap_drop: [NET_RAW, "
+	    "CAP_MKNOD]}\n"
+	    "  min: {image: x, cap_drop: [ALL], cap_add: [NET_BIND_SERVICE]}\n"
+	    "  all: {image: x, cap_add: [ALL], cap_drop: [SYS_ADMIN]}\n"
+	    "  priv: {image: x, privileged: true}\n";
+	_cleanup_(sk_spec_freep) struct sk_spec *d = build(yaml, "def", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *t = build(yaml, "tweak", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *m = build(yaml, "min", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *a = build(yaml, "all", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *p = build(yaml, "priv", NULL);
+	const struct sk_caps *c = &d->process->caps;
+
+	assert_true(d->process->has_caps);
+	assert_int_equal(c->bounding, docker_default());
+	assert_int_equal(c->effective, docker_default());
+	assert_int_equal(c->permitted, docker_default());
+	assert_true(c->has_inheritable);
+	assert_int_equal(c->inheritable, 0);
+	assert_true(c->has_ambient);
+	assert_int_equal(c->ambient, 0);
+	assert_int_equal(t->process->caps.bounding,
+			 (docker_default() & ~(CAP(CAP_NET_RAW) | CAP(CAP_MKNOD))) |
+			     CAP(CAP_SYS_ADMIN));
+	assert_int_equal(m->process->caps.effective, CAP(CAP_NET_BIND_SERVICE));
+	assert_int_equal(a->process->caps.permitted, all_caps() & ~CAP(CAP_SYS_ADMIN));
+
+	/* privileged: everything, no masks, every device, privileges may grow */
+	assert_int_equal(p->process->caps.bounding, all_caps());
+	assert_false(p->process->no_new_privileges);
+	assert_null(p->linux_->masked_paths);
+	assert_null(p->linux_->readonly_paths);
+	assert_int_equal(p->linux_->resources.n_devices, 1);
+	assert_true(p->linux_->resources.devices[0].allow);
+	assert_false(has_opt(mount_at(p, "/sys"), "ro"));
+	assert_true(has_opt(mount_at(d, "/sys"), "ro"));
+}
+
+/* ---- mounts --------------------------------------------------------------- */
+
+static void test_mounts(void **state)
+{
+	struct sk_specgen_opts o = opts();
+	_cleanup_free_ char *resolv = sk_path_join(dir, "resolv.conf"),
+			    *hosts = sk_path_join(dir, "hosts"), *src = NULL;
+	_cleanup_(sk_spec_freep) struct sk_spec *s = NULL;
+	const struct sk_mount *m;
+	struct stat st;
+
+	o.resolv_conf = resolv;
+	o.hosts = hosts;
+	write_file("conf/app.ini", "x=1\n", 0644); /* long syntax: the source must exist */
+	s = build("services:\n"
+		  "  web:\n"
+		  "    image: x\n"
+		  "    volumes:\n"
+		  "      - ./site/html:/usr/share/html:ro\n"
+		  "      - db:/var/lib/db\n"
+		  "      - /cache\n"
+		  "      - {type: volume, source: db, target: /sub, volume: {subpath: a/b}}\n"
+		  "      - {type: bind, source: ./conf, target: /conf, bind: {propagation: "
+		  "rslave}}\n"
+		  "      - {type: tmpfs, target: /scratch, tmpfs: {size: 1m, mode: 1777}}\n"
+		  "    tmpfs: ['/run:size=64m,mode=755,exec', /dev/shm]\n"
+		  "volumes: {db: {}}\n",
+		  "web", &o);
+
+	/* the defaults come first */
+	assert_string_equal(s->mounts[0].destination, "/proc");
+	/* bind, short syntax: created, read-only, rprivate */
+	m = mount_at(s, "/usr/share/html");
+	assert_non_null(m);
+	src = sk_path_join(dir, "site/html");
+	assert_string_equal(m->source, src);
+	assert_true(has_opt(m, "rbind") && has_opt(m, "ro") && has_opt(m, "rprivate"));
+	assert_int_equal(stat(src, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	free(src);
+	m = mount_at(s, "/conf");
+	assert_true(has_opt(m, "rslave") && !has_opt(m, "ro"));
+	/* named volume in <volumes_dir>/<app>_<name>, created */
+	m = mount_at(s, "/var/lib/db");
+	src = sk_path_join(volumes, "demo_db");
+	assert_string_equal(m->source, src);
+	assert_string_equal(m->type, "bind");
+	assert_int_equal(stat(src, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	free(src);
+	/* subpath: created inside the volume */
+	m = mount_at(s, "/sub");
+	src = sk_path_join(volumes, "demo_db/a/b");
+	assert_string_equal(m->source, src);
+	assert_int_equal(stat(src, &st), 0);
+	free(src);
+	/* anonymous volume: per replica */
+	m = mount_at(s, "/cache");
+	src = sk_path_join(volumes, "demo_demo-web-2_anon_1");
+	assert_string_equal(m->source, src);
+	assert_int_equal(stat(src, &st), 0);
+	/* tmpfs: docker's defaults, then the entry's options */
+	m = mount_at(s, "/scratch");
+	assert_string_equal(m->type, "tmpfs");
+	assert_true(has_opt(m, "size=1048576") && has_opt(m, "mode=1777") && has_opt(m, "noexec"));
+	m = mount_at(s, "/run");
+	assert_true(has_opt(m, "size=67108864") && has_opt(m, "mode=755") && has_opt(m, "exec"));
+	/* a service tmpfs replaces the default /dev/shm: only one left */
+	m = mount_at(s, "/dev/shm");
+	assert_false(has_opt(m, "size=65536k"));
+	for (size_t i = 0, n = 0; i < s->n_mounts; i++)
+		assert_true((n += !strcmp(s->mounts[i].destination, "/dev/shm")) <= 1);
+	/* resolv.conf and hosts, read-only */
+	m = mount_at(s, "/etc/resolv.conf");
+	assert_string_equal(m->source, resolv);
+	assert_true(has_opt(m, "ro"));
+	m = mount_at(s, "/etc/hosts");
+	assert_string_equal(m->source, hosts);
+	/* parents before children: /etc/hosts (depth 2) after /cache (depth 1) */
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (!strcmp(s->mounts[i].destination, "/etc/hosts"))
+			for (size_t k = i + 1; k < s->n_mounts; k++)
+				assert_string_not_equal(s->mounts[k].destination, "/cache");
+}
+
+/* ---- stop signal and healthcheck ------------------------------------------ */
+
+static void test_stop_signal(void **state)
+{
+	_cleanup_(sk_app_freep) struct sk_app *app = load("services:\n"
+							  "  a: {image: x}\n"
+							  "  b: {image: x, stop_signal: SIGQUIT}\n"
+							  "  c: {image: x, stop_signal: '9'}\n");
+	_cleanup_(sk_image_config_freep) struct sk_image_config *img = image(image_json);
+	struct sk_image_config none = { 0 };
+	struct sk_app_service *a = &app->services[0];
+	_cleanup_error_ struct sk_error *err = NULL;
+	char *saved;
+	int sig;
+
+	assert_int_equal(sk_specgen_stop_signal(a, &none, &sig, NULL), 0);
+	assert_int_equal(sig, SIGTERM);
+	assert_int_equal(sk_specgen_stop_signal(a, img, &sig, NULL), 0);
+	assert_int_equal(sig, SIGINT);
+	assert_int_equal(sk_specgen_stop_signal(&app->services[1], img, &sig, NULL), 0);
+	assert_int_equal(sig, SIGQUIT);
+	assert_int_equal(sk_specgen_stop_signal(&app->services[2], img, &sig, NULL), 0);
+	assert_int_equal(sig, SIGKILL);
+	none.stop_signal = "term";
+	assert_int_equal(sk_specgen_stop_signal(a, &none, &sig, NULL), 0);
+	assert_int_equal(sig, SIGTERM);
+	none.stop_signal = "SIGRTMIN+2";
+	assert_int_equal(sk_specgen_stop_signal(a, &none, &sig, NULL), 0);
+	assert_int_equal(sig, SIGRTMIN + 2);
+
+	none.stop_signal = "SIGBOGUS";
+	assert_int_equal(sk_specgen_stop_signal(a, &none, &sig, &err), -EINVAL);
+	assert_string_equal(err->msg, "service 'a': image StopSignal: unknown signal 'SIGBOGUS'");
+	sk_error_free(err);
+	err = NULL;
+	saved = a->stop_signal;
+	a->stop_signal = "0";
+	assert_int_equal(sk_specgen_stop_signal(a, img, &sig, &err), -EINVAL);
+	assert_string_equal(err->msg, "service 'a': stop_signal: unknown signal '0'");
+	a->stop_signal = saved;
+}
+
+static void test_healthcheck(void **state)
+{
+	_cleanup_(sk_app_freep) struct sk_app *app =
+	    load("services:\n"
+		 "  inherit: {image: x}\n"
+		 "  tuned: {image: x, healthcheck: {interval: 10s, retries: 2}}\n"
+		 "  own: {image: x, healthcheck: {test: [CMD, /bin/check, -q], timeout: 3s}}\n"
+		 "  off: {image: x, healthcheck: {disable: true}}\n");
+	_cleanup_(sk_image_config_freep) struct sk_image_config *img = image(image_json);
+	struct sk_image_config bare = { 0 };
+	struct sk_app_healthcheck hc;
+	_cleanup_error_ struct sk_error *err = NULL;
+	char *bad[] = { "HTTP", "x", NULL };
+	struct sk_image_healthcheck ih = { .test = bad };
+
+	/* the image's test and interval/retries; Compose's defaults for the rest */
+	assert_int_equal(sk_specgen_healthcheck(&app->services[0], img, &hc, NULL), 0);
+	assert_int_equal(hc.kind, SK_APP_HC_SHELL);
+	assert_string_equal(hc.test[0], "curl -f localhost");
+	assert_null(hc.test[1]);
+	assert_int_equal(hc.interval_ns, 1000000000);
+	assert_int_equal(hc.retries, 5);
+	assert_int_equal(hc.timeout_ns, 30 * SK_APP_NS_PER_SEC);
+	assert_int_equal(hc.start_period_ns, 0);
+	assert_int_equal(hc.start_interval_ns, 5 * SK_APP_NS_PER_SEC);
+	sk_strv_free(hc.test);
+	/* service fields win over the image's */
+	assert_int_equal(sk_specgen_healthcheck(&app->services[3], img, &hc, NULL), 0);
+	assert_int_equal(hc.kind, SK_APP_HC_SHELL);
+	assert_int_equal(hc.interval_ns, 10 * SK_APP_NS_PER_SEC);
+	assert_int_equal(hc.retries, 2);
+	sk_strv_free(hc.test);
+	/* the service's own test */
+	assert_int_equal(sk_specgen_healthcheck(&app->services[2], img, &hc, NULL), 0);
+	assert_int_equal(hc.kind, SK_APP_HC_CMD);
+	assert_string_equal(hc.test[0], "/bin/check");
+	assert_string_equal(hc.test[1], "-q");
+	assert_int_equal(hc.timeout_ns, 3 * SK_APP_NS_PER_SEC);
+	sk_strv_free(hc.test);
+	/* disabled, and inheriting from an image without one */
+	assert_int_equal(sk_specgen_healthcheck(&app->services[1], img, &hc, NULL), 0);
+	assert_int_equal(hc.kind, SK_APP_HC_NONE);
+	assert_null(hc.test);
+	assert_int_equal(sk_specgen_healthcheck(&app->services[0], &bare, &hc, NULL), 0);
+	assert_int_equal(hc.kind, SK_APP_HC_NONE);
+	/* an image test of an unknown kind */
+	bare.healthcheck = &ih;
+	assert_int_equal(sk_specgen_healthcheck(&app->services[0], &bare, &hc, &err), -EINVAL);
+	assert_string_equal(err->msg, "service 'inherit': image Healthcheck: invalid test 'HTTP'");
+}
+
+/* ---- errors --------------------------------------------------------------- */
+
+static void test_errors(void **state)
+{
+	static const char yaml[] =
+	    "services:\n"
+	    "  nouser: {image: x, user: bob}\n"
+	    "  nogroup: {image: x, user: 'app:nobody'}\n"
+	    "  badcap: {image: x, cap_add: [CAP_FOO]}\n"
+	    "  baddrop: {image: x, cap_drop: [bar]}\n"
+	    "  nobind: {image: x, volumes: [{type: bind, source: /nonexistent/sk, target: /x}]}\n"
+	    "  escape: {image: x, volumes: [{type: volume, source: v, target: /x, volume: "
+	    "{subpath: ../../etc}}]}\n"
+	    "  hostnet: {image: x, network_mode: host, sysctls: [net.ipv4.ip_forward=1]}\n"
+	    "  badlimit: {image: x, ulimits: {bogus: 1}}\n"
+	    "volumes: {v: {}}\n";
+	_cleanup_free_ char *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL, *e5 = NULL, *e6 = NULL,
+			    *e7 = NULL, *e8 = NULL;
+	_cleanup_free_ char *want = NULL;
+	int r;
+
+	e1 = build_error(yaml, "nouser", NULL);
+	want = sk_asprintf("service 'nouser': user 'bob' not found in %s/etc/passwd", rootfs);
+	assert_string_equal(e1, want);
+	e2 = build_error(yaml, "nogroup", NULL);
+	assert_non_null(strstr(e2, "service 'nogroup': group 'nobody' not found"));
+	e3 = build_error(yaml, "badcap", &r);
+	assert_int_equal(r, -EINVAL);
+	assert_string_equal(e3, "service 'badcap': cap_add: unknown capability 'CAP_FOO'");
+	e4 = build_error(yaml, "baddrop", NULL);
+	assert_string_equal(e4, "service 'baddrop': cap_drop: unknown capability 'CAP_BAR'");
+	e5 = build_error(yaml, "nobind", &r);
+	assert_int_equal(r, -ENOENT);
+	assert_string_equal(e5, "service 'nobind': volumes: '/x': bind source '/nonexistent/sk': "
+				"No such file or directory");
+	e6 = build_error(yaml, "escape", NULL);
+	assert_string_equal(e6, "service 'escape': volumes: '/x': subpath '../../etc': '.' and "
+				"'..' are not allowed");
+	e7 = build_error(yaml, "hostnet", NULL);
+	assert_string_equal(e7, "service 'hostnet': sysctls: 'net.ipv4.ip_forward' would change "
+				"the host (network_mode host)");
+	e8 = build_error(yaml, "badlimit", NULL);
+	assert_string_equal(e8, "service 'badlimit': ulimits: unknown limit 'bogus'");
+}
+
+static void test_errors_network_env(void **state)
+{
+	_cleanup_free_ char *e1 = NULL, *e2 = NULL;
+	int r;
+
+	e1 = build_error("services:\n"
+			 "  db: {image: x}\n"
+			 "  web: {image: x, network_mode: 'service:db'}\n",
+			 "web", &r);
+	assert_int_equal(r, -EOPNOTSUPP);
+	assert_non_null(strstr(e1, "service 'web': network_mode: service:db needs"));
+	/* env_file bytes JSON cannot carry are an error, not an abort */
+	write_file("bad.env", "GOOD=1\nBAD=\xff\xfe\n", 0644);
+	e2 = build_error("services:\n  web: {image: x, env_file: bad.env}\n", "web", NULL);
+	assert_string_equal(e2, "service 'web': environment: 'BAD' is not valid UTF-8");
+}
+
+static void test_subpath_symlink(void **state)
+{
+	_cleanup_free_ char *vol = sk_path_join(volumes, "demo_v"), *link = NULL, *msg = NULL;
+
+	assert_int_equal(sk_mkdir_p(vol, 0755), 0);
+	link = sk_path_join(vol, "evil");
+	assert_int_equal(symlink("/etc", link), 0);
+	msg = build_error("services:\n"
+			  "  web: {image: x, volumes: [{type: volume, source: v, target: /x, "
+			  "volume: {subpath: evil}}]}\n"
+			  "volumes: {v: {}}\n",
+			  "web", NULL);
+	assert_non_null(strstr(msg, "subpath 'evil': open 'evil'"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_process),
+		cmocka_unit_test(test_overrides),
+		cmocka_unit_test(test_init),
+		cmocka_unit_test(test_resources),
+		cmocka_unit_test(test_limits_sysctls_labels),
+		cmocka_unit_test(test_default_rlimit),
+		cmocka_unit_test(test_namespaces),
+		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_mounts),
+		cmocka_unit_test(test_stop_signal),
+		cmocka_unit_test(test_healthcheck),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_errors_network_env),
+		cmocka_unit_test(test_subpath_symlink),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
