@@ -365,6 +365,7 @@ static int sink_watch(struct keeper *k, struct log_stream *ls, int fd, struct sk
 	struct stat st;
 	int fl;
 
+	ls->fd = fd; /* the sink's now, closed with it */
 	if (fstat(fd, &st) < 0)
 		return sk_error_errno(err, "stat %s pipe", sk_logs_stream_name(ls->stream));
 	if (!S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
@@ -374,7 +375,6 @@ static int sink_watch(struct keeper *k, struct log_stream *ls, int fd, struct sk
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return sk_error_errno(err, "set %s pipe non-blocking",
 				      sk_logs_stream_name(ls->stream));
-	ls->fd = fd;
 	return sk_loop_io_add(k->loop, fd, SK_LOOP_READ, stream_cb, ls, &ls->io, err);
 }
 
@@ -573,12 +573,16 @@ static int handle_spawn(struct keeper *k, struct sk_error **err)
 	return daemon_spawn(k, err);
 }
 
-static void handle_msg(struct client *cl, char *msg, int *fds, size_t n_fds)
+/* Handles one request; the fds it does not take (set to -1) are closed by the caller. */
+static int handle_msg(struct client *cl, char *msg, int *fds, size_t n_fds, struct sk_error **err)
 {
 	struct keeper *k = cl->k;
-	_cleanup_error_ struct sk_error *e = NULL;
-	int r = 0, pid;
+	int r, pid;
 
+	if (sk_str_has_prefix(msg, "LOG "))
+		return handle_log(k, msg + 4, fds, n_fds, err);
+	if (n_fds > 0)
+		return sk_error_set(err, EINVAL, "unexpected fds with '%.32s'", msg);
 	if (strcmp(msg, "HELLO") == 0) {
 		cl->hello = true;
 		for (size_t i = 0; i < k->n_exits; i++)
@@ -587,23 +591,17 @@ static void handle_msg(struct client *cl, char *msg, int *fds, size_t n_fds)
 	} else if (sk_str_has_prefix(msg, "ACK ")) {
 		r = sk_parse_int(msg + 4, &pid);
 		if (r < 0 || pid <= 0)
-			r = sk_error_set(&e, EINVAL, "ack: invalid pid '%.32s'", msg + 4);
-		else
-			exit_ack(k, pid);
+			return sk_error_set(err, EINVAL, "ack: invalid pid '%.32s'", msg + 4);
+		exit_ack(k, pid);
 	} else if (strcmp(msg, "SPAWN") == 0) {
-		r = handle_spawn(k, &e);
-		if (r >= 0)
-			client_reply(cl, sk_strdup("READY"));
-	} else if (sk_str_has_prefix(msg, "LOG ")) {
-		r = handle_log(k, msg + 4, fds, n_fds, &e);
-		n_fds = 0; /* what LOG did not take is closed below */
+		r = handle_spawn(k, err);
+		if (r < 0)
+			return r;
+		client_reply(cl, sk_strdup("READY"));
 	} else {
-		r = sk_error_set(&e, EINVAL, "unknown request '%.32s'", msg);
+		return sk_error_set(err, EINVAL, "unknown request '%.32s'", msg);
 	}
-	if (r >= 0 && n_fds > 0)
-		r = sk_error_set(&e, EINVAL, "unexpected fds with '%.32s'", msg);
-	if (r < 0)
-		client_error(cl, e);
+	return 0;
 }
 
 /* Receives one datagram; returns false when there is nothing more to read now. */
@@ -619,7 +617,8 @@ static bool client_recv(struct client *cl)
 			     .msg_iovlen = 1,
 			     .msg_control = u.buf,
 			     .msg_controllen = sizeof(u.buf) };
-	int fds[MAX_FDS];
+	_cleanup_error_ struct sk_error *e = NULL;
+	int fds[MAX_FDS], r;
 	size_t n_fds = 0;
 	ssize_t n = recvmsg(cl->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 
@@ -645,14 +644,17 @@ static bool client_recv(struct client *cl)
 	}
 	buf[n] = '\0';
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-		client_reply(cl, sk_strdup("ERROR request too long or too many fds"));
+		r = sk_error_set(&e, EMSGSIZE, "request too long or with too many fds");
 	else if (strlen(buf) != (size_t)n)
-		client_reply(cl, sk_strdup("ERROR NUL byte in request"));
+		r = sk_error_set(&e, EINVAL, "NUL byte in request");
 	else
-		handle_msg(cl, buf, fds, n_fds);
+		r = handle_msg(cl, buf, fds, n_fds, &e);
+	/* closed before any answer, so a client that sees ERROR sees its fds closed */
 	for (size_t i = 0; i < n_fds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	if (r < 0)
+		client_error(cl, e);
 	return !cl->dead;
 }
 
@@ -786,6 +788,8 @@ static void keeper_release(struct keeper *k)
 		k->clients = cl->next;
 		client_free(cl);
 	}
+	sk_loop_timer_remove(k->flush_timer);
+	sk_loop_timer_remove(k->restart_timer);
 	sk_loop_free(k->loop);
 	if (k->listen_fd >= 0) {
 		(void)unlink(k->sock_path);
