@@ -101,6 +101,8 @@ static int fake_daemon(const char *dir, const char *mode)
 	if (fd < 0 || sk_write_all(fd, line, strlen(line)) < 0)
 		return 1;
 	close(fd);
+	if (strcmp(mode, "crash") == 0)
+		return 3;
 	sigwait(&set, &sig);
 	return 0;
 }
@@ -452,6 +454,50 @@ static void test_restart(void **state)
 	assert_int_equal(kill(pids[1], 0), -1);
 }
 
+static void test_backoff(void **state)
+{
+	struct fixture *f = *state;
+	pid_t pids[16];
+	size_t n;
+	int r;
+
+	/* a daemon dying at once is restarted after 100, 200, 400, 800 ms...: 4 starts in 1 s */
+	keeper_start(f, "crash", 100 * MS, false);
+	usleep(1000 * 1000);
+	n = daemon_pids(f, pids, 16);
+	assert_in_range(n, 3, 5);
+	r = keeper_stop(f);
+	/* 0, or ECHILD when the shutdown caught a daemon starting (it exits 3, not 0) */
+	assert_true(r == 0 || r == ECHILD);
+}
+
+static void test_partial_line_flush(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_free_ char *log = sk_path_join(f->dir, "c.log");
+	struct rec r[4];
+	int p[2], fd;
+
+	keeper_start(f, "idle", 0, false);
+	fd = client(f);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(sk_keeper_send_log(fd, "c", log, 0, 0, -1, p[0], NULL), 0);
+	close(p[0]);
+	/* a prompt without a newline shows up as P within about 2 s, the rest follows as F */
+	write_str(p[1], "password: ");
+	assert_int_equal(wait_log(log, r, 4, 1), 1);
+	assert_true(r[0].partial);
+	assert_int_equal(r[0].stream, SK_LOGS_STDERR);
+	assert_string_equal(r[0].msg, "password: ");
+	write_str(p[1], "ok\n");
+	assert_int_equal(wait_log(log, r, 4, 2), 2);
+	assert_false(r[1].partial);
+	assert_string_equal(r[1].msg, "ok");
+	close(p[1]);
+	close(fd);
+	assert_int_equal(keeper_stop(f), 0);
+}
+
 static void wait_reaped(pid_t pid)
 {
 	for (int i = 0; i < 500 && kill(pid, 0) == 0; i++)
@@ -662,6 +708,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_logs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_exits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_line_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spawn, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_without_daemon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),
