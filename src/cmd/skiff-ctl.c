@@ -256,18 +256,24 @@ int skiff_cmd_top(const struct skiff_opts *o, int argc, char **argv)
 
 struct events_out {
 	bool as_json;
+	char *error; /* an {"error"} object instead of events: a failed request */
 };
 
 /* "2026-11-26T10:00:00.123Z app service.1 exit message k=v ..." */
 static int print_event(json_t *ev, void *userdata)
 {
-	const struct events_out *eo = userdata;
+	struct events_out *eo = userdata;
 	const char *svc = json_string_value(json_object_get(ev, "service"));
 	const char *msg = json_string_value(json_object_get(ev, "message"));
 	json_t *rep = json_object_get(ev, "replica"), *v;
 	const char *key;
 	char ts[48];
 
+	if (!json_object_get(ev, "type") && json_is_string(json_object_get(ev, "error"))) {
+		if (!eo->error)
+			eo->error = sk_strdup(json_string_value(json_object_get(ev, "error")));
+		return 0;
+	}
 	if (eo->as_json) {
 		_cleanup_free_ char *s = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		printf("%s\n", s);
@@ -309,11 +315,14 @@ static int events_stream(struct sk_api_client *c, const char *path, struct event
 	if (r == 0 && nd.len > 0)
 		(void)skiff_ndjson_feed("\n", 1, &nd);
 	skiff_ndjson_release(&nd);
-	if (r == 0 && (reply.status < 200 || reply.status > 299))
+	if (r == 0 && (reply.status < 200 || reply.status > 299) && eo->error)
+		r = sk_error_set(&err, 0, "%s", eo->error);
+	else if (r == 0 && (reply.status < 200 || reply.status > 299))
 		r = sk_error_set(&err, 0, "GET %s: HTTP status %d", path, reply.status);
 	else if (nd.error)
 		r = sk_error_set(&err, -nd.error, "GET %s: bad event", path);
 	sk_api_reply_release(&reply);
+	free(eo->error);
 	return r < 0 ? skiff_fail(err) : 0;
 }
 

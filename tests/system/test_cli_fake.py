@@ -426,3 +426,35 @@ def test_daemon_error_passthrough(skiffd, project):
     skiffd.routes[("GET", "/v1/apps/ghost/logs")] = (404, {"error": 'no such app "ghost"'})
     r = run(skiffd, "logs", "-p", "ghost", "--no-prefix")
     assert (r.returncode, r.stderr) == (1, 'skiff: no such app "ghost"\n')
+
+
+@pytest.mark.root
+def test_exec_runs_in_a_real_container(skiffd, bundle, state_root):
+    """exec needs no API: a container made by skiff-runtime under the session
+    root stands in for the replica skiffd would have started."""
+    bundle.config["process"]["env"].append("FROM_SPEC=spec")
+    bundle.create_started()
+    skiffd.routes[("GET", "/v1/info")] = (200, {"version": "0", "runtime_root": state_root})
+    skiffd.routes[("GET", "/v1/apps/myshop/ps")] = (200, {"replicas": [replica("web", 1, container_id=bundle.id)]})
+    r = run(skiffd, "exec", "-T", "-p", "myshop", "-e", "EXTRA=x", "-w", "/mnt", "-u", "1000:1001", "web",
+            "sh", "-c", 'echo "$FROM_SPEC $EXTRA $(pwd) $(id -u):$(id -g)"; exit 7')
+    assert r.returncode == 7, r.stderr
+    assert r.stdout == "spec x /mnt 1000:1001\n"
+
+
+def test_events_follow_and_top(skiffd):
+    ev = {"id": 1, "time_ns": 1764151200_000000000, "app": "a", "service": "", "replica": 0,
+          "type": "update", "message": "", "attrs": {}}
+    skiffd.routes[("GET", "/v1/events")] = Stream([ev, dict(ev, id=2, service="web", replica=2, type="start")])
+    r = run(skiffd, "events", "-f")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["2025-11-26T10:00:00.000Z a - update", "2025-11-26T10:00:00.000Z a web.2 start"]
+    assert skiffd.requests[-1][2] == {"follow": "1"}
+    skiffd.routes[("GET", "/v1/events")] = (503, {"error": "store is busy"})
+    r = run(skiffd, "events", "-f", "-p", "a")
+    assert (r.returncode, r.stderr) == (1, "skiff: store is busy\n")
+    skiffd.routes[("GET", "/v1/apps/a/top")] = (200, {"replicas": [
+        {"name": "a-web-1", "service": "web", "index": 1, "processes": [
+            {"pid": 100, "ppid": 1, "uid": 0, "state": "S", "cmd": "httpd -f"}]}]})
+    r = run(skiffd, "top", "-p", "a")
+    assert r.stdout.splitlines() == ["a-web-1", "PID  PPID  UID  STATE  CMD", "100  1     0    S      httpd -f"]
