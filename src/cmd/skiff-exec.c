@@ -10,8 +10,11 @@
  * capabilities, rlimits from its config.json); the options override args,
  * env, cwd and user.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <string.h>
@@ -141,12 +144,35 @@ static int find_container(json_t *reps, const struct exec_args *a, char **ret_id
 	return sk_error_set(err, ENOENT, "no replica %s.%" PRId64, svc, index);
 }
 
+/*
+ * Opens <rootfs>/<rel> for reading with symlinks resolved inside the
+ * rootfs (a container's /etc/passwd must not name a host file); NULL when
+ * it cannot be opened.
+ */
+static FILE *fopen_in_root(const char *rootfs, const char *rel)
+{
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	_cleanup_close_ int dir = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd;
+	FILE *f;
+
+	if (dir < 0)
+		return NULL;
+	fd = (int)syscall(SYS_openat2, dir, rel, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) /* before Linux 5.6: no symlinks at all */
+		fd = openat(dir, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return NULL;
+	if (!(f = fdopen(fd, "r")))
+		close(fd);
+	return f;
+}
+
 /* USER[:GROUP], names looked up in the container's /etc/passwd and /etc/group. */
 static int resolve_user(const char *rootfs, const char *spec, uint32_t *ret_uid, uint32_t *ret_gid,
 			struct sk_error **err)
 {
-	_cleanup_free_ char *u = sk_strdup(spec), *pw_path = sk_path_join(rootfs, "etc/passwd"),
-			    *gr_path = sk_path_join(rootfs, "etc/group");
+	_cleanup_free_ char *u = sk_strdup(spec);
 	char *g = strchr(u, ':');
 	int64_t uid = -1, gid = -1;
 	FILE *f;
@@ -155,7 +181,7 @@ static int resolve_user(const char *rootfs, const char *spec, uint32_t *ret_uid,
 		*g++ = '\0';
 	if (sk_parse_int64(u, &uid) < 0 || uid < 0 || uid > UINT32_MAX)
 		uid = -1;
-	if ((f = fopen(pw_path, "re"))) {
+	if ((f = fopen_in_root(rootfs, "etc/passwd"))) {
 		struct passwd *pw;
 		while ((pw = fgetpwent(f)))
 			if (uid < 0 ? !strcmp(pw->pw_name, u) : pw->pw_uid == (uid_t)uid) {
@@ -170,7 +196,7 @@ static int resolve_user(const char *rootfs, const char *spec, uint32_t *ret_uid,
 	if (g) {
 		if (sk_parse_int64(g, &gid) < 0 || gid < 0 || gid > UINT32_MAX) {
 			gid = -1;
-			if ((f = fopen(gr_path, "re"))) {
+			if ((f = fopen_in_root(rootfs, "etc/group"))) {
 				struct group *gr;
 				while ((gr = fgetgrent(f)))
 					if (!strcmp(gr->gr_name, g)) {

@@ -214,6 +214,9 @@ static int wait_ready(struct sk_api_client *c, const struct sk_app *app, int64_t
 {
 	uint64_t deadline = sk_now_ns() + (uint64_t)timeout_ns;
 
+	/* a hung daemon must not hold --wait past its timeout for long */
+	sk_api_client_set_timeout(c, 10000);
+
 	for (;;) {
 		_cleanup_free_ char *bad = NULL;
 		bool fatal = false;

@@ -436,10 +436,10 @@ def test_exec_runs_in_a_real_container(skiffd, bundle, state_root):
     bundle.create_started()
     skiffd.routes[("GET", "/v1/info")] = (200, {"version": "0", "runtime_root": state_root})
     skiffd.routes[("GET", "/v1/apps/myshop/ps")] = (200, {"replicas": [replica("web", 1, container_id=bundle.id)]})
-    r = run(skiffd, "exec", "-T", "-p", "myshop", "-e", "EXTRA=x", "-w", "/mnt", "-u", "1000:1001", "web",
+    r = run(skiffd, "exec", "-T", "-p", "myshop", "-e", "EXTRA=x", "-w", "/mnt", "-u", "app:nogroup", "web",
             "sh", "-c", 'echo "$FROM_SPEC $EXTRA $(pwd) $(id -u):$(id -g)"; exit 7')
     assert r.returncode == 7, r.stderr
-    assert r.stdout == "spec x /mnt 1000:1001\n"
+    assert r.stdout == "spec x /mnt 1000:65534\n"
 
 
 def test_events_follow_and_top(skiffd):
