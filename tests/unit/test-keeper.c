@@ -696,6 +696,7 @@ static void test_one_keeper(void **state)
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_int_equal(WEXITSTATUS(status), EADDRINUSE);
+	assert_int_equal(sk_keeper_pid(f->dir), f->keeper); /* its pid file is not touched */
 	fd = client(f);
 	assert_int_equal(hello(fd, NULL, 0), 0);
 	close(fd);

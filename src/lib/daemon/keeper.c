@@ -96,7 +96,7 @@ struct keeper {
 	size_t n_exits;
 	pid_t daemon;
 	uint64_t daemon_start, delay;
-	bool stopping;
+	bool stopping, pid_written;
 	int ret;
 	char buf[64 * 1024];
 };
@@ -293,8 +293,8 @@ static void stream_eof(struct keeper *k, struct log_stream *ls)
 	}
 }
 
-/* Reads up to `max` chunks; returns true while the pipe may hold more. */
-static bool stream_read(struct keeper *k, struct log_stream *ls, int max)
+/* Reads up to `max` chunks (fairness: one chatty container cannot starve the others). */
+static void stream_read(struct keeper *k, struct log_stream *ls, int max)
 {
 	for (int i = 0; i < max; i++) {
 		_cleanup_error_ struct sk_error *e = NULL;
@@ -309,13 +309,12 @@ static bool stream_read(struct keeper *k, struct log_stream *ls, int max)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return false;
+			return;
 		if (n < 0)
 			sk_warn("keeper: read log pipe of '%s': %m", ls->sink->id);
 		stream_eof(k, ls);
-		return false;
+		return;
 	}
-	return true;
 }
 
 static void stream_cb(struct sk_loop *loop, struct sk_loop_io *io, int fd, uint32_t events,
@@ -323,7 +322,7 @@ static void stream_cb(struct sk_loop *loop, struct sk_loop_io *io, int fd, uint3
 {
 	struct log_stream *ls = userdata;
 
-	(void)stream_read(ls->sink->k, ls, READS_PER_WAKEUP);
+	stream_read(ls->sink->k, ls, READS_PER_WAKEUP);
 }
 
 /* Writes partial lines that waited a whole tick without more data of their stream. */
@@ -354,7 +353,7 @@ static void sinks_drain(struct keeper *k)
 		/* stream_read() frees the sink at EOF on both streams: then k->sinks moved on */
 		for (size_t i = 0; i < 2 && k->sinks == s; i++)
 			if (s->st[i].fd >= 0)
-				(void)stream_read(k, &s->st[i], 64);
+				stream_read(k, &s->st[i], 64);
 		if (k->sinks == s)
 			sink_free(k, s);
 	}
@@ -767,6 +766,7 @@ static int keeper_setup(struct keeper *k, pid_t daemon_pid, struct sk_error **er
 	r = sk_write_file_atomic(k->pid_path, pid, strlen(pid), 0644, false);
 	if (r < 0)
 		return sk_error_set(err, -r, "keeper: write '%s'", k->pid_path);
+	k->pid_written = true;
 	k->flush_timer = sk_loop_timer_add(k->loop, 0, 0, flush_cb, k);
 	sk_loop_timer_stop(k->flush_timer);
 	k->restart_timer = sk_loop_timer_add(k->loop, 0, 0, restart_cb, k);
@@ -795,7 +795,8 @@ static void keeper_release(struct keeper *k)
 		(void)unlink(k->sock_path);
 		close(k->listen_fd);
 	}
-	(void)unlink(k->pid_path);
+	if (k->pid_written)
+		(void)unlink(k->pid_path);
 	free(k->exits);
 	free(k->sock_path);
 	free(k->pid_path);

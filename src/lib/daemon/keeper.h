@@ -59,7 +59,9 @@ struct sk_keeper_config {
  * binds the socket (removing a stale one only if nothing answers:
  * -EADDRINUSE when a keeper lives), writes the pid file, and removes both
  * before it returns.  Blocks SIGCHLD, SIGTERM and SIGINT in the calling
- * thread (a spawned daemon starts with an empty mask).
+ * thread (a spawned daemon starts with an empty mask and default signal
+ * dispositions).  When setup fails, a daemon_pid child is left running: the
+ * caller's to stop.
  */
 int sk_keeper_run(const struct sk_keeper_config *c, pid_t daemon_pid, struct sk_error **err);
 
