@@ -451,7 +451,7 @@ void sk_loop_timer_set(struct sk_loop_timer *t, uint64_t delay_ns, uint64_t peri
 
 bool sk_loop_timer_armed(const struct sk_loop_timer *t)
 {
-	return t->idx != HEAP_NONE || t->pending;
+	return t && (t->idx != HEAP_NONE || t->pending);
 }
 
 void sk_loop_timer_remove(struct sk_loop_timer *t)
@@ -563,7 +563,8 @@ int sk_loop_signal_add(struct sk_loop *loop, int signo, sk_loop_signal_cb cb, vo
 				      .cb = cb,
 				      .userdata = userdata };
 	loop->sigs[signo] = s;
-	*ret_sig = s;
+	if (ret_sig)
+		*ret_sig = s;
 	return 0;
 }
 

@@ -282,6 +282,14 @@ char *sk_path_join(const char *a, const char *b)
 	return sk_asprintf("%.*s/%s", (int)la, a, b);
 }
 
+int64_t sk_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 uint64_t sk_now_ns(void)
 {
 	struct timespec ts;

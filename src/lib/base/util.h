@@ -47,5 +47,7 @@ char *sk_path_join(const char *a, const char *b);
 
 /* Converts CLOCK_MONOTONIC to nanoseconds. */
 uint64_t sk_now_ns(void);
+/* CLOCK_REALTIME in nanoseconds since the Unix epoch (times users see). */
+int64_t sk_wall_ns(void);
 
 #endif

@@ -75,6 +75,8 @@ struct sk_api_response {
 	char *extra; /* extra header lines */
 	sk_api_close_cb close_cb;
 	void *close_data;
+	sk_api_close_cb drain_cb; /* streaming: output fell to half of max_output */
+	void *drain_data;
 	struct sk_loop *loop;
 	struct sk_loop_defer *close_defer; /* runs close_cb outside any API call */
 };
@@ -611,6 +613,23 @@ void sk_api_response_on_close(struct sk_api_response *r, sk_api_close_cb cb, voi
 	r->close_data = userdata;
 }
 
+void sk_api_response_on_drain(struct sk_api_response *r, sk_api_close_cb cb, void *userdata)
+{
+	r->drain_cb = cb;
+	r->drain_data = userdata;
+}
+
+size_t sk_api_stream_room(const struct sk_api_response *r)
+{
+	const struct conn *c = r->conn;
+	size_t used;
+
+	if (!c)
+		return 0;
+	used = c->out_len - c->out_off + 32; /* chunk framing */
+	return used >= c->srv->cfg.max_output ? 0 : c->srv->cfg.max_output - used;
+}
+
 bool sk_api_response_closed(const struct sk_api_response *r)
 {
 	return !r->conn;
@@ -776,6 +795,9 @@ static void conn_io_cb(struct sk_loop *loop, struct sk_loop_io *io, int fd, uint
 		}
 		if (!conn_update(c))
 			return;
+		if (c->cur && c->cur->drain_cb && c->cur->state == R_STREAMING &&
+		    c->out_len - c->out_off <= c->srv->cfg.max_output / 2)
+			c->cur->drain_cb(c->cur, c->cur->drain_data);
 	}
 	if (events & SK_LOOP_READ)
 		conn_read(c);

@@ -138,6 +138,13 @@ int sk_api_stream_write(struct sk_api_response *resp, const void *buf, size_t le
 void sk_api_stream_end(struct sk_api_response *resp);
 /* Calls cb when the client disconnects before the response is complete. */
 void sk_api_response_on_close(struct sk_api_response *resp, sk_api_close_cb cb, void *userdata);
+/*
+ * Streaming with bounded memory: sk_api_stream_room() is how many bytes
+ * sk_api_stream_write() accepts now; when it was short, `cb` runs once the
+ * connection's output has drained to half of max_output (again each time).
+ */
+void sk_api_response_on_drain(struct sk_api_response *resp, sk_api_close_cb cb, void *userdata);
+size_t sk_api_stream_room(const struct sk_api_response *resp);
 bool sk_api_response_closed(const struct sk_api_response *resp);
 struct sk_api_request *sk_api_response_request(struct sk_api_response *resp);
 
