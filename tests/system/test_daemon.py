@@ -55,7 +55,7 @@ class App:
         self.write(text)
 
     def write(self, text):
-        self.file.write_text(text.replace("IMAGE", IMAGE))
+        self.file.write_text(text.replace("IMAGE", IMAGE).replace("LOOP", LOOP))
 
     def cli(self, *args, **kw):
         return self.d.cli("-f", self.file, "-p", self.name, *args, **kw)
@@ -121,11 +121,15 @@ def alive(pid):
 
 # ------------------------------------------------------------------ features
 
+# a long runner that stops on SIGTERM (sh as pid 1 ignores it otherwise: every
+# stop would wait the 10 s grace period)
+LOOP = """["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]"""
+
 WEB = """\
 services:
   web:
     image: IMAGE
-    command: ["sh", "-c", "echo hello $$HOSTNAME; while true; do sleep 1; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo hello $$HOSTNAME; while true; do sleep 0.1; done"]
     environment:
       GREETING: hi-there
     working_dir: /tmp
@@ -183,7 +187,7 @@ def test_read_only_root(daemon, app):
 services:
   ro:
     image: IMAGE
-    command: ["sleep", "1000"]
+    command: LOOP
     read_only: true
 """)
     a.up()
@@ -199,7 +203,7 @@ def test_read_only_root_with_volume(daemon, app):
 services:
   rov:
     image: IMAGE
-    command: ["sleep", "1000"]
+    command: LOOP
     read_only: true
     tmpfs: [/scratch]
     volumes: [data:/data]
@@ -216,7 +220,7 @@ def test_named_volume_persists_across_down(daemon, app):
 services:
   v:
     image: IMAGE
-    command: ["sh", "-c", "date +%s%N >> /data/boots; while true; do sleep 1; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; date +%s%N >> /data/boots; while true; do sleep 0.1; done"]
     volumes: [data:/data]
 volumes:
   data: {}
@@ -233,6 +237,24 @@ volumes:
     wait_for(lambda: len(read(os.path.join(vdir, "boots"), "").split()) == 2, 5, what="second boot line")
     r = a.exec("v", "cat", "/data/boots").check()
     assert len(r.out.split()) == 2
+
+
+@pytest.mark.xfail(strict=True, reason="bug: named volumes are never recorded in the store "
+                   "(no sk_store_volume_put caller), so down -v removes nothing")
+def test_down_v_removes_named_volume(daemon, app):
+    a = app("volv", """\
+services:
+  v:
+    image: IMAGE
+    command: LOOP
+    volumes: [data:/data]
+volumes:
+  data: {}
+""")
+    vdir = os.path.join(daemon.data_dir, "volumes", "volv_data")
+    a.up()
+    a.running("v")
+    assert os.path.isdir(vdir)
     a.down("-v")
     assert not os.path.exists(vdir)
 
@@ -278,7 +300,7 @@ LOGS = """\
 services:
   talk:
     image: IMAGE
-    command: ["sh", "-c", "echo hello $$HOSTNAME; i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.2; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; echo hello $$HOSTNAME; i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.2; done"]
     deploy: {replicas: 2}
 """
 
@@ -322,7 +344,7 @@ RESTARTS = """\
 services:
   always:
     image: IMAGE
-    command: ["sleep", "1000"]
+    command: LOOP
     restart: always
   onfail:
     image: IMAGE
@@ -376,15 +398,16 @@ DEPENDS = """\
 services:
   a:
     image: IMAGE
-    command: ["sh", "-c", "sleep 2; touch /tmp/ready; while true; do sleep 1; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 2; touch /tmp/ready; while true; do sleep 0.1; done"]
     healthcheck:
       test: ["CMD", "test", "-f", "/tmp/ready"]
       interval: 1s
       timeout: 1s
       retries: 1
+      start_period: 5s
   b:
     image: IMAGE
-    command: ["sleep", "1000"]
+    command: LOOP
     depends_on:
       a: {condition: service_healthy}
   once:
@@ -392,7 +415,7 @@ services:
     command: ["sh", "-c", "sleep 1; exit 0"]
   c:
     image: IMAGE
-    command: ["sleep", "1000"]
+    command: LOOP
     depends_on:
       once: {condition: service_completed_successfully}
 """
@@ -419,7 +442,7 @@ HEALTH = """\
 services:
   hc:
     image: IMAGE
-    command: ["sh", "-c", "touch /tmp/ready; while true; do sleep 0.2; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; touch /tmp/ready; while true; do sleep 0.1; done"]
     healthcheck:
       test: ["CMD", "test", "-f", "/tmp/ready"]
       interval: 1s
@@ -428,6 +451,7 @@ services:
   web:
     image: IMAGE
     network_mode: host
+    stop_grace_period: 1s
     command: ["sh", "-c", "mkdir -p /tmp/www && echo ok > /tmp/www/index.html && exec httpd -f -p 127.0.0.1:PORT -h /tmp/www"]
     x-skiff:
       health:
@@ -456,10 +480,10 @@ SCALE = """\
 services:
   web:
     image: IMAGE
-    command: ["sleep", "1000"]
+    command: LOOP
   db:
     image: IMAGE
-    command: ["sleep", "1000"]
+    command: LOOP
     environment: {V: "1"}
 """
 
@@ -476,7 +500,8 @@ def test_scale(daemon, app):
     wait_for(lambda: not any(os.path.exists(a.cgroup(c, "web", i)) for c in ("memory", "pids", "cpu", "unified")
                              for i in (2, 3)), 5, what="removed replicas' cgroups gone")
     assert alive(pids[0])
-    assert [r["name"] for r in a.ps() if r["service"] == "web"] == ["sc-web-1"]
+    wait_for(lambda: [r["name"] for r in a.ps() if r["service"] == "web"] == ["sc-web-1"], 5,
+             what="ps: only sc-web-1")
     assert a.events("scale", "web")
 
 
@@ -499,10 +524,10 @@ SURVIVE = """\
 services:
   tick:
     image: IMAGE
-    command: ["sh", "-c", "i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.1; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.1; done"]
   quit:
     image: IMAGE
-    command: ["sh", "-c", "trap 'exit 7' USR1; while true; do sleep 0.1; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; trap 'exit 7' USR1; while true; do sleep 0.1; done"]
 """
 
 
@@ -590,4 +615,12 @@ def test_down_leaves_nothing(daemon, app):
 def test_events_json(daemon, app):
     out = daemon.cli("events", "--json").check().out
     types = {json.loads(ln)["type"] for ln in out.splitlines() if ln.strip()}
-    assert {"create", "start", "exit", "restart", "health", "scale"} <= types, types
+    assert {"start", "exit", "restart", "health", "scale", "adopt", "delete"} <= types, sorted(types)
+
+
+@pytest.mark.xfail(strict=True, reason="bug: no create event is ever emitted (SK_STORE_EV_CREATE unused)")
+def test_events_create(daemon, app):
+    a = app("evc", SCALE)
+    a.up()
+    a.running("web")
+    assert a.events("create", "web")
