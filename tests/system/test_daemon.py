@@ -624,3 +624,22 @@ def test_events_create(daemon, app):
     a.up()
     a.running("web")
     assert a.events("create", "web")
+
+
+# last: when the bug is present the daemon dies here (the keeper restarts it)
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="bug: delete_cb (daemon-api.c:400) reads the request's query "
+                   "after app_or_404 answered 404 and freed it: heap-use-after-free, skiffd aborts")
+def test_down_unknown_app_keeps_daemon(daemon):
+    pid = daemon.daemon_pid()
+    try:
+        r = daemon.cli("-p", "nosuchapp", "down")
+        assert r.rc != 0 and "no such app" in r.err, r
+        time.sleep(0.3)
+        assert daemon.daemon_pid() == pid and alive(pid), "skiffd died on DELETE of an unknown app"
+    finally:
+        def back():
+            try:
+                return daemon.api("GET", "/v1/info")[0] == 200
+            except OSError:
+                return False
+        wait_for(back, 10, 0.1, "skiffd back")
