@@ -133,6 +133,21 @@ def meminfo():
 KMEM_KEYS = ("Slab", "SUnreclaim", "KernelStack", "PageTables", "Shmem")
 
 
+def slabinfo():
+    """{cache: bytes} from /proc/slabinfo (active objects x object size)."""
+    out = {}
+    try:
+        with open("/proc/slabinfo") as f:
+            for line in f:
+                if line.startswith(("slabinfo", "#")):
+                    continue
+                v = line.split()
+                out[v[0]] = int(v[1]) * int(v[3])
+    except OSError:
+        pass
+    return out
+
+
 def read_int(path):
     try:
         with open(path) as f:
@@ -258,7 +273,8 @@ def skiff_up(a, res):
 def skiff_memory(a, res, tag):
     info = api(a.sock, "GET", "/v1/info")
     d = {"keeper_kib": status_kib(a.keeper_pid), "skiffd_kib": status_kib(info["pid"]),
-         "skiffd_pid": info["pid"], "meminfo": {k: meminfo().get(k) for k in KMEM_KEYS}}
+         "skiffd_pid": info["pid"], "meminfo": {k: meminfo().get(k) for k in KMEM_KEYS},
+         "slab": slabinfo()}
     cgs = sorted(glob.glob(f"{CG}/memory/{a.cg_parent}/{a.app}/*/"))
     d["kmem_bytes"], d["n_cgroups"] = kmem_sum(cgs)
     d["kmem_app_cgroup_bytes"] = read_int(f"{CG}/memory/{a.cg_parent}/{a.app}/memory.kmem.usage_in_bytes")
@@ -366,7 +382,7 @@ def podman_memory(a, res):
     allcg = glob.glob(f"{CG}/memory{a.podman_cg_parent}/*/")
     res["podman_mem"] = {"conmons": len(conmons), "conmon_rss_kib": rss, "kmem_bytes": kmem,
                          "n_cgroups": n, "kmem_all_bytes": kmem_sum(allcg)[0],
-                         "meminfo": {k: meminfo().get(k) for k in KMEM_KEYS}}
+                         "meminfo": {k: meminfo().get(k) for k in KMEM_KEYS}, "slab": slabinfo()}
 
 
 def podman_events_since(path, offset):
@@ -483,6 +499,10 @@ def report(a, res):
                 - m0['meminfo']['Slab'] - m0['meminfo']['KernelStack'] - m0['meminfo']['PageTables'])
         P(f"/proc/meminfo delta per container, KiB: {mi}  (shared host: noisy)")
         per = (dk + ds) / 1024 / N + mib(m1["kmem_bytes"]) / max(1, m1["n_cgroups"])
+        top = sorted(((m1["slab"].get(k, 0) - m0["slab"].get(k, 0), k) for k in m1["slab"]), reverse=True)[:8]
+        if top:
+            P("  largest slab growth per container, KiB: " +
+              ", ".join(f"{k} {d / 1024 / N:+.1f}" for d, k in top))
         P(f"skiff per idle container (keeper+skiffd RSS delta + container kmem): {per:.3f} MiB   (target <= 0.2 MiB)")
         P(f"  (with the meminfo Slab+KernelStack+PageTables delta instead of cgroup kmem: "
           f"{(dk + ds + slab) / 1024 / N:.3f} MiB)")
@@ -497,6 +517,10 @@ def report(a, res):
         P(f"podman: {pm['conmons']} conmon processes, {pm['conmon_rss_kib'] / 1024:.1f} MiB RSS "
           f"({pm['conmon_rss_kib'] / max(1, pm['conmons']) / 1024:.3f} MiB each); container kmem "
           f"{mib(pm['kmem_bytes']) / max(1, pm['n_cgroups']):.3f} MiB each over {pm['n_cgroups']} cgroups")
+        p0 = res.get("podman_mem_0")
+        if p0:
+            mi = " ".join(f"{k} {(pm['meminfo'][k] - p0['meminfo'][k]) / N:+.0f}" for k in KMEM_KEYS)
+            P(f"podman /proc/meminfo delta per container, KiB: {mi}")
         if m1:
             P(f"podman per idle container (conmon RSS + container kmem): "
               f"{pm['conmon_rss_kib'] / 1024 / N + mib(pm['kmem_bytes']) / max(1, pm['n_cgroups']):.3f} MiB")
@@ -559,6 +583,7 @@ def main():
             log("podman: warm-up run")
             podman(*prun_args(a, "skb-warm"))
             podman_rm_all(a)
+            res["podman_mem_0"] = {"meminfo": {k: meminfo().get(k) for k in KMEM_KEYS}, "slab": slabinfo()}
             log(f"podman: {a.replicas} runs, sequential")
             res["podman_seq_ms"], names = podman_batch(a, "skb-s", 1)
             time.sleep(2)
