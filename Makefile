@@ -31,7 +31,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 REL_OBJS := $(LIB_SRCS:%.c=build/rel/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o)
 
-.PHONY: all san test unit fuzz system qemu demo bench clean deps format format-check
+.PHONY: all san test unit fuzz system qemu demo bench bench-daemon clean deps format format-check
 all: $(CMDS:%=build/rel/%)
 san: $(CMDS:%=build/san/%)
 
@@ -79,6 +79,10 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/cmd/%,$(LIB_SRCS)) $(PKG_LIBS)
 
+# skiffd with 100 replicas vs podman: start time, idle memory per container, crash-to-running.
+bench-daemon: all
+	./bench/daemon.sh
+
 deps:
 	./scripts/install-deps.sh
 
@@ -108,6 +112,7 @@ demo: deps all
 
 bench: deps all
 	./bench/runtime.sh
+	./bench/daemon.sh
 	./bench/image.sh
 
 format:
