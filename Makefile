@@ -31,7 +31,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 REL_OBJS := $(LIB_SRCS:%.c=build/rel/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o)
 
-.PHONY: all san test unit fuzz system qemu demo bench clean deps format format-check
+.PHONY: all san test unit fuzz system qemu demo bench bench-daemon examples clean deps format format-check
 all: $(CMDS:%=build/rel/%)
 san: $(CMDS:%=build/san/%)
 
@@ -79,6 +79,18 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 	@mkdir -p $(dir $@)
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out src/cmd/%,$(LIB_SRCS)) $(PKG_LIBS)
 
+# skiffd with 100 replicas vs podman: start time, idle memory per container, crash-to-running.
+bench-daemon: all
+	./bench/daemon.sh
+
+# The demo app's static programs (examples/programs), used by the demo and the system tests.
+EXAMPLES := shopd worker
+examples: $(EXAMPLES:%=build/examples/%)
+build/examples/%: examples/programs/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -static -O2 -s -std=gnu11 $(WARN) -Wl,--build-id=none \
+		-ffile-prefix-map=$(CURDIR)/examples/programs=. -o $@ $<
+
 deps:
 	./scripts/install-deps.sh
 
@@ -89,8 +101,8 @@ FUZZ_SECONDS ?= 15
 fuzz: $(FUZZ_BINS)
 	@./scripts/run-fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
 
-system: san
-	SKIFF_BUILD=$(CURDIR)/build/san ./scripts/run-system.sh
+system: san examples
+	SKIFF_BUILD=$(CURDIR)/build/san SKIFF_EXAMPLES=$(CURDIR)/build/examples ./scripts/run-system.sh
 
 # cgroup v2 in pure-v2 QEMU guests (this host is v1 hybrid): the cgroup unit tests, then
 # skiff-runtime itself on busybox bundles (tests/qemu/runtime-v2.sh).  Two boots, ~20 s.
@@ -103,11 +115,12 @@ qemu: build/san/tests/unit/test-cgroup build/san/skiff-runtime
 test: deps
 	$(MAKE) format-check san unit fuzz system qemu
 
-demo: deps all
+demo: deps all examples
 	./scripts/demo.sh
 
 bench: deps all
 	./bench/runtime.sh
+	./bench/daemon.sh
 	./bench/image.sh
 
 format:

@@ -1,55 +1,57 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# demo.sh - what `make demo` runs.  Until skiffd and `skiff up` exist (issue 4),
-# it shows skiff-runtime on a busybox bundle: a container with its own
-# namespaces, a read-only root, limits in its cgroup, then exec and cleanup.
+# demo.sh - what `make demo` runs: builds the demo images offline, starts
+# skiffd (unless one runs), brings up examples/demo/compose.yaml (web x3 with
+# health checks and limits, a worker that waits for web to be healthy, an
+# api on the host network), shows `skiff ps` and leaves it running.
+#
+# Environment: SKIFF_RUN_DIR (default /run/skiff), SKIFF_DATA_DIR (default
+# /var/lib/skiff) to keep the demo away from a real installation.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-rt="$top/build/rel/skiff-runtime"
-work=$(mktemp -d /tmp/skiff-demo.XXXXXX)
-root="$work/state"
-id="skiff-demo-$$"
+bin=$top/build/rel
+run=${SKIFF_RUN_DIR:-/run/skiff}
+data=${SKIFF_DATA_DIR:-/var/lib/skiff}
+skiff="$bin/skiff --sock $run/skiffd.sock --store $data"
+log=$data/skiffd-demo.log
 
-cleanup() {
-	"$rt" --root "$root" delete --force "$id" >/dev/null 2>&1 || true
-	rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
+mkdir -p "$data"
+echo "== building the demo images (offline, from busybox-static + examples/programs)"
+SKIFF="$bin/skiff" SKIFF_EXAMPLES="$top/build/examples" \
+	"$top/scripts/mk-demo-images.sh" --import --store "$data" "$top/build/demo-images" >/dev/null
 
-"$top/scripts/mk-busybox-rootfs.sh" "$work/rootfs" >/dev/null
-( cd "$work" && "$rt" spec )
-/usr/bin/python3 - "$work/config.json" "$id" <<'PY'
-import json, sys
-path, cid = sys.argv[1], sys.argv[2]
-c = json.load(open(path))
-c["process"]["terminal"] = False
-c["process"]["args"] = ["sleep", "300"]
-c["hostname"] = "skiff-demo"
-c["linux"]["cgroupsPath"] = "/skiff-demo/" + cid
-c["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "pids": {"limit": 32},
-                           "cpu": {"quota": 50000, "period": 100000}}
-json.dump(c, open(path, "w"), indent=2)
-PY
+# running: ps answers (maybe "no such app"); not running: "cannot reach skiffd"
+if $skiff ps -p demo 2>&1 | grep -q "cannot reach skiffd"; then
+	echo "== starting skiffd (log: $log)"
+	"$bin/skiffd" --run-dir "$run" --data-dir "$data" --metrics-addr 127.0.0.1:9323 \
+		>>"$log" 2>&1 </dev/null &
+	i=0
+	while $skiff ps -p demo 2>&1 | grep -q "cannot reach skiffd"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { echo "skiffd did not start; see $log" >&2; exit 1; }
+		sleep 0.1
+	done
+fi
 
-echo "== skiff-runtime $("$rt" --version | head -n 1 | cut -d' ' -f3): create + start a busybox container"
-"$rt" --root "$root" create --bundle "$work" "$id"
-"$rt" --root "$root" start "$id"
-"$rt" --root "$root" list
-pid=$("$rt" --root "$root" state "$id" | sed -n 's/.*"pid": *\([0-9]*\).*/\1/p')
+echo "== skiff up -d --wait -f examples/demo/compose.yaml"
+$skiff up -d --wait --wait-timeout 60 -f "$top/examples/demo/compose.yaml"
 echo
-echo "== inside: hostname, pid 1, read-only root, capabilities"
-"$rt" --root "$root" exec "$id" sh -c 'echo "hostname: $(hostname)"; echo "pid 1: $(cat /proc/1/comm)"; touch /x 2>&1 | sed "s/^/root: /"; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status'
+$skiff ps -p demo
 echo
-echo "== from the host: its cgroup limits"
-for f in memory/skiff-demo/$id/memory.limit_in_bytes pids/skiff-demo/$id/pids.max cpu/skiff-demo/$id/cpu.cfs_quota_us \
-	 skiff-demo/$id/memory.max skiff-demo/$id/pids.max skiff-demo/$id/cpu.max; do
-	[ -f "/sys/fs/cgroup/$f" ] && echo "  $f = $(cat "/sys/fs/cgroup/$f")"
-done
-echo "  host pid of the container: $pid"
-echo
-echo "== delete: nothing left behind"
-"$rt" --root "$root" delete --force "$id"
-left=$(find /sys/fs/cgroup -maxdepth 3 -name "$id" | wc -l)
-echo "  cgroup directories left: $left"
-echo
-echo "The platform demo (skiffd + skiff up of a Compose app) comes with the daemon (issue 4)."
+echo "== the api service answers on the host network:"
+curl -s http://127.0.0.1:18080/ && echo
+cat <<EOF
+
+The demo is running.  Try:
+  $skiff ps -p demo
+  $skiff logs -p demo -f                      # Ctrl-C to stop following
+  curl -s http://127.0.0.1:18080/items         # the api service
+  curl -s http://127.0.0.1:18080/crash         # it exits; skiffd restarts it
+  $skiff events -p demo
+  $skiff exec -p demo web.1 touch /tmp/unhealthy   # unhealthy -> restarted
+  $skiff scale -p demo web=5
+  curl -s http://127.0.0.1:9323/metrics | grep ^container_
+Stop it:
+  $skiff down -p demo
+  kill \$(cat $run/keeper.pid)                 # stops skiffd and its keeper
+EOF

@@ -9,7 +9,7 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev clang-format
 libseccomp-dev libjansson-dev libfyaml-dev libarchive-dev libsqlite3-dev
 libmnl-dev libcmocka-dev libssl-dev
 python3 python3-pytest
-busybox-static iproute2 procps util-linux strace
+busybox-static curl iproute2 procps util-linux strace
 crun runc podman containerd skopeo umoci buildah
 qemu-system-x86 linux-image-amd64 cpio xz-utils"
 

@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	pid_t pid;
 
 	sk_log_set_prefix("skiffd");
+	sk_log_set_level(SK_LOG_INFO); /* events and decisions, to stderr (the journal) */
 	while ((c = getopt_long(argc, argv, "hv", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':

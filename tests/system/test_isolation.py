@@ -600,3 +600,12 @@ def test_relative_bundle_path(bundle):
     assert r.rc == 0, r
     st = bundle.state()
     assert os.path.isabs(st["bundle"]) and os.path.realpath(st["bundle"]) == os.path.realpath(bundle.path)
+
+
+def test_new_netns_has_loopback_up(bundle):
+    """As runc: a new network namespace gets `lo` up, so 127.0.0.1 routes
+    (a closed port refuses the connection rather than being unreachable)."""
+    out = run_ok(bundle, "cat /sys/class/net/lo/flags; nc 127.0.0.1 1 </dev/null 2>&1; true")
+    lines = out.splitlines()
+    assert int(lines[0], 16) & 0x1, f"lo not up: flags {lines[0]}"
+    assert "refused" in out and "unreachable" not in out, out

@@ -172,7 +172,7 @@ static bool replica_owns(struct sk_daemon *d, const char *id)
 		for (size_t j = 0; j < d->apps[i]->n_s; j++)
 			for (size_t k = 0; k < d->apps[i]->s[j]->n_r; k++) {
 				struct sk_dreplica *r = d->apps[i]->s[j]->r[k];
-				if (r->phase == P_RUNNING && !strcmp(r->id, id))
+				if (sk_replica_live(r) && !strcmp(r->id, id))
 					return true;
 			}
 	return false;
@@ -232,16 +232,9 @@ static void adopt_all(struct sk_daemon *d)
 		sk_error_free(err);
 		return;
 	}
-	for (size_t i = 0; ids && ids[i]; i++) {
-		bool busy = false;
-		for (size_t a = 0; a < d->n_apps && !busy; a++)
-			for (size_t j = 0; j < d->apps[a]->n_s && !busy; j++)
-				for (size_t k = 0; k < d->apps[a]->s[j]->n_r; k++)
-					busy |= d->apps[a]->s[j]->r[k]->phase == P_CLEANUP &&
-						!strcmp(d->apps[a]->s[j]->r[k]->id, ids[i]);
-		if (!busy && !replica_owns(d, ids[i]))
+	for (size_t i = 0; ids && ids[i]; i++)
+		if (!replica_owns(d, ids[i]))
 			sk_launch_janitor(d, ids[i]);
-	}
 }
 
 /* ---- cgroups ---- */

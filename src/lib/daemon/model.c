@@ -282,8 +282,10 @@ int sk_dapp_apply(struct sk_daemon *d, struct sk_app *model, const char *model_j
 		return r;
 
 	a = sk_dapp_find(d, model->name);
-	if (!a)
+	if (!a) {
 		a = app_new(d, model->name);
+		sk_daemon_event(d, a->name, NULL, 0, SK_STORE_EV_CREATE, NULL, "created");
+	}
 	a->deleting = false;
 	a->revision = rev;
 	free(a->model_json);

@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <linux/close_range.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -175,6 +177,8 @@ static int join_own_cgroup(const struct sk_init_args *a, struct sk_error **err)
 	return 0;
 }
 
+static int loopback_up(struct sk_error **err);
+
 static int setup_namespaces(const struct sk_init_args *a, struct sk_error **err)
 {
 	int r;
@@ -192,7 +196,33 @@ static int setup_namespaces(const struct sk_init_args *a, struct sk_error **err)
 		return sk_error_errno(err, "create namespaces (flags 0x%x)", flags);
 	if ((a->new_ns_flags & CLONE_NEWTIME) && (r = setup_timens(a->spec, err)) < 0)
 		return r;
+	const struct sk_namespace *net = sk_spec_namespace(a->spec, SK_NS_NET);
+	if (net && !net->path && (r = loopback_up(err)) < 0)
+		return r;
 	return 0;
+}
+
+/*
+ * A new network namespace starts with `lo` down; runc brings it up (its
+ * "loopback" network), and programs expect 127.0.0.1 to work.
+ */
+static int loopback_up(struct sk_error **err)
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+	if (fd < 0)
+		return sk_error_errno(err, "socket for lo");
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		r = sk_error_errno(err, "get flags of lo");
+	} else if (!(ifr.ifr_flags & IFF_UP)) {
+		ifr.ifr_flags |= IFF_UP;
+		if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+			r = sk_error_errno(err, "bring lo up");
+	}
+	close(fd);
+	return r;
 }
 
 static int setup_uts(const struct sk_spec *spec, struct sk_error **err)
