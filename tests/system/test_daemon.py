@@ -196,8 +196,6 @@ services:
     assert r.rc != 0 and "Read-only file system" in r.err, r
 
 
-@pytest.mark.xfail(strict=True, reason="bug: launch.c mounts the overlay read-only itself, so the "
-                   "runtime cannot create mount points for volumes/tmpfs of a read_only service")
 def test_read_only_root_with_volume(daemon, app):
     a = app("rov", """\
 services:
@@ -239,8 +237,6 @@ volumes:
     assert len(r.out.split()) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="bug: named volumes are never recorded in the store "
-                   "(no sk_store_volume_put caller), so down -v removes nothing")
 def test_down_v_removes_named_volume(daemon, app):
     a = app("volv", """\
 services:
@@ -618,7 +614,6 @@ def test_events_json(daemon, app):
     assert {"start", "exit", "restart", "health", "scale", "adopt", "delete"} <= types, sorted(types)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: no create event is ever emitted (SK_STORE_EV_CREATE unused)")
 def test_events_create(daemon, app):
     a = app("evc", SCALE)
     a.up()
@@ -627,8 +622,6 @@ def test_events_create(daemon, app):
 
 
 # last: when the bug is present the daemon dies here (the keeper restarts it)
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="bug: delete_cb (daemon-api.c:400) reads the request's query "
-                   "after app_or_404 answered 404 and freed it: heap-use-after-free, skiffd aborts")
 def test_down_unknown_app_keeps_daemon(daemon):
     pid = daemon.daemon_pid()
     try:

@@ -8,6 +8,7 @@
  * answer at once, or register a waiter answered when the replicas got
  * there (stop, restart, down).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -245,21 +246,37 @@ static bool waiter_done(struct sk_dwaiter *w)
 	return true;
 }
 
+static void volumes_remove(struct sk_daemon *d, struct sk_dapp *a)
+{
+	_cleanup_free_ char *anon = sk_asprintf("%s_%s-", a->name, a->name);
+	struct dirent *de;
+	DIR *dir;
+
+	for (size_t i = 0; i < a->model->n_volumes; i++) {
+		const struct sk_app_volume *v = &a->model->volumes[i];
+		_cleanup_free_ char *p = NULL;
+		if (v->external)
+			continue;
+		p = sk_asprintf("%s/%s_%s", d->volumes_dir, a->name, v->name);
+		(void)sk_rm_rf(p);
+	}
+	dir = opendir(d->volumes_dir);
+	while (dir && (de = readdir(dir)))
+		if (sk_str_has_prefix(de->d_name, anon) && strstr(de->d_name, "_anon_")) {
+			_cleanup_free_ char *p = sk_path_join(d->volumes_dir, de->d_name);
+			(void)sk_rm_rf(p);
+		}
+	if (dir)
+		closedir(dir);
+}
+
 static void app_finish_delete(struct sk_daemon *d, struct sk_dapp *a, json_t *result)
 {
 	_cleanup_free_ char *logs = sk_path_join(d->logs_dir, a->name);
 	struct sk_error *err = NULL;
 
-	if (a->volumes) {
-		struct sk_store_volume *v = NULL;
-		size_t n = 0;
-		if (sk_store_volume_list(d->store, a->name, &v, &n, &err) == 0)
-			for (size_t i = 0; i < n; i++)
-				(void)sk_rm_rf(v[i].path);
-		sk_store_volumes_free(v, n);
-		sk_error_free(err);
-		err = NULL;
-	}
+	if (a->volumes) /* the directories specgen made for named and anonymous volumes */
+		volumes_remove(d, a);
 	if (sk_store_app_delete(d->store, a->name, a->volumes ? SK_STORE_DELETE_VOLUMES : 0, &err) <
 		0 &&
 	    err->code != ENOENT)
@@ -397,13 +414,13 @@ static void delete_cb(struct sk_api_request *req, struct sk_api_response *resp, 
 {
 	struct sk_daemon *d = userdata;
 	struct sk_dapp *a = app_or_404(d, req, resp);
-	const char *v = sk_api_request_query(req, "volumes");
-	json_t *removed = json_array();
+	const char *v;
+	json_t *removed;
 
-	if (!a) {
-		json_decref(removed);
+	if (!a) /* answered: req and resp are gone */
 		return;
-	}
+	v = sk_api_request_query(req, "volumes");
+	removed = json_array();
 	a->deleting = true;
 	a->volumes = v && (!strcmp(v, "1") || !strcmp(v, "true"));
 	for (size_t i = 0; i < a->n_s; i++)

@@ -76,6 +76,7 @@ struct sk_dreplica {
 	struct sk_probe *probe;
 	struct sk_loop_timer *health_timer;
 	int64_t health_started_ns;
+	bool health_early; /* the first, early check: a failure does not count */
 
 	int64_t cpu_prev_ns;
 	int64_t oom_kills; /* seen in its cgroups over its lifetime in this daemon */
@@ -103,7 +104,8 @@ struct sk_dapp {
 	char *model_json;
 	int64_t revision;
 	bool deleting;
-	bool volumes; /* down -v */
+	bool volumes;	  /* down -v */
+	bool cgroup_made; /* /<parent>/<app> exists in every hierarchy */
 	struct sk_dservice **s;
 	size_t n_s;
 };

@@ -103,6 +103,14 @@ static void probe_done_cb(enum sk_probe_result res, const char *output, void *us
 	if (r->phase != P_RUNNING || !check_get(r, &c, &argv))
 		return;
 	in_start = (int64_t)sk_now_ns() - r->health_started_ns < c.start_period;
+	if (r->health_early && res != SK_PROBE_OK) {
+		/* checked early so dependents need not wait a whole interval; as Docker, the
+		 * first check that counts comes after the interval */
+		r->health_early = false;
+		schedule(r, &c);
+		return;
+	}
+	r->health_early = false;
 	if (res == SK_PROBE_OK) {
 		r->obs.health_failures = 0;
 		health_set(r, SK_STORE_HEALTH_HEALTHY, NULL);
@@ -165,6 +173,7 @@ void sk_health_start(struct sk_dreplica *r)
 	if (!check_get(r, &c, &argv))
 		return;
 	r->health_started_ns = (int64_t)sk_now_ns();
+	r->health_early = true;
 	r->obs.health = SK_STORE_HEALTH_STARTING;
 	r->obs.health_failures = 0;
 	sk_dreplica_save(r);

@@ -127,8 +127,9 @@ static int helper_create(struct sk_dreplica *r, const char *bundle, int rep, str
 		return ret;
 	ret = sk_image_config_load(st, s->def->image, &img, err);
 	if (ret >= 0)
-		ret = sk_image_rootfs_mount(st, s->def->image, r->id, s->def->read_only, &rootfs,
-					    err);
+		/* writable overlay even for read_only services: mount points for volumes and
+		 * tmpfs are made in it; root.readonly in the spec makes it read-only after */
+		ret = sk_image_rootfs_mount(st, s->def->image, r->id, false, &rootfs, err);
 	sk_image_store_free(TAKE_PTR(st)); /* the store lock: other helpers wait on it */
 	if (ret < 0)
 		return ret;
@@ -363,6 +364,27 @@ static int watch_helper(struct sk_dreplica *r, pid_t pid, sk_loop_child_cb cb,
 	return 0;
 }
 
+/*
+ * The app's cgroup directory is made here, once, not by the helpers: helpers
+ * running in parallel would race making it (a v1 cpuset copied from the
+ * parent too late) and one failing would remove it under its siblings.
+ */
+static int app_cgroup_make(struct sk_dapp *a, struct sk_error **err)
+{
+	_cleanup_free_ char *path = sk_asprintf("/%s/%s", a->d->cfg.cgroup_parent, a->name);
+	struct sk_cgroup *cg = NULL;
+	int r;
+
+	if (a->cgroup_made)
+		return 0;
+	r = sk_cgroup_create(path, &cg, err);
+	if (r < 0)
+		return r;
+	sk_cgroup_free(cg); /* kept: removed by sk_daemon_cgroup_prune after `down` */
+	a->cgroup_made = true;
+	return 0;
+}
+
 int sk_launch_create(struct sk_dreplica *r, struct sk_error **err)
 {
 	struct sk_dservice *s = r->svc;
@@ -374,6 +396,9 @@ int sk_launch_create(struct sk_dreplica *r, struct sk_error **err)
 
 	if (d->keeper_fd < 0)
 		return sk_error_set(err, 0, "no keeper to hold the container's output");
+	ret = app_cgroup_make(s->app, err);
+	if (ret < 0)
+		return ret;
 	if (sk_mkdir_p(logdir, 0700) < 0)
 		return sk_error_errno(err, "mkdir '%s'", logdir);
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -393,6 +418,8 @@ int sk_launch_create(struct sk_dreplica *r, struct sk_error **err)
 	ret = watch_helper(r, pid, create_done_cb, err);
 	if (ret < 0)
 		return ret;
+	sk_daemon_event(d, s->app->name, s->name, r->index, SK_STORE_EV_CREATE, NULL,
+			"creating container %s", r->id);
 	r->phase = P_LAUNCH;
 	r->obs.state = SK_STORE_OBS_CREATED;
 	r->obs.pid = 0;
