@@ -8,15 +8,15 @@
 #   make bench      benchmarks against the Debian peers (bench/)
 
 CC       ?= cc
-PKGS     := libseccomp jansson libarchive libfyaml sqlite3 libmnl libcrypto
+PKGS     := libseccomp jansson libarchive libfyaml sqlite3 libmnl libnftnl libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 WARN     := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat=2 \
             -Wmissing-prototypes -Wstrict-prototypes
-BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE -Isrc/lib -Isrc -g $(WARN) $(PKG_CFLAGS) \
+BASE_CFLAGS := -std=gnu11 -pthread -D_GNU_SOURCE -Isrc/lib -Isrc -g $(WARN) $(PKG_CFLAGS) \
             -DSK_VERSION='"$(VERSION)"' -DSK_COMMIT='"$(COMMIT)"'
 
 REL_CFLAGS := $(BASE_CFLAGS) -O2 -fstack-protector-strong -D_FORTIFY_SOURCE=2
@@ -57,7 +57,7 @@ RUNTIME_CLI := $(patsubst %.c,%.o,$(wildcard src/cmd/runtime-*.c))
 build/rel/skiff-runtime: $(RUNTIME_CLI:%=build/rel/%)
 build/san/skiff-runtime: $(RUNTIME_CLI:%=build/san/%)
 
-SKIFF_CLI := $(patsubst %.c,%.o,$(filter-out src/cmd/skiff-runtime.c,$(wildcard src/cmd/skiff-*.c)))
+SKIFF_CLI := $(patsubst %.c,%.o,$(filter-out src/cmd/skiff-runtime.c src/cmd/skiff-proxy.c,$(wildcard src/cmd/skiff-*.c)))
 build/rel/skiff: $(SKIFF_CLI:%=build/rel/%)
 build/san/skiff: $(SKIFF_CLI:%=build/san/%)
 

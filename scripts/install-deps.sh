@@ -7,10 +7,11 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev clang-format
 libseccomp-dev libjansson-dev libfyaml-dev libarchive-dev libsqlite3-dev
-libmnl-dev libcmocka-dev libssl-dev
+libmnl-dev libnftnl-dev libcmocka-dev libssl-dev
 python3 python3-pytest
 busybox-static curl iproute2 procps util-linux strace
 crun runc podman containerd skopeo umoci buildah
+nginx-light haproxy wrk bind9-dnsutils nftables
 qemu-system-x86 linux-image-amd64 cpio xz-utils"
 
 missing=""

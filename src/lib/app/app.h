@@ -173,10 +173,57 @@ struct sk_app_probe {
 	int64_t start_period_ns;    /* default 0 */
 };
 
-/* A service's x-skiff block.  Later issues add proxy, fallback, autoscale. */
+enum sk_app_proxy_mode { SK_APP_PROXY_HTTP, SK_APP_PROXY_TCP };
+enum sk_app_lb { SK_APP_LB_ROUND_ROBIN, SK_APP_LB_LEAST_REQUEST };
+
+/* Retry conditions, x-skiff.proxy.retries.on (bits). */
+#define SK_APP_RETRY_CONNECT 0x1u /* "connect-failure" */
+#define SK_APP_RETRY_RESET 0x2u	  /* "reset" */
+#define SK_APP_RETRY_STATUS 0x4u  /* any listed status code, e.g. 503 */
+#define SK_APP_RETRY_TIMEOUT 0x8u /* "timeout" */
+
+/*
+ * x-skiff.proxy: how skiff's proxy serves the service's published ports (and
+ * its virtual address when `internal`).  0 means "the proxy's default".
+ */
+struct sk_app_proxy {
+	enum sk_app_proxy_mode mode; /* mode: http (default) | tcp */
+	enum sk_app_lb balance;	     /* balance: round_robin (default) | least_request */
+	bool internal;		     /* internal: true -> a virtual address other services reach it by */
+	int64_t connect_timeout_ns;  /* connect_timeout */
+	int64_t try_timeout_ns;	     /* timeout (per try) */
+	int64_t total_timeout_ns;    /* total_timeout */
+	int64_t idle_timeout_ns;     /* idle_timeout */
+	int retry_attempts;	     /* retries.attempts (default 2) */
+	unsigned retry_on;	     /* retries.on (default connect-failure, reset) */
+	int retry_status[8];	     /* the status codes in retries.on */
+	size_t n_retry_status;
+	int64_t retry_backoff_ns;     /* retries.backoff */
+	int64_t retry_max_backoff_ns; /* retries.max_backoff */
+	double retry_budget_percent;  /* retries.budget ("20%" or 20) */
+	int outlier_consecutive_5xx;  /* outlier.consecutive_5xx (default 5; 0 off) */
+	int outlier_consecutive_failures;  /* outlier.consecutive_failures (default 5; 0 off) */
+	int64_t outlier_base_ejection_ns;  /* outlier.base_ejection_time */
+	int outlier_max_ejection_percent;  /* outlier.max_ejection_percent */
+	int64_t max_concurrent;		   /* max_concurrent: bulkhead, 0 = unlimited */
+};
+
+/* x-skiff.fault, and the runtime `skiff fault` setting: injected delays and aborts. */
+struct sk_app_fault {
+	int64_t delay_ns;	 /* delay.fixed */
+	int64_t delay_jitter_ns; /* delay.jitter */
+	double delay_percent;	 /* delay.percent, 0..100 (default 100 when fixed is set) */
+	int abort_status;	 /* abort.status, 100..599; 0 = none */
+	double abort_percent;	 /* abort.percent, 0..100 (default 100 when status is set) */
+};
+
+/* A service's x-skiff block.  Later issues add autoscale. */
 struct sk_app_skiff_service {
 	struct sk_app_probe probe;
 	bool restart_unhealthy; /* default true */
+	struct sk_app_proxy proxy;
+	struct sk_app_fault fault;
+	char *fallback; /* fallback: SERVICE (another service of the app), or NULL */
 };
 
 struct sk_app_service {
@@ -239,9 +286,10 @@ struct sk_app_network {
 	struct sk_app_kvs driver_opts, labels;
 };
 
-/* The app-wide x-skiff block: no settings yet (issue 5 adds egress, subnet). */
+/* The app-wide x-skiff block. */
 struct sk_app_skiff_app {
-	int unused;
+	bool egress;  /* egress: true -> outbound NAT and DNS forwarding (default false) */
+	char *subnet; /* subnet: "10.89.7.0/24" (default: a free /24 of 10.89.0.0/16) */
 };
 
 struct sk_app {
