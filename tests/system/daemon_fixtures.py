@@ -3,11 +3,17 @@
 
 Daemon(dir) starts `skiffd --run-dir D/run --data-dir D/data --cgroup-parent
 skiff-test-daemon-<pid>-<n>` with its stderr in D/skiffd.log (the Popen'd
-process becomes the keeper, its child the daemon), imports a busybox image
+process becomes the keeper, its child the daemon) inside a network namespace
+the fixture made (`ip netns add skt-<pid>-<n>`, entered with nsenter --net so
+the mount namespace stays the host's): bridges, veths, addresses and proxy
+listeners never touch the machine's own namespace.  It imports a busybox image
 (scripts/mk-example-image.sh) as test/busybox:1, and offers:
   cli(*args, app=, file=)  the skiff CLI against it (a Result: rc, out, err)
   api(method, path, body)  one HTTP request on the unix socket: (status, obj)
   ps(app), events(app)     decoded replicas / events
+  netns, nsenter(argv)     the namespace's name; argv prefixed to run inside it
+  nsrun(*argv)             run a command inside it (a Result)
+  links()                  the namespace's links other than lo
   stop()                   `skiff down` of every app, SIGTERM to the keeper
   leaks()                  what the kernel still shows of it: processes in its
                            cgroups, cgroup dirs in any hierarchy, mounts under
@@ -79,6 +85,10 @@ class Daemon:
         self.extra_args = list(extra_args)
         self.keeper = None
         self.n = 0
+        self.netns = f"skt-{os.getpid()}-{Daemon.seq}"
+        subprocess.run(["ip", "netns", "add", self.netns], check=True, timeout=TIMEOUT)
+        subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True,
+                       timeout=TIMEOUT)
         img = os.path.join(self.dir, "img")
         subprocess.run([os.path.join(REPO, "scripts", "mk-example-image.sh"), IMAGE, img],
                        check=True, timeout=TIMEOUT, capture_output=True)
@@ -89,8 +99,8 @@ class Daemon:
     def start(self):
         self.log = open(self.log_path, "ab")
         self.keeper = subprocess.Popen(
-            [self.skiffd, "--run-dir", self.run_dir, "--data-dir", self.data_dir,
-             "--cgroup-parent", self.parent] + self.extra_args,
+            self.nsenter([self.skiffd, "--run-dir", self.run_dir, "--data-dir", self.data_dir,
+             "--cgroup-parent", self.parent] + self.extra_args),
             stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True)
         deadline = time.monotonic() + 10
         while True:
@@ -108,6 +118,23 @@ class Daemon:
             return int(read(os.path.join(self.run_dir, "skiffd.pid")).strip())
         except (OSError, ValueError):
             return None
+
+    def nsenter(self, argv):
+        return ["nsenter", f"--net=/run/netns/{self.netns}", "--"] + [str(a) for a in argv]
+
+    def nsrun(self, *argv, timeout=TIMEOUT, input=None):
+        p = subprocess.run(self.nsenter(argv), capture_output=True, text=True, timeout=timeout,
+                           input=input)
+        return Result(self.nsenter(argv), p.returncode, p.stdout, p.stderr)
+
+    def links(self):
+        out = self.nsrun("ip", "-o", "link", "show").check().out
+        names = [line.split(":")[1].strip().split("@")[0] for line in out.splitlines() if line]
+        return [n for n in names if n != "lo"]
+
+    def addresses(self):
+        out = self.nsrun("ip", "-o", "-4", "addr", "show").check().out
+        return [line.split()[3] for line in out.splitlines() if " lo " not in line]
 
     def log_tail(self, n=60):
         return "\n".join(read(self.log_path, "").splitlines()[-n:])
@@ -235,6 +262,15 @@ class Daemon:
         rt = os.path.join(self.run_dir, "runtime")
         if os.path.isdir(rt) and os.listdir(rt):
             problems.append(f"runtime state left: {os.listdir(rt)}")
+        if os.path.exists(f"/run/netns/{self.netns}"):
+            links = self.links()
+            if links:
+                problems.append(f"links left in {self.netns}: {links}")
+            if cleanup:
+                subprocess.run(["ip", "netns", "del", self.netns], timeout=TIMEOUT)
+        netns_dir = os.path.join(self.run_dir, "netns")
+        if os.path.isdir(netns_dir) and os.listdir(netns_dir):
+            problems.append(f"netns files left: {os.listdir(netns_dir)}")
         return problems
 
     def remove(self):
