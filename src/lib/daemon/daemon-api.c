@@ -284,6 +284,9 @@ static void app_finish_delete(struct sk_daemon *d, struct sk_dapp *a, json_t *re
 	sk_error_free(err);
 	(void)sk_rm_rf(logs);
 	sk_daemon_cgroup_prune(d, a->name);
+	/* bridge, NAT, leases; the proxy and DNS forget the app before `down` returns */
+	sk_dnet_app_teardown(a);
+	sk_routes_publish_now(d);
 	sk_daemon_event(d, a->name, NULL, 0, SK_STORE_EV_DELETE, NULL, "removed");
 	(void)result;
 }
@@ -571,7 +574,8 @@ static void metrics_cb(struct sk_api_request *req, struct sk_api_response *resp,
 		sk_api_respond_error(resp, 500, "%s", err->msg);
 		sk_error_free(err);
 	} else {
-		sk_api_respond(resp, 200, SK_METRICS_CONTENT_TYPE, buf, len);
+		sk_routes_metrics(d, &buf);
+		sk_api_respond(resp, 200, SK_METRICS_CONTENT_TYPE, buf, strlen(buf));
 	}
 	free(buf);
 	free(v);
@@ -704,4 +708,5 @@ void sk_daemon_api_routes(struct sk_daemon *d)
 	sk_api_server_route(s, "POST", "/v1/apps/{app}/restart", 0, restart_cb, d);
 	sk_api_server_route(s, "GET", "/v1/apps/{app}/top", 0, top_cb, d);
 	sk_daemon_api_logs_route(d);
+	sk_daemon_api_net_routes(d);
 }

@@ -15,6 +15,7 @@
 #define SK_DAEMON_DAEMON_INTERNAL_H
 
 #include <jansson.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -80,6 +81,11 @@ struct sk_dreplica {
 
 	int64_t cpu_prev_ns;
 	int64_t oom_kills; /* seen in its cgroups over its lifetime in this daemon */
+
+	/* network (dnet.c): the leased address on the app's bridge */
+	bool has_addr;
+	struct in_addr addr;
+	bool draining; /* out of the routes, stop signal after the drain period */
 };
 
 struct sk_dservice {
@@ -95,6 +101,27 @@ struct sk_dservice {
 	struct sk_dreplica **r;
 	size_t n_r;
 	struct sk_app_service ghost; /* def of a service gone from the model (name only) */
+
+	/* proxy (dnet.c, routes.c) */
+	bool has_vip; /* x-skiff.proxy.internal: a virtual address on the bridge */
+	struct in_addr vip;
+	bool fault_set; /* a runtime fault (skiff fault) overrides x-skiff.fault */
+	struct sk_app_fault fault;
+};
+
+/* An app's private network: a bridge, its subnet, and the leases in it (mirror of the store). */
+struct sk_dnet {
+	char *subnet; /* "10.89.3.0/24" */
+	struct in_addr net, gw;
+	int prefix;
+	char *bridge; /* "sk-<8 hex>" */
+	bool up;      /* the bridge is known to exist in this daemon's life */
+	bool egress;  /* NAT enabled */
+	struct sk_dlease {
+		struct in_addr addr;
+		char *owner; /* container id, or "vip:<service>" */
+	} * leases;
+	size_t n_leases;
 };
 
 struct sk_dapp {
@@ -108,6 +135,7 @@ struct sk_dapp {
 	bool cgroup_made; /* /<parent>/<app> exists in every hierarchy */
 	struct sk_dservice **s;
 	size_t n_s;
+	struct sk_dnet *net; /* NULL until a replica needs it */
 };
 
 /* A client following events (`skiff events -f`). */
@@ -139,6 +167,13 @@ struct sk_daemon {
 	bool shutting_down;
 	int64_t started_ns;
 	struct sk_loop_timer *checkpoint;
+
+	/* networking: names carry `tag` (from the data dir) so daemons sharing a netns stay apart */
+	char *tag, *netns_dir;
+	struct sk_proxy *proxy;
+	struct sk_dns *dns;
+	struct sk_loop_defer *routes_defer;
+	char *routes_sig; /* what was published last */
 
 	/* exits the keeper reported for pids not (yet) known: matched at launch */
 	struct {
@@ -200,9 +235,47 @@ void sk_launch_janitor(struct sk_daemon *d, const char *id);
 void sk_health_start(struct sk_dreplica *r);
 void sk_health_stop(struct sk_dreplica *r);
 
+/* dnet.c: app networks, address leases, per-replica attachment */
+/* Whether replicas of the service get a veth on the app's bridge (network_mode default). */
+bool sk_dnet_wanted(const struct sk_app_service *def);
+/* Loads the app's network and leases from the store (no kernel action). */
+void sk_dnet_app_load(struct sk_dapp *a);
+/* Makes sure the app's subnet is chosen and its bridge exists (before a replica launches). */
+int sk_dnet_app_ensure(struct sk_dapp *a, struct sk_error **err);
+/* Removes the app's bridge, NAT, leases and faults (after `down`). */
+void sk_dnet_app_teardown(struct sk_dapp *a);
+/* Leases an address for the replica (kept across restarts until the replica is removed). */
+int sk_dnet_replica_lease(struct sk_dreplica *r, struct sk_error **err);
+void sk_dnet_replica_release(struct sk_dreplica *r);
+/* Virtual address of an internal service: leased and on the bridge, or released. */
+int sk_dnet_service_vip(struct sk_dservice *s, bool want, struct sk_error **err);
+/* In a helper: the replica's netns, veth, address and route; /etc/hosts and resolv.conf in bundle. */
+int sk_dnet_replica_attach(struct sk_dreplica *r, const char *bundle, char **ret_netns,
+			   struct sk_error **err);
+/* In a helper or at start: the replica's veth and netns are removed (idempotent). */
+int sk_dnet_replica_detach(struct sk_daemon *d, const char *id, struct sk_error **err);
+/* At start: removes bridges, veths and netns files no app or replica owns. */
+void sk_dnet_janitor(struct sk_daemon *d);
+char *sk_dnet_host_if(struct sk_daemon *d, const char *id);
+
+/* routes.c: proxy and DNS tables from the live model */
+int sk_routes_start(struct sk_daemon *d, struct sk_error **err);
+void sk_routes_stop(struct sk_daemon *d);
+/* Rebuilds and publishes the tables soon (coalesced); cheap to call often. */
+void sk_routes_queue(struct sk_daemon *d);
+/* Publishes at once (after `down`, so its ports are free when it answers). */
+void sk_routes_publish_now(struct sk_daemon *d);
+/* Whether the replica takes traffic: running, healthy (when checked), not draining. */
+bool sk_routes_ready(const struct sk_dreplica *r);
+/* The fault in force for a service (runtime override, else x-skiff.fault). */
+const struct sk_app_fault *sk_routes_fault(const struct sk_dservice *s);
+/* Appends the proxy's metrics to *text (may be NULL). */
+void sk_routes_metrics(struct sk_daemon *d, char **text);
+
 /* daemon-api.c, daemon-api-logs.c */
 void sk_daemon_api_routes(struct sk_daemon *d);
 void sk_daemon_api_logs_route(struct sk_daemon *d);
+void sk_daemon_api_net_routes(struct sk_daemon *d);
 void sk_daemon_followers_push(struct sk_daemon *d, json_t *event);
 
 #endif

@@ -328,8 +328,8 @@ bool sk_daemon_all_down(struct sk_daemon *d)
 
 static int dirs_make(struct sk_daemon *d, struct sk_error **err)
 {
-	const char *dirs[] = { d->cfg.run_dir, d->cfg.data_dir, d->runtime_root,
-			       d->bundles_dir, d->logs_dir,	d->volumes_dir };
+	const char *dirs[] = { d->cfg.run_dir, d->cfg.data_dir, d->runtime_root, d->bundles_dir,
+			       d->logs_dir,    d->volumes_dir,	 d->netns_dir };
 
 	for (size_t i = 0; i < SK_ELEMENTSOF(dirs); i++)
 		if (sk_mkdir_p(dirs[i], 0700) < 0)
@@ -339,6 +339,7 @@ static int dirs_make(struct sk_daemon *d, struct sk_error **err)
 
 static void daemon_release(struct sk_daemon *d)
 {
+	sk_routes_stop(d);
 	for (size_t i = 0; i < d->n_apps; i++)
 		sk_dapp_free(d->apps[i]);
 	free(d->apps);
@@ -363,6 +364,20 @@ static void daemon_release(struct sk_daemon *d)
 	free(d->images_dir);
 	free(d->sock_path);
 	free(d->pid_path);
+	free(d->tag);
+	free(d->netns_dir);
+}
+
+/* Six hex digits of the data dir: names of links this daemon makes carry it. */
+static char *daemon_tag(const char *data_dir)
+{
+	_cleanup_free_ char *real = realpath(data_dir, NULL);
+	const char *p = real ? real : data_dir;
+	uint32_t h = 2166136261u;
+
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return sk_asprintf("%06x", h & 0xffffffu);
 }
 
 static int daemon_setup(struct sk_daemon *d, struct sk_error **err)
@@ -379,11 +394,13 @@ static int daemon_setup(struct sk_daemon *d, struct sk_error **err)
 	d->logs_dir = sk_path_join(d->cfg.data_dir, "logs");
 	d->volumes_dir = sk_path_join(d->cfg.data_dir, "volumes");
 	d->images_dir = sk_strdup(d->cfg.data_dir);
+	d->netns_dir = sk_path_join(d->cfg.run_dir, "netns");
 	d->rt.root = d->runtime_root;
 	d->started_ns = sk_wall_ns();
 	r = dirs_make(d, err);
 	if (r < 0)
 		return r;
+	d->tag = daemon_tag(d->cfg.data_dir);
 	r = sk_loop_new(&d->loop, err);
 	if (r < 0)
 		return r;
@@ -399,6 +416,10 @@ static int daemon_setup(struct sk_daemon *d, struct sk_error **err)
 	if (r < 0)
 		return r;
 	adopt_all(d);
+	sk_dnet_janitor(d);
+	r = sk_routes_start(d, err);
+	if (r < 0)
+		return r;
 	d->api = sk_api_server_new(d->loop, &ac);
 	sk_daemon_api_routes(d);
 	r = sk_api_server_listen_unix(d->api, d->sock_path, err);

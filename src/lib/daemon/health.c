@@ -78,6 +78,7 @@ static void health_set(struct sk_dreplica *r, enum sk_store_health h, const char
 	enum sk_store_health old = r->obs.health;
 
 	r->obs.health = h;
+	sk_routes_queue(s->app->d);
 	sk_dreplica_save(r);
 	if (old == h)
 		return;

@@ -78,7 +78,7 @@ static int rootfs_unmount(struct sk_daemon *d, const char *id, struct sk_error *
 }
 
 static int write_bundle(struct sk_dreplica *r, const char *rootfs,
-			const struct sk_image_config *img, const char *bundle,
+			const struct sk_image_config *img, const char *bundle, const char *netns,
 			struct sk_error **err)
 {
 	struct sk_dservice *s = r->svc;
@@ -86,6 +86,8 @@ static int write_bundle(struct sk_dreplica *r, const char *rootfs,
 	_cleanup_free_ char *cg =
 	    sk_asprintf("/%s/%s/%s", d->cfg.cgroup_parent, s->app->name, r->id);
 	_cleanup_free_ char *cfg = sk_path_join(bundle, "config.json");
+	_cleanup_free_ char *hosts = sk_path_join(bundle, "hosts");
+	_cleanup_free_ char *resolv = sk_path_join(bundle, "resolv.conf");
 	struct sk_specgen_opts o = {
 		.app = s->app->name,
 		.index = r->index,
@@ -93,6 +95,9 @@ static int write_bundle(struct sk_dreplica *r, const char *rootfs,
 		.rootfs = rootfs,
 		.cgroups_path = cg,
 		.volumes_dir = d->volumes_dir,
+		.netns_path = netns,
+		.resolv_conf = netns ? resolv : NULL,
+		.hosts = netns ? hosts : NULL,
 	};
 	json_t *spec = NULL;
 	int ret;
@@ -100,10 +105,6 @@ static int write_bundle(struct sk_dreplica *r, const char *rootfs,
 	ret = sk_specgen_build(s->def, img, &o, &spec, err);
 	if (ret < 0)
 		return ret;
-	if (mkdir(bundle, 0700) < 0 && errno != EEXIST) {
-		json_decref(spec);
-		return sk_error_errno(err, "mkdir '%s'", bundle);
-	}
 	ret = json_dump_file(spec, cfg, JSON_COMPACT);
 	json_decref(spec);
 	if (ret < 0)
@@ -118,7 +119,7 @@ static int helper_create(struct sk_dreplica *r, const char *bundle, int rep, str
 	_cleanup_(sk_image_store_freep) struct sk_image_store *st = NULL;
 	_cleanup_(sk_image_config_freep) struct sk_image_config *img = NULL;
 	_cleanup_(sk_state_freep) struct sk_state *state = NULL;
-	_cleanup_free_ char *rootfs = NULL;
+	_cleanup_free_ char *rootfs = NULL, *netns = NULL;
 	struct sk_create_opts co = { .bundle = bundle };
 	int ret;
 
@@ -133,7 +134,14 @@ static int helper_create(struct sk_dreplica *r, const char *bundle, int rep, str
 	sk_image_store_free(TAKE_PTR(st)); /* the store lock: other helpers wait on it */
 	if (ret < 0)
 		return ret;
-	ret = write_bundle(r, rootfs, img, bundle, err);
+	if (mkdir(bundle, 0700) < 0 && errno != EEXIST)
+		return sk_error_errno(err, "mkdir '%s'", bundle);
+	if (r->has_addr) {
+		ret = sk_dnet_replica_attach(r, bundle, &netns, err);
+		if (ret < 0)
+			return ret;
+	}
+	ret = write_bundle(r, rootfs, img, bundle, netns, err);
 	if (ret < 0)
 		return ret;
 	ret = sk_container_create(&d->rt, r->id, &co, err);
@@ -169,6 +177,10 @@ static _Noreturn void helper_create_main(struct sk_dreplica *r, int out, int err
 	sk_error_free(err);
 	err = NULL;
 	(void)rootfs_unmount(d, r->id, &err);
+	sk_error_free(err);
+	err = NULL;
+	if (r->has_addr)
+		(void)sk_dnet_replica_detach(d, r->id, &err);
 	sk_error_free(err);
 	(void)sk_rm_rf(bundle);
 	_exit(1);
@@ -207,6 +219,12 @@ static _Noreturn void helper_cleanup_main(struct sk_daemon *d, const char *id, i
 	sk_error_free(err);
 	err = NULL;
 	if (rootfs_unmount(d, id, &err) < 0) {
+		report(rep, "E %s", err->msg);
+		code = 1;
+	}
+	sk_error_free(err);
+	err = NULL;
+	if (sk_dnet_replica_detach(d, id, &err) < 0) {
 		report(rep, "E %s", err->msg);
 		code = 1;
 	}
@@ -399,6 +417,13 @@ int sk_launch_create(struct sk_dreplica *r, struct sk_error **err)
 	ret = app_cgroup_make(s->app, err);
 	if (ret < 0)
 		return ret;
+	if (sk_dnet_wanted(s->def)) {
+		ret = sk_dnet_replica_lease(r, err);
+		if (ret < 0)
+			return ret;
+	} else {
+		sk_dnet_replica_release(r);
+	}
 	if (sk_mkdir_p(logdir, 0700) < 0)
 		return sk_error_errno(err, "mkdir '%s'", logdir);
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -452,6 +477,10 @@ void sk_launch_janitor(struct sk_daemon *d, const char *id)
 	sk_error_free(err);
 	err = NULL;
 	if (rootfs_unmount(d, id, &err) < 0)
+		sk_warn("%s: %s", id, err->msg);
+	sk_error_free(err);
+	err = NULL;
+	if (sk_dnet_replica_detach(d, id, &err) < 0)
 		sk_warn("%s: %s", id, err->msg);
 	sk_error_free(err);
 	(void)sk_rm_rf(bundle);

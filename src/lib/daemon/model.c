@@ -7,6 +7,7 @@
  * Not here: deciding what to start or stop (reconcile.c) or doing it
  * (launch.c).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -335,6 +336,27 @@ static void replica_restore(struct sk_dservice *s, const struct sk_store_replica
 		r->remove = true;
 }
 
+/* Runtime faults (`skiff fault`) survive a daemon restart. */
+static void faults_load(struct sk_dapp *a)
+{
+	_cleanup_strv_ char **svcs = NULL, **js = NULL;
+	struct sk_error *err = NULL;
+
+	if (sk_store_fault_list(a->d->store, a->name, &svcs, &js, &err) < 0) {
+		sk_warn("app '%s': %s", a->name, err->msg);
+		sk_error_free(err);
+		return;
+	}
+	for (size_t i = 0; svcs && svcs[i]; i++) {
+		struct sk_dservice *s = sk_dservice_find(a, svcs[i]);
+		json_t *j = json_loads(js[i], 0, NULL);
+		if (s && j && sk_app_fault_parse_json(j, &s->fault, &err) == 0)
+			s->fault_set = true;
+		sk_error_free(TAKE_PTR(err));
+		json_decref(j);
+	}
+}
+
 static int app_load(struct sk_daemon *d, const struct sk_store_app *sa, struct sk_error **err)
 {
 	struct sk_store_revision rev = { 0 };
@@ -373,6 +395,8 @@ static int app_load(struct sk_daemon *d, const struct sk_store_app *sa, struct s
 				replica_restore(s, &reps[j]);
 		sk_dservice_set_replicas(s, s->removed ? 0 : s->replicas);
 	}
+	sk_dnet_app_load(a);
+	faults_load(a);
 out:
 	sk_store_revision_release(&rev);
 	sk_store_services_free(rows, n_rows);
@@ -411,5 +435,11 @@ json_t *sk_dreplica_json(struct sk_dreplica *r)
 	json_object_set_new(j, "exit_ns", o->has_exit ? json_integer(o->exit_ns) : json_null());
 	json_object_set_new(j, "config_hash", json_string(r->config_hash));
 	json_object_set_new(j, "removing", json_boolean(r->remove || r->svc->removed));
+	if (r->has_addr) {
+		char buf[INET_ADDRSTRLEN];
+		json_object_set_new(j, "address",
+				    json_string(inet_ntop(AF_INET, &r->addr, buf, sizeof(buf))));
+	}
+	json_object_set_new(j, "ready", json_boolean(sk_routes_ready(r)));
 	return j;
 }

@@ -27,6 +27,8 @@
 
 static void reconcile_cb(struct sk_loop *loop, void *userdata);
 
+#define DRAIN_NS (300 * 1000000LL) /* out of the routes before the stop signal */
+
 void sk_reconcile_queue(struct sk_daemon *d)
 {
 	if (d->reconcile_queued)
@@ -146,8 +148,37 @@ static void timer_clear(struct sk_dreplica *r)
 	}
 }
 
-/* Sends the stop signal; SIGKILL follows after stop_grace_period. */
+static void stop_now(struct sk_dreplica *r);
+
+static void drain_cb(struct sk_loop *loop, struct sk_loop_timer *t, void *userdata)
+{
+	stop_now(userdata);
+}
+
+/*
+ * Stops a replica: one that takes traffic first leaves the proxy's and the
+ * DNS tables and gets DRAIN_NS for requests in flight (unless the whole app
+ * or skiffd is going down); then the stop signal, and SIGKILL after
+ * stop_grace_period.
+ */
 void sk_replica_stop(struct sk_dreplica *r)
+{
+	const struct sk_app_service *def = r->svc->def;
+	struct sk_daemon *d = r->svc->app->d;
+
+	if (r->phase != P_RUNNING || r->draining)
+		return;
+	if (sk_routes_ready(r) && (def->n_ports || def->expose) && !r->svc->app->deleting &&
+	    !d->shutting_down) {
+		r->draining = true;
+		sk_routes_queue(d);
+		timer_arm(r, DRAIN_NS, drain_cb);
+		return;
+	}
+	stop_now(r);
+}
+
+static void stop_now(struct sk_dreplica *r)
 {
 	struct sk_dservice *s = r->svc;
 	struct sk_error *err = NULL;
@@ -156,6 +187,7 @@ void sk_replica_stop(struct sk_dreplica *r)
 
 	if (r->phase != P_RUNNING)
 		return;
+	r->draining = true;
 	sk_health_stop(r);
 	r->phase = P_STOPPING;
 	r->stop_sent_ns = sk_now_ns();
@@ -278,6 +310,7 @@ static void running_long_cb(struct sk_loop *loop, struct sk_loop_timer *t, void 
 void sk_reconcile_started(struct sk_dreplica *r)
 {
 	r->phase = P_RUNNING;
+	r->draining = false;
 	r->obs.started_ns = sk_wall_ns();
 	r->obs.has_exit = false;
 	r->obs.health = SK_STORE_HEALTH_NONE;
@@ -422,6 +455,7 @@ static bool service_prune(struct sk_daemon *d, struct sk_dservice *s)
 			sk_error_free(err);
 			err = NULL;
 		}
+		sk_dnet_replica_release(r);
 		sk_dreplica_free(r);
 		memmove(s->r + i, s->r + i + 1, (s->n_r - i - 1) * sizeof(*s->r));
 		s->n_r--;
@@ -439,6 +473,8 @@ static void app_prune(struct sk_daemon *d, struct sk_dapp *a)
 			i++;
 			continue;
 		}
+		if (s->has_vip)
+			(void)sk_dnet_service_vip(s, false, NULL);
 		if (sk_store_service_delete(d->store, a->name, s->name, &err) < 0) {
 			sk_warn("service '%s': %s", s->name, err->msg);
 			sk_error_free(err);
@@ -453,6 +489,26 @@ static void app_prune(struct sk_daemon *d, struct sk_dapp *a)
 		free(s);
 		memmove(a->s + i, a->s + i + 1, (a->n_s - i - 1) * sizeof(*a->s));
 		a->n_s--;
+	}
+}
+
+/* Internal services get their virtual address (once the app has running replicas). */
+static void app_vips(struct sk_dapp *a)
+{
+	struct sk_error *err = NULL;
+
+	for (size_t i = 0; i < a->n_s; i++) {
+		struct sk_dservice *s = a->s[i];
+		bool want = !a->deleting && !s->removed && sk_dnet_wanted(s->def) &&
+			    s->def->x_skiff.proxy.internal && a->net && a->net->up;
+		if (want == s->has_vip)
+			continue;
+		if (sk_dnet_service_vip(s, want, &err) < 0) {
+			sk_log_error("service '%s': virtual address: %s", s->name, err->msg);
+			sk_daemon_event(a->d, a->name, s->name, 0, SK_STORE_EV_ERROR, NULL,
+					"virtual address: %s", err->msg);
+			sk_error_free(TAKE_PTR(err));
+		}
 	}
 }
 
@@ -477,7 +533,9 @@ static void reconcile_cb(struct sk_loop *loop, void *userdata)
 				for (size_t j = 0; j < a->s[k]->n_r; j++)
 					replica_step(d, a->s[k]->r[j]);
 		app_prune(d, a);
+		app_vips(a);
 	}
+	sk_routes_queue(d);
 	sk_reconcile_check_waiters(d);
 	if (d->shutting_down && sk_daemon_all_down(d)) {
 		sk_info("every container stopped");

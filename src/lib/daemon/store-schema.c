@@ -29,6 +29,18 @@
  *   volumes(app, name, path, created_ns; PK (app, name))
  *       keyed by app name, no foreign key: named volumes outlive `down`.
  *
+ * Schema v2 (networking):
+ *
+ *   networks(app PK, subnet UNIQUE, bridge, created_ns)
+ *       an app's private network; the row lives as long as its bridge
+ *   leases(app, addr, owner, created_ns; PK (app, addr), UNIQUE (app, owner))
+ *       IPAM: owner is a replica's container id or "vip:<service>"
+ *   faults(app, service, fault_json; PK (app, service))
+ *       faults set at runtime (`skiff fault`), overriding x-skiff.fault
+ *   No foreign keys: the daemon removes these rows itself after it removed
+ *   the kernel objects they describe (a bridge outliving its row would be
+ *   invisible to the janitor's bookkeeping).
+ *
  * A migration is SQL run in the same transaction as its schema_version row.
  * Append to `migrations`; never edit a shipped entry.
  */
@@ -102,6 +114,27 @@ static const char *const migrations[] = {
 	" path TEXT NOT NULL,"
 	" created_ns INTEGER NOT NULL,"
 	" PRIMARY KEY (app, name)"
+	") STRICT, WITHOUT ROWID;",
+	/* v2 */
+	"CREATE TABLE networks ("
+	" app TEXT PRIMARY KEY,"
+	" subnet TEXT NOT NULL UNIQUE,"
+	" bridge TEXT NOT NULL,"
+	" created_ns INTEGER NOT NULL"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE leases ("
+	" app TEXT NOT NULL,"
+	" addr TEXT NOT NULL,"
+	" owner TEXT NOT NULL,"
+	" created_ns INTEGER NOT NULL,"
+	" PRIMARY KEY (app, addr),"
+	" UNIQUE (app, owner)"
+	") STRICT, WITHOUT ROWID;"
+	"CREATE TABLE faults ("
+	" app TEXT NOT NULL,"
+	" service TEXT NOT NULL,"
+	" fault_json TEXT NOT NULL CHECK (json_valid(fault_json)),"
+	" PRIMARY KEY (app, service)"
 	") STRICT, WITHOUT ROWID;",
 };
 

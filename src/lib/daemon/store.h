@@ -58,7 +58,7 @@
 #define SK_STORE_DEFAULT_DIR "/var/lib/skiff"
 #define SK_STORE_DB_NAME "skiff.db"
 /* The schema version this build writes (see store-schema.c). */
-#define SK_STORE_SCHEMA_VERSION 1
+#define SK_STORE_SCHEMA_VERSION 2
 
 struct sk_store;
 
@@ -304,6 +304,42 @@ int sk_store_volume_list(struct sk_store *s, const char *app, struct sk_store_vo
 			 size_t *ret_n, struct sk_error **err);
 int sk_store_volume_delete(struct sk_store *s, const char *app, const char *name,
 			   struct sk_error **err);
+
+/* ---- networks, address leases, runtime faults (store-net.c) ------------- */
+
+/* An app's network: -ENOENT when it has none. */
+int sk_store_net_get(struct sk_store *s, const char *app, char **ret_subnet, char **ret_bridge,
+		     struct sk_error **err);
+/* Records an app's network; -EEXIST when the subnet belongs to another app. */
+int sk_store_net_put(struct sk_store *s, const char *app, const char *subnet, const char *bridge,
+		     struct sk_error **err);
+/* Every recorded network: parallel NULL-terminated arrays of app names and subnets. */
+int sk_store_net_list(struct sk_store *s, char ***ret_apps, char ***ret_subnets,
+		      struct sk_error **err);
+/* Removes an app's network and all its leases (0 when there was none). */
+int sk_store_net_delete(struct sk_store *s, const char *app, struct sk_error **err);
+
+struct sk_store_lease {
+	char *addr, *owner;
+};
+void sk_store_leases_free(struct sk_store_lease *v, size_t n);
+/* Records addr for owner; -EEXIST when the address or the owner already has a lease. */
+int sk_store_lease_put(struct sk_store *s, const char *app, const char *addr, const char *owner,
+		       struct sk_error **err);
+int sk_store_lease_list(struct sk_store *s, const char *app, struct sk_store_lease **ret,
+			size_t *ret_n, struct sk_error **err);
+/* Releases owner's lease (0 when it had none). */
+int sk_store_lease_delete(struct sk_store *s, const char *app, const char *owner,
+			  struct sk_error **err);
+
+/* Runtime faults: fault_json NULL deletes the row. */
+int sk_store_fault_put(struct sk_store *s, const char *app, const char *service,
+		       const char *fault_json, struct sk_error **err);
+/* Parallel NULL-terminated arrays of service names and fault JSON for an app. */
+int sk_store_fault_list(struct sk_store *s, const char *app, char ***ret_services,
+			char ***ret_json, struct sk_error **err);
+/* Removes every fault of an app. */
+int sk_store_fault_delete_app(struct sk_store *s, const char *app, struct sk_error **err);
 
 /* ---- events ------------------------------------------------------------- */
 

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * routes.c - turns the live model into the proxy's and the DNS responder's
+ * tables and publishes them: the control loop's only link to the fast paths.
+ *
+ * Proxy: one cluster per (service, container port), named
+ * "<app>/<service>:<port>", whose endpoints are the ready replicas'
+ * addresses; a listener per published host port (`ports: "8080:80"`, on
+ * host_ip or every address) and, for x-skiff.proxy.internal services, one
+ * per container port on the service's virtual address.  A fallback service
+ * serves the same port when it has it, else its first one.
+ *
+ * DNS: one zone per app with a network, on its bridge's gateway: the
+ * service name (its virtual address when internal, else the ready replicas'
+ * addresses), network aliases likewise, and per replica "<container id>",
+ * "<index>.<service>" and "<container id>.<service>".
+ *
+ * Publishing is coalesced through a deferred call and skipped when nothing
+ * changed (a text signature of what would be published).  The proxy and the
+ * responder copy what they get; nothing here waits on their threads.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/cleanup.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "daemon/daemon-internal.h"
+#include "net/dns.h"
+#include "proxy/proxy.h"
+
+#define MAX_PORTS 64 /* container ports per service that get a cluster */
+
+bool sk_routes_ready(const struct sk_dreplica *r)
+{
+	return r->phase == P_RUNNING && !r->draining && r->has_addr &&
+	       (r->obs.health == SK_STORE_HEALTH_NONE || r->obs.health == SK_STORE_HEALTH_HEALTHY);
+}
+
+const struct sk_app_fault *sk_routes_fault(const struct sk_dservice *s)
+{
+	if (s->fault_set)
+		return &s->fault;
+	return s->def ? &s->def->x_skiff.fault : &s->fault;
+}
+
+/* The service's TCP container ports (ports: and expose:), deduplicated, in order. */
+static size_t service_ports(const struct sk_app_service *def, uint16_t *out)
+{
+	size_t n = 0;
+
+#define ADD(p)                                                                                     \
+	do {                                                                                       \
+		bool dup_ = false;                                                                 \
+		for (size_t k_ = 0; k_ < n; k_++)                                                  \
+			dup_ |= out[k_] == (p);                                                    \
+		if (!dup_ && n < MAX_PORTS && (p))                                                 \
+			out[n++] = (p);                                                            \
+	} while (0)
+
+	for (size_t i = 0; i < def->n_ports; i++) {
+		const struct sk_app_port *p = &def->ports[i];
+		if (p->proto != SK_APP_TCP)
+			continue;
+		for (unsigned c = p->container_start; c <= p->container_end && c; c++)
+			ADD((uint16_t)c);
+	}
+	for (size_t i = 0; def->expose && def->expose[i]; i++) {
+		const char *e = def->expose[i];
+		char *end = NULL;
+		unsigned long lo = strtoul(e, &end, 10), hi = lo;
+		if (end && *end == '-')
+			hi = strtoul(end + 1, &end, 10);
+		if (end && *end && strcmp(end, "/tcp"))
+			continue;
+		for (unsigned long c = lo; c <= hi && c <= 65535; c++)
+			ADD((uint16_t)c);
+	}
+#undef ADD
+	return n;
+}
+
+static void policy_from(const struct sk_app_proxy *x, struct sk_proxy_policy *p)
+{
+	*p = (struct sk_proxy_policy){
+		.mode = x->mode == SK_APP_PROXY_TCP ? SK_PROXY_TCP : SK_PROXY_HTTP,
+		.lb = x->balance == SK_APP_LB_LEAST_REQUEST ? SK_PROXY_LEAST_REQUEST
+							    : SK_PROXY_ROUND_ROBIN,
+		.connect_timeout_ns = (uint64_t)x->connect_timeout_ns,
+		.try_timeout_ns = (uint64_t)x->try_timeout_ns,
+		.total_timeout_ns = (uint64_t)x->total_timeout_ns,
+		.idle_timeout_ns = (uint64_t)x->idle_timeout_ns,
+		.retry_attempts = x->retry_attempts,
+		.retry_on = x->retry_on, /* SK_APP_RETRY_* == SK_PROXY_RETRY_* */
+		.retry_backoff_ns = (uint64_t)x->retry_backoff_ns,
+		.retry_max_backoff_ns = (uint64_t)x->retry_max_backoff_ns,
+		.retry_budget_percent = x->retry_budget_percent,
+		.outlier_consecutive_5xx = x->outlier_consecutive_5xx,
+		.outlier_consecutive_failures = x->outlier_consecutive_failures,
+		.outlier_base_ejection_ns = (uint64_t)x->outlier_base_ejection_ns,
+		.outlier_max_ejection_percent = x->outlier_max_ejection_percent,
+		.max_concurrent = x->max_concurrent,
+	};
+	p->n_retry_status = x->n_retry_status;
+	memcpy(p->retry_status, x->retry_status, sizeof(p->retry_status));
+}
+
+_Static_assert(SK_APP_RETRY_CONNECT == SK_PROXY_RETRY_CONNECT &&
+		   SK_APP_RETRY_RESET == SK_PROXY_RETRY_RESET &&
+		   SK_APP_RETRY_STATUS == SK_PROXY_RETRY_STATUS &&
+		   SK_APP_RETRY_TIMEOUT == SK_PROXY_RETRY_TIMEOUT,
+	       "retry bits agree");
+
+static void sockaddr4(struct sockaddr_storage *ss, socklen_t *len, struct in_addr a, uint16_t port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	sin->sin_family = AF_INET;
+	sin->sin_addr = a;
+	sin->sin_port = htons(port);
+	*len = sizeof(*sin);
+}
+
+/* ---- building ---- */
+
+struct build {
+	struct sk_proxy_config pc;
+	struct sk_dns_zone *zones;
+	size_t n_zones;
+	FILE *sig;
+	char *sig_text;
+	size_t sig_len;
+};
+
+static void build_release(struct build *b)
+{
+	for (size_t i = 0; i < b->pc.n_clusters; i++) {
+		struct sk_proxy_cluster *c = &b->pc.clusters[i];
+		free(c->name);
+		free(c->app);
+		free(c->service);
+		free(c->fallback);
+		for (size_t j = 0; j < c->n_endpoints; j++)
+			free(c->endpoints[j].id);
+		free(c->endpoints);
+	}
+	free(b->pc.clusters);
+	for (size_t i = 0; i < b->pc.n_listeners; i++)
+		free(b->pc.listeners[i].cluster);
+	free(b->pc.listeners);
+	for (size_t i = 0; i < b->n_zones; i++) {
+		for (size_t j = 0; j < b->zones[i].n_records; j++) {
+			free(b->zones[i].records[j].name);
+			free(b->zones[i].records[j].addrs);
+		}
+		free(b->zones[i].records);
+	}
+	free(b->zones);
+	if (b->sig)
+		fclose(b->sig);
+	free(b->sig_text);
+}
+
+static char *cluster_name(const struct sk_dservice *s, uint16_t port)
+{
+	return sk_asprintf("%s/%s:%u", s->app->name, s->name, port);
+}
+
+static void add_listener(struct build *b, struct sockaddr_storage *ss, socklen_t len,
+			 const char *cluster)
+{
+	struct sk_proxy_listener *l;
+	char buf[INET6_ADDRSTRLEN] = "";
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	b->pc.listeners =
+	    sk_realloc(b->pc.listeners, sizeof(*b->pc.listeners) * (b->pc.n_listeners + 1));
+	l = &b->pc.listeners[b->pc.n_listeners++];
+	memcpy(&l->addr, ss, sizeof(*ss));
+	l->addrlen = len;
+	l->cluster = sk_strdup(cluster);
+	inet_ntop(AF_INET, &sin->sin_addr, buf, sizeof(buf));
+	fprintf(b->sig, "L %s:%u %s\n", buf, ntohs(sin->sin_port), cluster);
+}
+
+static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port)
+{
+	const struct sk_app_service *def = s->def;
+	struct sk_dapp *a = s->app;
+	const struct sk_app_fault *f = sk_routes_fault(s);
+	struct sk_proxy_cluster *c;
+
+	b->pc.clusters =
+	    sk_realloc(b->pc.clusters, sizeof(*b->pc.clusters) * (b->pc.n_clusters + 1));
+	c = &b->pc.clusters[b->pc.n_clusters++];
+	memset(c, 0, sizeof(*c));
+	c->name = cluster_name(s, port);
+	c->app = sk_strdup(a->name);
+	c->service = sk_strdup(s->name);
+	policy_from(&def->x_skiff.proxy, &c->policy);
+	c->fault = (struct sk_proxy_fault){
+		.delay_ns = (uint64_t)f->delay_ns,
+		.delay_jitter_ns = (uint64_t)f->delay_jitter_ns,
+		.delay_percent = f->delay_percent,
+		.abort_status = f->abort_status,
+		.abort_percent = f->abort_percent,
+	};
+	if (def->x_skiff.fallback) {
+		struct sk_dservice *fb = sk_dservice_find(a, def->x_skiff.fallback);
+		uint16_t ports[MAX_PORTS];
+		size_t n = fb && fb->def && !fb->removed ? service_ports(fb->def, ports) : 0;
+		uint16_t use = 0;
+		for (size_t i = 0; i < n && !use; i++)
+			if (ports[i] == port)
+				use = port;
+		if (!use && n)
+			use = ports[0];
+		if (use)
+			c->fallback = cluster_name(fb, use);
+	}
+	fprintf(b->sig, "C %s fb=%s f=%" PRId64 "/%" PRId64 "/%g/%d/%g h=%s\n", c->name,
+		c->fallback ? c->fallback : "-", f->delay_ns, f->delay_jitter_ns, f->delay_percent,
+		f->abort_status, f->abort_percent, s->hash ? s->hash : "-");
+	for (size_t i = 0; i < s->n_r; i++) {
+		struct sk_dreplica *r = s->r[i];
+		struct sk_proxy_endpoint *e;
+		if (!sk_routes_ready(r))
+			continue;
+		c->endpoints = sk_realloc(c->endpoints, sizeof(*c->endpoints) * (c->n_endpoints + 1));
+		e = &c->endpoints[c->n_endpoints++];
+		e->id = sk_strdup(r->id);
+		sockaddr4(&e->addr, &e->addrlen, r->addr, port);
+		fprintf(b->sig, "E %s %08x\n", r->id, r->addr.s_addr);
+	}
+}
+
+static void service_routes(struct build *b, struct sk_dservice *s)
+{
+	const struct sk_app_service *def = s->def;
+	uint16_t ports[MAX_PORTS];
+	size_t n;
+
+	if (s->removed || !sk_dnet_wanted(def))
+		return;
+	n = service_ports(def, ports);
+	for (size_t i = 0; i < n; i++)
+		add_cluster(b, s, ports[i]);
+	for (size_t i = 0; i < def->n_ports; i++) {
+		const struct sk_app_port *p = &def->ports[i];
+		struct in_addr any = { htonl(INADDR_ANY) };
+		if (p->proto != SK_APP_TCP || !p->host_start)
+			continue;
+		if (p->host_ip && inet_pton(AF_INET, p->host_ip, &any) != 1)
+			continue; /* IPv6 host addresses: not yet */
+		for (unsigned h = p->host_start; h <= p->host_end; h++) {
+			unsigned c = p->container_end > p->container_start
+					 ? p->container_start + (h - p->host_start)
+					 : p->container_start;
+			struct sockaddr_storage ss;
+			socklen_t len;
+			_cleanup_free_ char *cn = cluster_name(s, (uint16_t)c);
+			sockaddr4(&ss, &len, any, (uint16_t)h);
+			add_listener(b, &ss, len, cn);
+		}
+	}
+	if (s->has_vip && s->app->net && s->app->net->up)
+		for (size_t i = 0; i < n; i++) {
+			struct sockaddr_storage ss;
+			socklen_t len;
+			_cleanup_free_ char *cn = cluster_name(s, ports[i]);
+			sockaddr4(&ss, &len, s->vip, ports[i]);
+			add_listener(b, &ss, len, cn);
+		}
+}
+
+static void record_add(struct sk_dns_zone *z, FILE *sig, char *name, const struct in_addr *a,
+		       size_t n)
+{
+	struct sk_dns_record *rec;
+
+	for (char *p = name; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	z->records = sk_realloc(z->records, sizeof(*z->records) * (z->n_records + 1));
+	rec = &z->records[z->n_records++];
+	rec->name = name;
+	rec->n_addrs = n;
+	rec->addrs = sk_malloc0(sizeof(*a) * (n ? n : 1));
+	memcpy(rec->addrs, a, sizeof(*a) * n);
+	fprintf(sig, "R %s", name);
+	for (size_t i = 0; i < n; i++)
+		fprintf(sig, " %08x", a[i].s_addr);
+	fputc('\n', sig);
+}
+
+static void app_zone(struct build *b, struct sk_dapp *a)
+{
+	struct sk_dns_zone *z;
+
+	if (!a->net || !a->net->up)
+		return;
+	b->zones = sk_realloc(b->zones, sizeof(*b->zones) * (b->n_zones + 1));
+	z = &b->zones[b->n_zones++];
+	memset(z, 0, sizeof(*z));
+	z->listen = a->net->gw;
+	z->forward = a->model && a->model->x_skiff.egress;
+	z->ttl = 2;
+	fprintf(b->sig, "Z %08x %d\n", z->listen.s_addr, z->forward);
+	for (size_t i = 0; i < a->n_s; i++) {
+		struct sk_dservice *s = a->s[i];
+		_cleanup_free_ struct in_addr *ready = sk_malloc0(sizeof(*ready) * (s->n_r + 1));
+		size_t n = 0;
+		if (s->removed || !sk_dnet_wanted(s->def))
+			continue;
+		for (size_t j = 0; j < s->n_r; j++) {
+			struct sk_dreplica *r = s->r[j];
+			if (!r->has_addr)
+				continue;
+			if (sk_routes_ready(r))
+				ready[n++] = r->addr;
+			if (r->phase != P_RUNNING)
+				continue;
+			record_add(z, b->sig, sk_strdup(r->id), &r->addr, 1);
+			record_add(z, b->sig, sk_asprintf("%" PRId64 ".%s", r->index, s->name),
+				   &r->addr, 1);
+			record_add(z, b->sig, sk_asprintf("%s.%s", r->id, s->name), &r->addr, 1);
+		}
+		record_add(z, b->sig, sk_strdup(s->name), s->has_vip ? &s->vip : ready,
+			   s->has_vip ? 1 : n);
+		for (size_t k = 0; k < s->def->n_networks; k++)
+			for (size_t m = 0; s->def->networks[k].aliases && s->def->networks[k].aliases[m];
+			     m++)
+				record_add(z, b->sig, sk_strdup(s->def->networks[k].aliases[m]),
+					   s->has_vip ? &s->vip : ready, s->has_vip ? 1 : n);
+	}
+}
+
+static void routes_build(struct sk_daemon *d, struct build *b)
+{
+	b->sig = open_memstream(&b->sig_text, &b->sig_len);
+	if (!b->sig)
+		abort();
+	for (size_t i = 0; i < d->n_apps; i++) {
+		struct sk_dapp *a = d->apps[i];
+		if (a->deleting && !a->net)
+			continue;
+		for (size_t j = 0; j < a->n_s; j++)
+			service_routes(b, a->s[j]);
+		app_zone(b, a);
+	}
+	fflush(b->sig);
+}
+
+/* ---- publishing ---- */
+
+static void routes_publish_cb(struct sk_loop *loop, void *userdata)
+{
+	struct sk_daemon *d = userdata;
+	struct build b = { 0 };
+	struct sk_error *err = NULL;
+
+	d->routes_defer = NULL;
+	routes_build(d, &b);
+	if (d->routes_sig && !strcmp(d->routes_sig, b.sig_text)) {
+		build_release(&b);
+		return;
+	}
+	if (d->proxy && sk_proxy_publish(d->proxy, &b.pc, &err) < 0) {
+		sk_log_error("proxy: %s", err->msg);
+		sk_daemon_event(d, NULL, NULL, 0, SK_STORE_EV_ERROR, NULL, "proxy: %s", err->msg);
+		sk_error_free(TAKE_PTR(err));
+	}
+	if (d->dns && sk_dns_publish(d->dns, b.zones, b.n_zones, &err) < 0) {
+		sk_log_error("dns: %s", err->msg);
+		sk_daemon_event(d, NULL, NULL, 0, SK_STORE_EV_ERROR, NULL, "dns: %s", err->msg);
+		sk_error_free(TAKE_PTR(err));
+	}
+	sk_debug("routes: %zu listener(s), %zu cluster(s), %zu zone(s)", b.pc.n_listeners,
+		 b.pc.n_clusters, b.n_zones);
+	free(d->routes_sig);
+	fclose(TAKE_PTR(b.sig));
+	d->routes_sig = TAKE_PTR(b.sig_text);
+	build_release(&b);
+}
+
+void sk_routes_publish_now(struct sk_daemon *d)
+{
+	if (d->routes_defer)
+		sk_loop_defer_cancel(TAKE_PTR(d->routes_defer));
+	routes_publish_cb(d->loop, d);
+}
+
+void sk_routes_queue(struct sk_daemon *d)
+{
+	if (!d->routes_defer && d->loop)
+		d->routes_defer = sk_loop_defer(d->loop, routes_publish_cb, d);
+}
+
+int sk_routes_start(struct sk_daemon *d, struct sk_error **err)
+{
+	struct sk_proxy_opts po = { .threads = 0 };
+	struct sk_dns_opts dopts = { .port = 0 };
+	int r;
+
+	r = sk_proxy_new(&po, &d->proxy, err);
+	if (r < 0) {
+		sk_error_prefix(err, "proxy");
+		return r;
+	}
+	r = sk_dns_new(&dopts, &d->dns, err);
+	if (r < 0) {
+		sk_error_prefix(err, "dns");
+		return r;
+	}
+	sk_routes_queue(d);
+	return 0;
+}
+
+void sk_routes_stop(struct sk_daemon *d)
+{
+	if (d->routes_defer)
+		sk_loop_defer_cancel(TAKE_PTR(d->routes_defer));
+	sk_proxy_free(TAKE_PTR(d->proxy));
+	sk_dns_free(TAKE_PTR(d->dns));
+	free(TAKE_PTR(d->routes_sig));
+}
+
+void sk_routes_metrics(struct sk_daemon *d, char **text)
+{
+	_cleanup_free_ char *m = NULL;
+	struct sk_error *err = NULL;
+	char *joined;
+
+	if (!d->proxy)
+		return;
+	if (sk_proxy_metrics(d->proxy, &m, &err) < 0) {
+		sk_warn("proxy metrics: %s", err->msg);
+		sk_error_free(err);
+		return;
+	}
+	joined = sk_asprintf("%s%s", *text ? *text : "", m);
+	free(*text);
+	*text = joined;
+}
