@@ -117,6 +117,30 @@ static const char full[] =
     "    x-skiff:\n"
     "      health: {http: {path: /healthz, port: 8080, status: 200-299, interval: 2s}}\n"
     "      restart_unhealthy: false\n"
+    "      proxy:\n"
+    "        mode: http\n"
+    "        balance: least_request\n"
+    "        internal: true\n"
+    "        connect_timeout: 1s\n"
+    "        timeout: 2s\n"
+    "        total_timeout: 10s\n"
+    "        idle_timeout: 60s\n"
+    "        max_concurrent: 100\n"
+    "        retries:\n"
+    "          attempts: 3\n"
+    "          on: [connect-failure, reset, timeout, 504, 502, \"503\", 502]\n"
+    "          backoff: 25ms\n"
+    "          max_backoff: 250ms\n"
+    "          budget: 20%\n"
+    "        outlier:\n"
+    "          consecutive_5xx: 7\n"
+    "          consecutive_failures: 0\n"
+    "          base_ejection_time: 30s\n"
+    "          max_ejection_percent: 50\n"
+    "      fallback: cache\n"
+    "      fault:\n"
+    "        delay: {fixed: 100ms, jitter: 20ms, percent: 12.5}\n"
+    "        abort: {status: 503}\n"
     "    x-note: {owner: me, count: 2}\n"
     "  db:\n"
     "    image: postgres\n"
@@ -138,7 +162,8 @@ static const char full[] =
     "networks:\n"
     "  front:\n"
     "    ipam: {config: [{subnet: 10.9.0.0/24}]}\n"
-    "x-top: [1, two]\n";
+    "x-top: [1, two]\n"
+    "x-skiff: {egress: true, subnet: 10.89.7.0/24}\n";
 
 static const char *env_get(const struct sk_app_service *s, const char *k)
 {
@@ -317,7 +342,7 @@ static void test_warnings(void **state)
 			"    image: busybox:${NOPE}\n"
 			"    build: .\n"
 			"    logging: {driver: json-file}\n"
-			"    x-skiff: {proxy: {mode: tcp}, colour: blue}\n"
+			"    x-skiff: {autoscale: {min: 1}, colour: blue}\n"
 			"secrets: {}\n";
 	struct sk_app_diags d = { 0 };
 	_cleanup_(sk_app_freep) struct sk_app *app = load(y, &d);
@@ -335,10 +360,11 @@ static void test_warnings(void **state)
 			    "compose.yaml:6:5: warning: services.web.logging is not supported by "
 			    "skiff, ignored");
 	assert_string_equal(
-	    d.v[4].msg, "compose.yaml:7:15: warning: services.web.x-skiff.proxy: not implemented "
-			"yet, ignored");
+	    d.v[4].msg,
+	    "compose.yaml:7:15: warning: services.web.x-skiff.autoscale: not implemented "
+	    "yet, ignored");
 	assert_string_equal(
-	    d.v[5].msg, "compose.yaml:7:35: warning: services.web.x-skiff.colour: unknown x-skiff "
+	    d.v[5].msg, "compose.yaml:7:36: warning: services.web.x-skiff.colour: unknown x-skiff "
 			"setting, ignored");
 	assert_string_equal(
 	    d.v[6].msg, "compose.yaml:8:1: warning: secrets is not supported by skiff, ignored");

@@ -2,9 +2,9 @@
 /*
  * app-deploy.c - the nested service blocks: deploy (replicas, resources,
  * restart_policy), healthcheck (Compose's defaults: 30s interval and
- * timeout, 3 retries, 0s start_period, 5s start_interval) and skiff's own
- * x-skiff block (http/tcp health probes, restart_unhealthy; proxy, fallback
- * and autoscale are reserved for later issues and warn until they land).
+ * timeout, 3 retries, 0s start_period, 5s start_interval), and the service
+ * defaults every builder starts from.  skiff's own x-skiff block is
+ * app-xskiff.c.
  */
 #include "app/app-internal.h"
 
@@ -24,6 +24,14 @@ void sk_app_service_defaults(struct sk_app_service *svc)
 							.start_interval_ns = NS(5),
 							.retries = 3 };
 	svc->x_skiff.restart_unhealthy = true;
+	svc->x_skiff.proxy = (struct sk_app_proxy){
+		.mode = SK_APP_PROXY_HTTP,
+		.balance = SK_APP_LB_ROUND_ROBIN,
+		.retry_attempts = 2,
+		.retry_on = SK_APP_RETRY_CONNECT | SK_APP_RETRY_RESET,
+		.outlier_consecutive_5xx = 5,
+		.outlier_consecutive_failures = 5,
+	};
 }
 
 static int resources(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
@@ -216,167 +224,4 @@ int sk_app_healthcheck_parse(struct sk_app_ctx *c, const struct sk_yn *n, const 
 		hc->kind = SK_APP_HC_NONE;
 	}
 	return r ? -EINVAL : 0;
-}
-
-/* ---- x-skiff ------------------------------------------------------------ */
-
-/* "200", "200-399" */
-static int status_range(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
-			struct sk_app_probe *pr)
-{
-	_cleanup_free_ char *s = NULL;
-	int lo, hi;
-	char *dash;
-
-	if (sk_app_get_str(c, n, path, &s) < 0)
-		return -EINVAL;
-	dash = strchr(s, '-');
-	if (dash)
-		*dash++ = '\0';
-	if (sk_parse_int(s, &lo) < 0 || (dash && sk_parse_int(dash, &hi) < 0) || lo < 100 ||
-	    lo > 599)
-		goto bad;
-	if (!dash)
-		hi = lo;
-	if (hi < lo || hi > 599)
-		goto bad;
-	pr->status_min = lo;
-	pr->status_max = hi;
-	return 0;
-bad:
-	if (dash)
-		dash[-1] = '-';
-	return sk_app_fail(c, n, path, "invalid status \"%s\" (like 200 or 200-399)", s);
-}
-
-static int probe_field(struct sk_app_ctx *c, const struct sk_yn *k, const struct sk_yn *v,
-		       const char *p, struct sk_app_probe *pr)
-{
-	int64_t i;
-
-	if (!strcmp(k->text, "port")) {
-		if (sk_app_get_int(c, v, p, 1, 65535, &i) < 0)
-			return -EINVAL;
-		pr->port = (uint16_t)i;
-		return 0;
-	}
-	if (!strcmp(k->text, "path") && pr->kind == SK_APP_PROBE_HTTP) {
-		free(pr->path);
-		pr->path = NULL;
-		if (sk_app_get_str(c, v, p, &pr->path) < 0)
-			return -EINVAL;
-		return pr->path[0] == '/' ? 0 : sk_app_fail(c, v, p, "must start with /");
-	}
-	if (!strcmp(k->text, "status") && pr->kind == SK_APP_PROBE_HTTP)
-		return status_range(c, v, p, pr);
-	if (!strcmp(k->text, "interval"))
-		return sk_app_get_duration(c, v, p, &pr->interval_ns);
-	if (!strcmp(k->text, "timeout"))
-		return sk_app_get_duration(c, v, p, &pr->timeout_ns);
-	if (!strcmp(k->text, "start_period"))
-		return sk_app_get_duration(c, v, p, &pr->start_period_ns);
-	if (!strcmp(k->text, "retries")) {
-		if (sk_app_get_int(c, v, p, 1, 1000000, &i) < 0)
-			return -EINVAL;
-		pr->retries = (int)i;
-		return 0;
-	}
-	return sk_app_fail(c, k, p, "unknown field");
-}
-
-static int probe(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
-		 enum sk_app_probe_kind kind, struct sk_app_probe *pr)
-{
-	int r = 0;
-
-	if (pr->kind != SK_APP_PROBE_NONE)
-		return sk_app_fail(c, n, path, "only one of http and tcp may be given");
-	if (sk_app_want(c, n, path, SK_YN_MAP) < 0)
-		return -EINVAL;
-	*pr = (struct sk_app_probe){
-		.kind = kind, .interval_ns = NS(5), .timeout_ns = NS(2), .retries = 3
-	};
-	if (kind == SK_APP_PROBE_HTTP) {
-		pr->path = sk_strdup("/");
-		pr->status_min = 200;
-		pr->status_max = 399;
-	}
-	for (size_t i = 0; i < n->n; i++) {
-		_cleanup_free_ char *p = sk_app_path(path, sk_yn_key(n, i)->text);
-		r |= probe_field(c, sk_yn_key(n, i), sk_yn_val(n, i), p, pr);
-	}
-	if (!r && !pr->port)
-		return sk_app_fail(c, n, path, "port is required");
-	return r ? -EINVAL : 0;
-}
-
-static int health(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
-		  struct sk_app_skiff_service *x)
-{
-	int r = 0;
-
-	if (sk_app_want(c, n, path, SK_YN_MAP) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct sk_yn *k = sk_yn_key(n, i), *v = sk_yn_val(n, i);
-		_cleanup_free_ char *p = sk_app_path(path, k->text);
-		if (!strcmp(k->text, "http"))
-			r |= probe(c, v, p, SK_APP_PROBE_HTTP, &x->probe);
-		else if (!strcmp(k->text, "tcp"))
-			r |= probe(c, v, p, SK_APP_PROBE_TCP, &x->probe);
-		else
-			r |= sk_app_fail(c, k, p, "unknown probe (http, tcp)");
-	}
-	return r ? -EINVAL : 0;
-}
-
-/* Keys later issues will parse; until then they are accepted with a warning. */
-static const char *const reserved_service_keys[] = { "proxy", "fallback", "autoscale", "fault" };
-
-int sk_app_xskiff_service_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
-				struct sk_app_skiff_service *x)
-{
-	int r = 0;
-
-	if (sk_app_want(c, n, path, SK_YN_MAP) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct sk_yn *k = sk_yn_key(n, i), *v = sk_yn_val(n, i);
-		_cleanup_free_ char *p = sk_app_path(path, k->text);
-		bool reserved = false;
-		if (!strcmp(k->text, "health")) {
-			r |= health(c, v, p, x);
-			continue;
-		}
-		if (!strcmp(k->text, "restart_unhealthy")) {
-			r |= sk_app_get_bool(c, v, p, &x->restart_unhealthy);
-			continue;
-		}
-		for (size_t j = 0; j < SK_ELEMENTSOF(reserved_service_keys); j++)
-			reserved |= !strcmp(k->text, reserved_service_keys[j]);
-		sk_app_warn(c, k, p,
-			    reserved ? "not implemented yet, ignored"
-				     : "unknown x-skiff setting, ignored");
-	}
-	return r ? -EINVAL : 0;
-}
-
-int sk_app_xskiff_app_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
-			    struct sk_app_skiff_app *x)
-{
-	static const char *const reserved[] = { "egress", "subnet", "proxy" };
-
-	if (sk_app_want(c, n, path, SK_YN_MAP) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < n->n; i++) {
-		const struct sk_yn *k = sk_yn_key(n, i);
-		_cleanup_free_ char *p = sk_app_path(path, k->text);
-		bool res = false;
-		for (size_t j = 0; j < SK_ELEMENTSOF(reserved); j++)
-			res |= !strcmp(k->text, reserved[j]);
-		sk_app_warn(c, k, p,
-			    res ? "not implemented yet, ignored"
-				: "unknown x-skiff setting, ignored");
-	}
-	return 0;
 }

@@ -133,6 +133,12 @@ int sk_app_xskiff_service_parse(struct sk_app_ctx *c, const struct sk_yn *n, con
 				struct sk_app_skiff_service *x);
 int sk_app_xskiff_app_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 			    struct sk_app_skiff_app *x);
+/*
+ * An x-skiff subnet "a.b.c.d/n" (IPv4, n 16..28).  Returns 0 and the canonical
+ * form in *ret_network (caller frees); -EADDRNOTAVAIL when host bits are set,
+ * *ret_network then being the network meant; -EINVAL otherwise.
+ */
+int sk_app_subnet_parse(const char *s, char **ret_network);
 void sk_app_mount_release(struct sk_app_mount *m);
 void sk_app_port_release(struct sk_app_port *p);
 

@@ -20,7 +20,8 @@ struct jin {
 static void bad(struct jin *j, const char *path, const char *key, const char *what)
 {
 	if (j->r == 0)
-		j->r = sk_error_set(j->err, 0, "%s.%s: %s", path, key, what);
+		j->r = sk_error_set(j->err, 0, "%s%s%s: %s", path ? path : "",
+				    path && *path ? "." : "", key, what);
 }
 
 static json_t *field(struct jin *j, json_t *o, const char *path, const char *key, json_type t)
@@ -38,6 +39,13 @@ static json_t *field(struct jin *j, json_t *o, const char *path, const char *key
 		return NULL;
 	}
 	return v;
+}
+
+static bool present(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return v && !json_is_null(v);
 }
 
 static void get_str(struct jin *j, json_t *o, const char *path, const char *key, char **ret)
@@ -67,6 +75,28 @@ static void get_bool(struct jin *j, json_t *o, const char *path, const char *key
 
 	if (v)
 		*ret = json_is_true(v);
+}
+
+/* A percentage 0..100 (a JSON number). */
+static void get_percent(struct jin *j, json_t *o, const char *path, const char *key, double *ret)
+{
+	json_t *v = field(j, o, path, key, JSON_REAL);
+
+	if (!v)
+		return;
+	if (!(json_number_value(v) >= 0 && json_number_value(v) <= 100))
+		bad(j, path, key, "out of range (0..100)");
+	else
+		*ret = json_number_value(v);
+}
+
+static void get_int_to(struct jin *j, json_t *o, const char *path, const char *key, int min,
+		       int max, int *ret)
+{
+	int64_t v = *ret;
+
+	get_int(j, o, path, key, min, max, &v);
+	*ret = (int)v;
 }
 
 static void get_dur(struct jin *j, json_t *o, const char *path, const char *key, int64_t *ret)
@@ -378,6 +408,115 @@ static void probe_in(struct jin *j, json_t *o, const char *path, enum sk_app_pro
 		bad(j, path, "status", "expected LOW-HIGH");
 }
 
+static const char *const proxy_mode_names[] = { "http", "tcp" };
+static const char *const lb_names[] = { "round_robin", "least_request" };
+
+/* retries.on: "connect-failure", "reset", "timeout" and statuses 500-599. */
+static void retry_on_in(struct jin *j, json_t *o, const char *path, struct sk_app_proxy *px)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} conds[] = { { "connect-failure", SK_APP_RETRY_CONNECT },
+		      { "reset", SK_APP_RETRY_RESET },
+		      { "timeout", SK_APP_RETRY_TIMEOUT } };
+	json_t *a = field(j, o, path, "on", JSON_ARRAY), *e;
+	size_t i, k;
+
+	if (!a)
+		return;
+	px->retry_on = 0;
+	px->n_retry_status = 0;
+	json_array_foreach(a, i, e)
+	{
+		for (k = 0; json_is_string(e) && k < SK_ELEMENTSOF(conds); k++)
+			if (!strcmp(json_string_value(e), conds[k].name))
+				break;
+		if (json_is_string(e) && k < SK_ELEMENTSOF(conds)) {
+			px->retry_on |= conds[k].bit;
+			continue;
+		}
+		if (!json_is_integer(e) || json_integer_value(e) < 500 ||
+		    json_integer_value(e) > 599) {
+			bad(j, path, "on", "unknown retry condition");
+			return;
+		}
+		if (px->n_retry_status == SK_ELEMENTSOF(px->retry_status)) {
+			bad(j, path, "on", "too many statuses");
+			return;
+		}
+		px->retry_status[px->n_retry_status++] = (int)json_integer_value(e);
+		px->retry_on |= SK_APP_RETRY_STATUS;
+	}
+}
+
+static void proxy_in(struct jin *j, json_t *o, const char *path, struct sk_app_proxy *px)
+{
+	_cleanup_free_ char *pr = sk_app_path(path, "retries"), *po = sk_app_path(path, "outlier");
+	json_t *r = field(j, o, path, "retries", JSON_OBJECT);
+	json_t *ol = field(j, o, path, "outlier", JSON_OBJECT);
+
+	px->mode = (enum sk_app_proxy_mode)ENUM(j, o, path, "mode", proxy_mode_names, 0);
+	px->balance = (enum sk_app_lb)ENUM(j, o, path, "balance", lb_names, 0);
+	get_bool(j, o, path, "internal", &px->internal);
+	get_dur(j, o, path, "connect_timeout", &px->connect_timeout_ns);
+	get_dur(j, o, path, "timeout", &px->try_timeout_ns);
+	get_dur(j, o, path, "total_timeout", &px->total_timeout_ns);
+	get_dur(j, o, path, "idle_timeout", &px->idle_timeout_ns);
+	get_int(j, o, path, "max_concurrent", 0, 1000000, &px->max_concurrent);
+	get_int_to(j, r, pr, "attempts", 0, 10, &px->retry_attempts);
+	retry_on_in(j, r, pr, px);
+	get_dur(j, r, pr, "backoff", &px->retry_backoff_ns);
+	get_dur(j, r, pr, "max_backoff", &px->retry_max_backoff_ns);
+	get_percent(j, r, pr, "budget", &px->retry_budget_percent);
+	get_int_to(j, ol, po, "consecutive_5xx", 0, 1000000, &px->outlier_consecutive_5xx);
+	get_int_to(j, ol, po, "consecutive_failures", 0, 1000000,
+		   &px->outlier_consecutive_failures);
+	get_dur(j, ol, po, "base_ejection_time", &px->outlier_base_ejection_ns);
+	get_int_to(j, ol, po, "max_ejection_percent", 0, 100, &px->outlier_max_ejection_percent);
+}
+
+/*
+ * {"delay": {"fixed", "jitter", "percent"}, "abort": {"status", "percent"}};
+ * a missing percent is 100 when fixed (status) is given.
+ */
+static void fault_in(struct jin *j, json_t *o, const char *path, struct sk_app_fault *f)
+{
+	_cleanup_free_ char *pd = sk_app_path(path, "delay"), *pa = sk_app_path(path, "abort");
+	json_t *d = field(j, o, path, "delay", JSON_OBJECT);
+	json_t *a = field(j, o, path, "abort", JSON_OBJECT);
+
+	if (d) {
+		if (!field(j, d, pd, "fixed", JSON_STRING))
+			bad(j, pd, "fixed", "missing");
+		get_dur(j, d, pd, "fixed", &f->delay_ns);
+		get_dur(j, d, pd, "jitter", &f->delay_jitter_ns);
+		f->delay_percent = present(d, "percent") ? 0 : 100;
+		get_percent(j, d, pd, "percent", &f->delay_percent);
+	}
+	if (a) {
+		get_int_to(j, a, pa, "status", 0, 599, &f->abort_status);
+		if (f->abort_status && f->abort_status < 100)
+			bad(j, pa, "status", "out of range (100..599, or 0 for none)");
+		f->abort_percent = present(a, "percent") || !f->abort_status ? 0 : 100;
+		get_percent(j, a, pa, "percent", &f->abort_percent);
+	}
+}
+
+int sk_app_fault_parse_json(json_t *o, struct sk_app_fault *ret, struct sk_error **err)
+{
+	struct sk_app_fault f = { 0 };
+	struct jin j = { .err = err };
+
+	if (!json_is_object(o))
+		return sk_error_set(err, 0, "fault: expected an object");
+	fault_in(&j, o, "", &f);
+	if (j.r < 0)
+		return j.r;
+	*ret = f;
+	return 0;
+}
+
 static void xskiff_in(struct jin *j, json_t *o, const char *path, struct sk_app_skiff_service *x)
 {
 	_cleanup_free_ char *px = sk_app_path(path, "x-skiff"), *ph = sk_app_path(px, "health");
@@ -386,6 +525,15 @@ static void xskiff_in(struct jin *j, json_t *o, const char *path, struct sk_app_
 	if (!v)
 		return;
 	get_bool(j, v, px, "restart_unhealthy", &x->restart_unhealthy);
+	get_str(j, v, px, "fallback", &x->fallback);
+	if ((pr = field(j, v, px, "proxy", JSON_OBJECT))) {
+		_cleanup_free_ char *pp = sk_app_path(px, "proxy");
+		proxy_in(j, pr, pp, &x->proxy);
+	}
+	if ((pr = field(j, v, px, "fault", JSON_OBJECT))) {
+		_cleanup_free_ char *pf = sk_app_path(px, "fault");
+		fault_in(j, pr, pf, &x->fault);
+	}
 	h = field(j, v, px, "health", JSON_OBJECT);
 	if ((pr = field(j, h, ph, "http", JSON_OBJECT))) {
 		_cleanup_free_ char *pp = sk_app_path(ph, "http");
@@ -484,6 +632,19 @@ static void networks_top_in(struct jin *j, json_t *o, struct sk_app *app)
 	}
 }
 
+static void xskiff_app_in(struct jin *j, json_t *o, struct sk_app_skiff_app *x)
+{
+	json_t *v = field(j, o, "app", "x-skiff", JSON_OBJECT);
+
+	get_bool(j, v, "x-skiff", "egress", &x->egress);
+	get_str(j, v, "x-skiff", "subnet", &x->subnet);
+	if (x->subnet) {
+		_cleanup_free_ char *canon = NULL;
+		if (sk_app_subnet_parse(x->subnet, &canon) < 0 || strcmp(canon, x->subnet))
+			bad(j, "x-skiff", "subnet", "invalid subnet (a.b.c.d/n, n 16..28)");
+	}
+}
+
 int sk_app_from_json(const char *json, size_t len, struct sk_app **ret_app, struct sk_error **err)
 {
 	_cleanup_(sk_app_freep) struct sk_app *app = sk_new0(struct sk_app, 1);
@@ -503,6 +664,7 @@ int sk_app_from_json(const char *json, size_t len, struct sk_app **ret_app, stru
 	get_str(&j, root, "app", "dir", &app->dir);
 	if (!app->name)
 		bad(&j, "app", "name", "missing");
+	xskiff_app_in(&j, root, &app->x_skiff);
 	volumes_in(&j, root, app);
 	networks_top_in(&j, root, app);
 	svcs = field(&j, root, "app", "services", JSON_OBJECT);

@@ -20,6 +20,8 @@ static const char *const proto_names[] = { "tcp", "udp", "sctp" };
 static const char *const mount_names[] = { "bind", "volume", "tmpfs" };
 static const char *const hc_names[] = { "inherit", "CMD", "CMD-SHELL", "NONE" };
 static const char *const probe_names[] = { "none", "http", "tcp" };
+static const char *const proxy_mode_names[] = { "http", "tcp" };
+static const char *const lb_names[] = { "round_robin", "least_request" };
 
 /* Writes v (< 1000 units of `unit` digits) with its fraction, trailing zeros trimmed. */
 static void frac(struct sk_app_buf *b, int64_t v, int64_t unit)
@@ -198,6 +200,58 @@ static json_t *jnetworks(const struct sk_app_service *s)
 	return o;
 }
 
+/* A percentage: an integer when it is one (20, not 20.0). */
+static json_t *jpercent(double v)
+{
+	if (v >= 0 && v <= 1e9 && v == (double)(json_int_t)v)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
+/* retries.on: the named conditions, then the statuses (sorted at parse). */
+static json_t *jretry_on(const struct sk_app_proxy *px)
+{
+	json_t *a = json_array();
+
+	if (px->retry_on & SK_APP_RETRY_CONNECT)
+		json_array_append_new(a, json_string("connect-failure"));
+	if (px->retry_on & SK_APP_RETRY_RESET)
+		json_array_append_new(a, json_string("reset"));
+	if (px->retry_on & SK_APP_RETRY_TIMEOUT)
+		json_array_append_new(a, json_string("timeout"));
+	for (size_t i = 0; i < px->n_retry_status && i < SK_ELEMENTSOF(px->retry_status); i++)
+		json_array_append_new(a, json_integer(px->retry_status[i]));
+	return a;
+}
+
+/* x-skiff.proxy in the shape of the compose file, every field present. */
+static json_t *jproxy(const struct sk_app_proxy *px)
+{
+	json_t *retries =
+	    json_pack("{s:i,s:o,s:o,s:o,s:o}", "attempts", px->retry_attempts, "on", jretry_on(px),
+		      "backoff", jdur(px->retry_backoff_ns), "max_backoff",
+		      jdur(px->retry_max_backoff_ns), "budget", jpercent(px->retry_budget_percent));
+	json_t *outlier =
+	    json_pack("{s:i,s:i,s:o,s:i}", "consecutive_5xx", px->outlier_consecutive_5xx,
+		      "consecutive_failures", px->outlier_consecutive_failures,
+		      "base_ejection_time", jdur(px->outlier_base_ejection_ns),
+		      "max_ejection_percent", px->outlier_max_ejection_percent);
+
+	return json_pack("{s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:I,s:o,s:o}", "mode",
+			 proxy_mode_names[px->mode], "balance", lb_names[px->balance], "internal",
+			 px->internal, "connect_timeout", jdur(px->connect_timeout_ns), "timeout",
+			 jdur(px->try_timeout_ns), "total_timeout", jdur(px->total_timeout_ns),
+			 "idle_timeout", jdur(px->idle_timeout_ns), "max_concurrent",
+			 (json_int_t)px->max_concurrent, "retries", retries, "outlier", outlier);
+}
+
+json_t *sk_app_fault_json(const struct sk_app_fault *f)
+{
+	return json_pack("{s:{s:o,s:o,s:o},s:{s:i,s:o}}", "delay", "fixed", jdur(f->delay_ns),
+			 "jitter", jdur(f->delay_jitter_ns), "percent", jpercent(f->delay_percent),
+			 "abort", "status", f->abort_status, "percent", jpercent(f->abort_percent));
+}
+
 static json_t *jxskiff(const struct sk_app_skiff_service *x)
 {
 	const struct sk_app_probe *p = &x->probe;
@@ -215,7 +269,9 @@ static json_t *jxskiff(const struct sk_app_skiff_service *x)
 		}
 		health = json_pack("{s:o}", probe_names[p->kind], pj);
 	}
-	return json_pack("{s:o,s:b}", "health", health, "restart_unhealthy", x->restart_unhealthy);
+	return json_pack("{s:o,s:b,s:o,s:o,s:o}", "health", health, "restart_unhealthy",
+			 x->restart_unhealthy, "proxy", jproxy(&x->proxy), "fault",
+			 sk_app_fault_json(&x->fault), "fallback", jstr(x->fallback));
 }
 
 static json_t *julimits(const struct sk_app_service *s)
@@ -324,7 +380,9 @@ static json_t *app_json(const struct sk_app *app)
 		json_object_set_new(nets, app->networks[i].name, jnetwork(&app->networks[i]));
 	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name", jstr(app->name), "file",
 		      jstr(app->file), "dir", jstr(app->dir), "services", svcs, "volumes", vols,
-		      "networks", nets, "x-skiff", json_object());
+		      "networks", nets, "x-skiff",
+		      json_pack("{s:b,s:o}", "egress", app->x_skiff.egress, "subnet",
+				jstr(app->x_skiff.subnet)));
 	add_extensions(o, app->extensions);
 	return o;
 }

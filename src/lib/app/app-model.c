@@ -52,6 +52,7 @@ void sk_app_service_release(struct sk_app_service *s)
 	}
 	free(s->networks);
 	free(s->x_skiff.probe.path);
+	free(s->x_skiff.fallback);
 	free(s->extensions);
 	*s = (struct sk_app_service){ 0 };
 }
@@ -91,6 +92,7 @@ void sk_app_free(struct sk_app *app)
 	free(app->name);
 	free(app->file);
 	free(app->dir);
+	free(app->x_skiff.subnet);
 	free(app->extensions);
 	free(app);
 }

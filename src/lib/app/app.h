@@ -18,6 +18,7 @@
 #ifndef SK_APP_APP_H
 #define SK_APP_APP_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -189,23 +190,23 @@ enum sk_app_lb { SK_APP_LB_ROUND_ROBIN, SK_APP_LB_LEAST_REQUEST };
 struct sk_app_proxy {
 	enum sk_app_proxy_mode mode; /* mode: http (default) | tcp */
 	enum sk_app_lb balance;	     /* balance: round_robin (default) | least_request */
-	bool internal;		     /* internal: true -> a virtual address other services reach it by */
-	int64_t connect_timeout_ns;  /* connect_timeout */
-	int64_t try_timeout_ns;	     /* timeout (per try) */
-	int64_t total_timeout_ns;    /* total_timeout */
-	int64_t idle_timeout_ns;     /* idle_timeout */
-	int retry_attempts;	     /* retries.attempts (default 2) */
-	unsigned retry_on;	     /* retries.on (default connect-failure, reset) */
-	int retry_status[8];	     /* the status codes in retries.on */
+	bool internal; /* internal: true -> a virtual address other services reach it by */
+	int64_t connect_timeout_ns; /* connect_timeout */
+	int64_t try_timeout_ns;	    /* timeout (per try) */
+	int64_t total_timeout_ns;   /* total_timeout */
+	int64_t idle_timeout_ns;    /* idle_timeout */
+	int retry_attempts;	    /* retries.attempts (default 2) */
+	unsigned retry_on;	    /* retries.on (default connect-failure, reset) */
+	int retry_status[8];	    /* the status codes in retries.on */
 	size_t n_retry_status;
-	int64_t retry_backoff_ns;     /* retries.backoff */
-	int64_t retry_max_backoff_ns; /* retries.max_backoff */
-	double retry_budget_percent;  /* retries.budget ("20%" or 20) */
-	int outlier_consecutive_5xx;  /* outlier.consecutive_5xx (default 5; 0 off) */
-	int outlier_consecutive_failures;  /* outlier.consecutive_failures (default 5; 0 off) */
-	int64_t outlier_base_ejection_ns;  /* outlier.base_ejection_time */
-	int outlier_max_ejection_percent;  /* outlier.max_ejection_percent */
-	int64_t max_concurrent;		   /* max_concurrent: bulkhead, 0 = unlimited */
+	int64_t retry_backoff_ns;	  /* retries.backoff */
+	int64_t retry_max_backoff_ns;	  /* retries.max_backoff */
+	double retry_budget_percent;	  /* retries.budget ("20%" or 20) */
+	int outlier_consecutive_5xx;	  /* outlier.consecutive_5xx (default 5; 0 off) */
+	int outlier_consecutive_failures; /* outlier.consecutive_failures (default 5; 0 off) */
+	int64_t outlier_base_ejection_ns; /* outlier.base_ejection_time */
+	int outlier_max_ejection_percent; /* outlier.max_ejection_percent */
+	int64_t max_concurrent;		  /* max_concurrent: bulkhead, 0 = unlimited */
 };
 
 /* x-skiff.fault, and the runtime `skiff fault` setting: injected delays and aborts. */
@@ -357,6 +358,20 @@ char *sk_app_to_json(const struct sk_app *app, bool pretty);
 char *sk_app_service_to_json(const struct sk_app_service *svc, bool pretty);
 /* Rebuilds an app from sk_app_to_json() output; errors name the JSON path. */
 int sk_app_from_json(const char *json, size_t len, struct sk_app **ret_app, struct sk_error **err);
+
+/*
+ * The runtime `skiff fault` body, in the shape of x-skiff.fault:
+ * {"delay": {"fixed": "100ms", "jitter": "20ms", "percent": 50},
+ *  "abort": {"status": 503, "percent": 10}}.  Both parts are optional (an
+ * empty object clears every fault); a missing percent is 100 when fixed (or a
+ * nonzero status) is given; status is 0 (none) or 100..599; percentages are
+ * numbers 0..100.  Returns 0 and *ret (set only on success), or -EINVAL with
+ * *err naming the field ("delay.percent: out of range (0..100)").  `j` is
+ * borrowed.
+ */
+int sk_app_fault_parse_json(json_t *j, struct sk_app_fault *ret, struct sk_error **err);
+/* The JSON of a fault setting, both parts always present; a new reference. */
+json_t *sk_app_fault_json(const struct sk_app_fault *f);
 
 /*
  * The service's config hash: hex sha256 of its canonical JSON without
