@@ -45,6 +45,7 @@ int skiff_cmd_restart(const struct skiff_opts *o, int argc, char **argv);
 int skiff_cmd_top(const struct skiff_opts *o, int argc, char **argv);
 int skiff_cmd_events(const struct skiff_opts *o, int argc, char **argv);
 int skiff_cmd_inspect(const struct skiff_opts *o, int argc, char **argv);
+int skiff_cmd_fault(const struct skiff_opts *o, int argc, char **argv);
 
 /* ---- skiff-common.c: shared by the app verbs ------------------------- */
 

@@ -25,6 +25,7 @@ static const struct {
 	{ "logs", skiff_cmd_logs, "print (and follow) the app's logs" },
 	{ "exec", skiff_cmd_exec, "run a command in a running replica" },
 	{ "scale", skiff_cmd_scale, "set services' replica counts" },
+	{ "fault", skiff_cmd_fault, "inject delays and aborts into a service's traffic" },
 	{ "stop", skiff_cmd_stop, "stop services" },
 	{ "start", skiff_cmd_start, "start stopped services" },
 	{ "restart", skiff_cmd_restart, "restart services" },

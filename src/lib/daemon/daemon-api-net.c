@@ -111,7 +111,8 @@ static void fault_put_cb(struct sk_api_request *req, struct sk_api_response *res
 
 	if (!s)
 		return;
-	if (sk_api_request_json(req, &body, &err) < 0 || sk_app_fault_parse_json(body, &f, &err) < 0) {
+	if (sk_api_request_json(req, &body, &err) < 0 ||
+	    sk_app_fault_parse_json(body, &f, &err) < 0) {
 		sk_api_respond_error(resp, 400, "%s", err->msg);
 		sk_error_free(err);
 		return;
@@ -155,13 +156,13 @@ static void network_cb(struct sk_api_request *req, struct sk_api_response *resp,
 		for (size_t j = 0; j < s->n_r; j++)
 			if (s->r[j]->has_addr)
 				json_array_append_new(
-				    reps, json_pack("{s:s, s:o, s:b}", "name", s->r[j]->id, "address",
-						    addr_json(s->r[j]->addr), "ready",
+				    reps, json_pack("{s:s, s:o, s:b}", "name", s->r[j]->id,
+						    "address", addr_json(s->r[j]->addr), "ready",
 						    sk_routes_ready(s->r[j])));
 		json_object_set_new(svcs, s->name,
 				    json_pack("{s:o, s:o}", "virtual_address",
-					      s->has_vip ? addr_json(s->vip) : json_null(), "replicas",
-					      reps));
+					      s->has_vip ? addr_json(s->vip) : json_null(),
+					      "replicas", reps));
 	}
 	o = json_pack("{s:s, s:s, s:o, s:b, s:o}", "subnet", a->net->subnet, "bridge",
 		      a->net->bridge, "gateway", addr_json(a->net->gw), "egress", a->net->egress,
@@ -174,7 +175,8 @@ void sk_daemon_api_net_routes(struct sk_daemon *d)
 	struct sk_api_server *s = d->api;
 
 	sk_api_server_route(s, "GET", "/v1/apps/{app}/faults", 0, faults_cb, d);
-	sk_api_server_route(s, "PUT", "/v1/apps/{app}/services/{service}/fault", 0, fault_put_cb, d);
+	sk_api_server_route(s, "PUT", "/v1/apps/{app}/services/{service}/fault", 0, fault_put_cb,
+			    d);
 	sk_api_server_route(s, "DELETE", "/v1/apps/{app}/services/{service}/fault", 0,
 			    fault_delete_cb, d);
 	sk_api_server_route(s, "GET", "/v1/apps/{app}/network", 0, network_cb, d);

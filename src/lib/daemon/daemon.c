@@ -329,7 +329,7 @@ bool sk_daemon_all_down(struct sk_daemon *d)
 static int dirs_make(struct sk_daemon *d, struct sk_error **err)
 {
 	const char *dirs[] = { d->cfg.run_dir, d->cfg.data_dir, d->runtime_root, d->bundles_dir,
-			       d->logs_dir,    d->volumes_dir,	 d->netns_dir };
+			       d->logs_dir,    d->volumes_dir,	d->netns_dir };
 
 	for (size_t i = 0; i < SK_ELEMENTSOF(dirs); i++)
 		if (sk_mkdir_p(dirs[i], 0700) < 0)

@@ -47,25 +47,17 @@ static uint64_t fnv64(const char *a, const char *b)
 
 static char *bridge_name(struct sk_daemon *d, const char *app)
 {
-	return sk_asprintf("sk-%08" PRIx64, fnv64(d->tag, app) & 0xffffffffULL);
+	return sk_asprintf("sk-%08" PRIx64, (uint64_t)(fnv64(d->tag, app) & 0xffffffffu));
 }
 
 char *sk_dnet_host_if(struct sk_daemon *d, const char *id)
 {
-	return sk_asprintf("skv%010" PRIx64, fnv64(d->tag, id) & 0xffffffffffULL);
+	return sk_asprintf("skv%010" PRIx64, (uint64_t)(fnv64(d->tag, id) & 0xffffffffffu));
 }
 
 bool sk_dnet_wanted(const struct sk_app_service *def)
 {
 	return def && def->image && def->network_mode == SK_APP_NET_DEFAULT;
-}
-
-static bool app_wants_net(const struct sk_dapp *a)
-{
-	for (size_t i = 0; a->model && i < a->model->n_services; i++)
-		if (sk_dnet_wanted(&a->model->services[i]))
-			return true;
-	return false;
 }
 
 static char *addr_str(struct in_addr a)
@@ -509,7 +501,8 @@ void sk_dnet_janitor(struct sk_daemon *d)
 		} else {
 			for (size_t j = 0; j < d->n_apps && !keep; j++)
 				for (size_t k = 0; k < d->apps[j]->n_s && !keep; k++)
-					for (size_t m = 0; m < d->apps[j]->s[k]->n_r && !keep; m++) {
+					for (size_t m = 0; m < d->apps[j]->s[k]->n_r && !keep;
+					     m++) {
 						struct sk_dreplica *r = d->apps[j]->s[k]->r[m];
 						_cleanup_free_ char *h = sk_dnet_host_if(d, r->id);
 						keep = !strcmp(h, name) && r->phase == P_RUNNING;

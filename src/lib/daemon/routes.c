@@ -231,7 +231,8 @@ static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port)
 		struct sk_proxy_endpoint *e;
 		if (!sk_routes_ready(r))
 			continue;
-		c->endpoints = sk_realloc(c->endpoints, sizeof(*c->endpoints) * (c->n_endpoints + 1));
+		c->endpoints =
+		    sk_realloc(c->endpoints, sizeof(*c->endpoints) * (c->n_endpoints + 1));
 		e = &c->endpoints[c->n_endpoints++];
 		e->id = sk_strdup(r->id);
 		sockaddr4(&e->addr, &e->addrlen, r->addr, port);
@@ -333,8 +334,8 @@ static void app_zone(struct build *b, struct sk_dapp *a)
 		record_add(z, b->sig, sk_strdup(s->name), s->has_vip ? &s->vip : ready,
 			   s->has_vip ? 1 : n);
 		for (size_t k = 0; k < s->def->n_networks; k++)
-			for (size_t m = 0; s->def->networks[k].aliases && s->def->networks[k].aliases[m];
-			     m++)
+			for (size_t m = 0;
+			     s->def->networks[k].aliases && s->def->networks[k].aliases[m]; m++)
 				record_add(z, b->sig, sk_strdup(s->def->networks[k].aliases[m]),
 					   s->has_vip ? &s->vip : ready, s->has_vip ? 1 : n);
 	}

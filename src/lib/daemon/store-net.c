@@ -213,8 +213,9 @@ int sk_store_lease_delete(struct sk_store *s, const char *app, const char *owner
 int sk_store_fault_put(struct sk_store *s, const char *app, const char *service,
 		       const char *fault_json, struct sk_error **err)
 {
-	static const char put[] = "INSERT INTO faults (app, service, fault_json) VALUES (?1, ?2, ?3)"
-				  " ON CONFLICT (app, service) DO UPDATE SET fault_json = ?3";
+	static const char put[] =
+	    "INSERT INTO faults (app, service, fault_json) VALUES (?1, ?2, ?3)"
+	    " ON CONFLICT (app, service) DO UPDATE SET fault_json = ?3";
 	static const char del[] = "DELETE FROM faults WHERE app = ?1 AND service = ?2";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	_cleanup_free_ char *what = sk_asprintf("set fault of %s/%s", app, service);
@@ -230,8 +231,8 @@ int sk_store_fault_put(struct sk_store *s, const char *app, const char *service,
 	return step_done(s, st, err, what);
 }
 
-int sk_store_fault_list(struct sk_store *s, const char *app, char ***ret_services,
-			char ***ret_json, struct sk_error **err)
+int sk_store_fault_list(struct sk_store *s, const char *app, char ***ret_services, char ***ret_json,
+			struct sk_error **err)
 {
 	static const char sql[] =
 	    "SELECT service, fault_json FROM faults WHERE app = ?1 ORDER BY service";

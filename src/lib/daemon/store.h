@@ -336,8 +336,8 @@ int sk_store_lease_delete(struct sk_store *s, const char *app, const char *owner
 int sk_store_fault_put(struct sk_store *s, const char *app, const char *service,
 		       const char *fault_json, struct sk_error **err);
 /* Parallel NULL-terminated arrays of service names and fault JSON for an app. */
-int sk_store_fault_list(struct sk_store *s, const char *app, char ***ret_services,
-			char ***ret_json, struct sk_error **err);
+int sk_store_fault_list(struct sk_store *s, const char *app, char ***ret_services, char ***ret_json,
+			struct sk_error **err);
 /* Removes every fault of an app. */
 int sk_store_fault_delete_app(struct sk_store *s, const char *app, struct sk_error **err);
 
