@@ -1,0 +1,349 @@
+# SPDX-License-Identifier: Apache-2.0
+"""skiffd's networking and proxy end to end: bridges, veths, leases, DNS and
+the load-balancing proxy, as containers and clients see them.
+
+One private daemon for the module, inside a network namespace the fixture
+made (daemon_fixtures.Daemon): every bridge, veth, address and listener is
+created there, and every client (curl, dig, tests/system/net_client.py) runs
+there through nsenter.  Apps run the demo's shopd (scripts/mk-demo-images.sh)
+so replicas answer with their hostname and can be told to fail.
+"""
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import time
+
+import pytest
+
+from conftest import REPO, wait_for
+from daemon_fixtures import Daemon
+
+pytestmark = [pytest.mark.root, pytest.mark.cgroup_v1]
+
+SHOP = "skiff-demo/shop:1"
+CLIENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "net_client.py")
+PY = "/usr/bin/python3"
+
+
+@pytest.fixture(scope="module")
+def daemon():
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    d = Daemon()
+    out = os.path.join(d.dir, "demo-images")
+    subprocess.run([os.path.join(REPO, "scripts", "mk-demo-images.sh"), out], check=True,
+                   timeout=120, capture_output=True)
+    d.cli("image", "import", os.path.join(out, "shop"), "--name", SHOP).check()
+    yield d
+    problems = d.stop()
+    if problems:
+        print("skiffd log tail:\n" + d.log_tail())
+    assert not problems, "daemon teardown: " + "; ".join(problems)
+    d.remove()
+
+
+@pytest.fixture(autouse=True)
+def daemon_log_on_failure(request, daemon):
+    failed = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed:
+        print("---- skiffd log tail\n" + daemon.log_tail())
+
+
+class App:
+    def __init__(self, daemon, tmp_path, name, text):
+        self.d, self.name = daemon, name
+        self.dir = tmp_path / name
+        self.dir.mkdir(exist_ok=True)
+        self.file = self.dir / "compose.yaml"
+        self.file.write_text(text)
+
+    def cli(self, *args, **kw):
+        return self.d.cli("-f", self.file, "-p", self.name, *args, **kw)
+
+    def up(self):
+        return self.cli("up", "-d").check()
+
+    def ps(self, service=None):
+        return [r for r in self.d.ps(self.name) if service is None or r["service"] == service]
+
+    def ready(self, service, n, timeout=20):
+        def ok():
+            rs = [r for r in self.ps(service) if r.get("ready")]
+            return rs if len(rs) == n else None
+        return wait_for(ok, timeout, 0.05, f"{n} ready replica(s) of {service}")
+
+    def network(self):
+        st, obj = self.d.api("GET", f"/v1/apps/{self.name}/network")
+        assert st == 200, obj
+        return obj["network"]
+
+    def load(self, url, n, *extra, timeout=90):
+        r = self.d.nsrun(PY, CLIENT, url, str(n), *extra, timeout=timeout).check()
+        return json.loads(r.out)["results"]
+
+
+@pytest.fixture
+def app(daemon, tmp_path):
+    made = []
+
+    def make(name, text):
+        a = App(daemon, tmp_path, name, text)
+        made.append(a)
+        return a
+    yield make
+    for a in made:
+        st, _ = daemon.api("GET", f"/v1/apps/{a.name}")
+        if st == 200:
+            a.cli("down", "-v")
+
+
+def shop(role="catalog", replicas=1, port=None, xskiff="", extra=""):
+    pub = f'\n    ports: ["{port}:8080"]' if port else "\n    expose: [8080]"
+    xs = f"\n    x-skiff:\n{xskiff}" if xskiff else ""
+    return (f"    image: {SHOP}\n    environment: {{ROLE: {role}}}{pub}\n"
+            f"    deploy: {{replicas: {replicas}}}{xs}{extra}\n")
+
+
+def dig(daemon, server, name):
+    r = daemon.nsrun("dig", "+short", "+time=2", "+tries=2", f"@{server}", name)
+    return sorted(x for x in r.out.split() if re.match(r"^\d+\.\d+\.\d+\.\d+$", x)), r
+
+
+# ------------------------------------------------------------------ network
+
+def test_replicas_get_addresses_routes_and_dns_config(daemon, app):
+    a = app("nw", "services:\n  web:\n" + shop(replicas=2))
+    a.up()
+    rs = a.ready("web", 2)
+    net = a.network()
+    assert re.match(r"^10\.89\.\d+\.0/24$", net["subnet"]), net
+    gw = net["gateway"]
+    assert net["bridge"] in daemon.links()
+    addrs = sorted(r["address"] for r in rs)
+    assert len(set(addrs)) == 2 and all(x.startswith(gw.rsplit(".", 1)[0] + ".") for x in addrs)
+    # inside the container: eth0 with the leased address, default route via the gateway
+    out = a.cli("exec", "web", "cat", "/proc/net/route").check().out
+    assert re.search(r"^eth0\s+00000000\s+", out, re.M), out
+    fib = a.cli("exec", "web", "cat", "/proc/net/fib_trie").check().out
+    assert rs[0]["address"] in fib or rs[1]["address"] in fib
+    resolv = a.cli("exec", "web", "cat", "/etc/resolv.conf").check().out
+    assert f"nameserver {gw}" in resolv
+    hosts = a.cli("exec", "web", "cat", "/etc/hosts").check().out
+    assert "nw-web-1" in hosts and "localhost" in hosts
+    # the host side reaches each replica at its address
+    for r in rs:
+        body = daemon.nsrun("curl", "-sS", "--max-time", "5", f"http://{r['address']}:8080/").check().out
+        assert json.loads(body)["replica"] == r["name"]
+
+
+def test_dns_follows_replicas(daemon, app):
+    a = app("dn", "services:\n  web:\n" + shop(replicas=3) + "  other:\n" + shop())
+    a.up()
+    rs = a.ready("web", 3)
+    gw = a.network()["gateway"]
+    ips, r = dig(daemon, gw, "web")
+    assert ips == sorted(x["address"] for x in rs), r
+    one, _ = dig(daemon, gw, "dn-web-2")
+    assert one == [a.ps("web")[1]["address"]]
+    two, _ = dig(daemon, gw, "3.web")
+    assert two == [a.ps("web")[2]["address"]]
+    # round robin: the first answer rotates
+    firsts = set()
+    for _ in range(6):
+        r = daemon.nsrun("dig", "+short", f"@{gw}", "web").check()
+        firsts.add(r.out.split()[0])
+    assert len(firsts) > 1
+    nx = daemon.nsrun("dig", f"@{gw}", "no-such-service").check().out
+    assert "NXDOMAIN" in nx
+    # a container resolves names through the bridge's DNS (busybox nslookup in the image)
+    out = a.cli("exec", "other", "nslookup", "web").out
+    assert all(x["address"] in out for x in rs), out
+    # scale down: the answer shrinks once the replica is gone
+    a.cli("scale", "web=1").check()
+    wait_for(lambda: dig(daemon, gw, "web")[0] == [a.ps("web")[0]["address"]] or None, 15, 0.1,
+             "DNS with one replica")
+    a.cli("scale", "web=2").check()
+    a.ready("web", 2)
+    wait_for(lambda: len(dig(daemon, gw, "web")[0]) == 2 or None, 15, 0.1, "DNS with two replicas")
+
+
+# ------------------------------------------------------------------ proxy
+
+def test_published_port_spreads_over_replicas(daemon, app):
+    a = app("lb", "services:\n  web:\n" + shop(replicas=3, port=18181))
+    a.up()
+    a.ready("web", 3)
+    res = a.load("http://127.0.0.1:18181/", 60)
+    assert all(r[0] == 200 for r in res), res[:5]
+    by = {}
+    for r in res:
+        by[r[1]] = by.get(r[1], 0) + 1
+    assert sorted(by) == ["lb-web-1", "lb-web-2", "lb-web-3"], by
+    assert min(by.values()) >= 10, by
+    # the body comes from the replica the header names
+    assert all(json.loads(r[3])["replica"] == r[1] for r in res[:10])
+    # keep-alive on the client side
+    res = a.load("http://127.0.0.1:18181/", 30, "--keepalive")
+    assert all(r[0] == 200 for r in res)
+
+
+def test_killed_replica_costs_no_request_with_retries(daemon, app):
+    xs = "      proxy:\n        retries: {attempts: 3, on: [connect-failure, reset, 503]}\n"
+    a = app("rt", "services:\n  web:\n" + shop(replicas=3, port=18182, xskiff=xs))
+    a.up()
+    rs = a.ready("web", 3)
+    victim = rs[0]
+    p = subprocess.Popen(daemon.nsenter([PY, CLIENT, "http://127.0.0.1:18182/", "400",
+                                         "--interval", "0.005"]),
+                         stdout=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    os.kill(victim["pid"], signal.SIGKILL)
+    out, _ = p.communicate(timeout=90)
+    res = json.loads(out)["results"]
+    failed = [r for r in res if r[0] != 200]
+    assert not failed, failed[:5]
+    assert len(res) == 400
+
+
+def test_ejected_replica_comes_back(daemon, app):
+    xs = ("      proxy:\n        retries: {attempts: 0}\n"
+          "        outlier: {consecutive_5xx: 3, base_ejection_time: 2s, max_ejection_percent: 50}\n")
+    a = app("ej", "services:\n  web:\n" + shop(replicas=2, port=18183, xskiff=xs))
+    a.up()
+    a.ready("web", 2)
+    # replica 1 fails every request (but stays running)
+    a.cli("exec", "--index", "1", "web", "touch", "/tmp/fail").check()
+    res = a.load("http://127.0.0.1:18183/", 40)
+    bad = [r for r in res if r[0] == 503]
+    assert 1 <= len(bad) <= 4, [r[:2] for r in res]  # ejected after 3 consecutive 5xx
+    assert all(r[1] == "ej-web-2" for r in res[-20:])
+    a.cli("exec", "--index", "1", "web", "rm", "/tmp/fail").check()
+    time.sleep(2.5)
+    res = a.load("http://127.0.0.1:18183/", 20)
+    assert all(r[0] == 200 for r in res)
+    assert {r[1] for r in res} == {"ej-web-1", "ej-web-2"}
+
+
+def test_fallback_answers_when_primary_scaled_to_zero(daemon, app):
+    text = ("services:\n  recs:\n" +
+            shop(role="recommendations", replicas=2, port=18184, xskiff="      fallback: popular\n") +
+            "  popular:\n" + shop(role="popular"))
+    a = app("fb", text)
+    a.up()
+    a.ready("recs", 2)
+    a.ready("popular", 1)
+    res = a.load("http://127.0.0.1:18184/recommendations", 10)
+    assert all(r[0] == 200 and '"recommendations"' in r[3] for r in res), res
+    a.cli("scale", "recs=0").check()
+    wait_for(lambda: not a.ps("recs") or None, 20, 0.1, "recs scaled to 0")
+    res = a.load("http://127.0.0.1:18184/recommendations", 10)
+    assert all(r[0] == 200 and '"popular"' in r[3] for r in res), res
+    assert all(r[1] == "fb-popular-1" for r in res)
+    metrics = daemon.api("GET", "/metrics", raw=True)[1]
+    assert re.search(r'^skiff_service_fallbacks_total\{[^}]*service="recs"[^}]*\} ([1-9]\d*)', metrics, re.M), \
+        [x for x in metrics.splitlines() if "fallback" in x]
+
+
+def test_fault_injection_rates(daemon, app):
+    a = app("ft", "services:\n  web:\n" + shop(replicas=2, port=18185))
+    a.up()
+    a.ready("web", 2)
+    a.cli("fault", "web", "--abort", "503", "--abort-percent", "30").check()
+    lst = a.cli("fault").check().out
+    assert "503" in lst and "runtime" in lst
+    res = a.load("http://127.0.0.1:18185/", 300, "--keepalive")
+    frac = sum(1 for r in res if r[0] == 503) / len(res)
+    assert 0.20 <= frac <= 0.40, frac
+    assert all(r[0] in (200, 503) for r in res)
+    a.cli("fault", "web", "--delay", "100ms", "--delay-percent", "50").check()
+    res = a.load("http://127.0.0.1:18185/", 60, "--keepalive")
+    slow = sum(1 for r in res if r[2] >= 95)
+    assert 15 <= slow <= 45, [r[2] for r in res]
+    assert all(r[0] == 200 for r in res)
+    a.cli("fault", "web", "--clear").check()
+    res = a.load("http://127.0.0.1:18185/", 40, "--keepalive")
+    assert all(r[0] == 200 and r[2] < 95 for r in res), res
+    bad = a.cli("fault", "web", "--abort", "700")
+    assert bad.rc == 2 and "700" in bad.err
+
+
+def test_smuggling_attempts_get_400(daemon, app):
+    a = app("sm", "services:\n  web:\n" + shop(port=18186))
+    a.up()
+    a.ready("web", 1)
+    cases = [
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde",
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+    ]
+    for raw in cases:
+        script = ("import socket,sys\ns=socket.create_connection(('127.0.0.1',18186),timeout=5)\n"
+                  f"s.sendall({raw!r})\nd=b''\n"
+                  "while True:\n  try:\n    c=s.recv(65536)\n  except OSError:\n    break\n"
+                  "  if not c: break\n  d+=c\nsys.stdout.write(d.decode('latin-1'))\n")
+        out = daemon.nsrun(PY, "-c", script).check().out
+        assert out.startswith("HTTP/1.1 400"), (raw, out[:200])
+    logs = a.cli("logs", "web").check().out
+    assert "/smuggled" not in logs
+
+
+def test_internal_service_virtual_address(daemon, app):
+    xs = "      proxy: {internal: true}\n"
+    a = app("vi", "services:\n  web:\n" + shop(replicas=2, xskiff=xs))
+    a.up()
+    a.ready("web", 2)
+    net = a.network()
+    vip = net["services"]["web"]["virtual_address"]
+    assert vip, net
+    ips, r = dig(daemon, net["gateway"], "web")
+    assert ips == [vip], r
+    assert f"{vip}/32" in daemon.addresses()
+    res = a.load(f"http://{vip}:8080/", 20)
+    assert all(r[0] == 200 for r in res)
+    assert {r[1] for r in res} == {"vi-web-1", "vi-web-2"}
+
+
+def test_down_leaves_no_network_objects(daemon, app):
+    a = app("gone", "services:\n  web:\n" + shop(replicas=2, port=18187,
+                                                  xskiff="      proxy: {internal: true}\n"))
+    a.up()
+    a.ready("web", 2)
+    bridge = a.network()["bridge"]
+    before = set(daemon.links())
+    assert bridge in before and len([x for x in before if x.startswith("skv")]) >= 2
+    a.cli("down").check()
+    assert bridge not in daemon.links()
+    assert not [x for x in daemon.links() if x.startswith("skv")]
+    assert not [x for x in daemon.addresses() if x.startswith("10.89.")]
+    assert not os.listdir(os.path.join(daemon.run_dir, "netns"))
+    db = sqlite3.connect(os.path.join(daemon.data_dir, "skiff.db"))
+    try:
+        assert db.execute("SELECT count(*) FROM leases WHERE app = 'gone'").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM networks WHERE app = 'gone'").fetchone()[0] == 0
+    finally:
+        db.close()
+    # the published port is free again
+    r = daemon.nsrun("curl", "-sS", "--max-time", "3", "http://127.0.0.1:18187/")
+    assert r.rc != 0
+
+
+def test_host_and_none_network_modes_still_work(daemon, app):
+    text = (f"services:\n  h:\n    image: {SHOP}\n    network_mode: host\n"
+            "    environment: {PORT: '18188'}\n"
+            f"  n:\n    image: {SHOP}\n    network_mode: none\n")
+    a = app("modes", text)
+    a.up()
+    wait_for(lambda: all(r["state"] == "running" for r in a.ps()) and len(a.ps()) == 2 or None,
+             20, 0.1, "both running")
+    assert all("address" not in r for r in a.ps())
+    body = daemon.nsrun("curl", "-sS", "--max-time", "5", "http://127.0.0.1:18188/").check().out
+    assert json.loads(body)["replica"]
+    route = a.cli("exec", "n", "cat", "/proc/net/dev").check().out
+    assert "eth0" not in route and "lo:" in route
+    assert a.network() is None
