@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/cleanup.h"
 #include "base/util.h"
 #include "daemon/store.h"
 #include "sk-fork.h"
@@ -174,7 +175,7 @@ static void test_open_creates(void **state)
 	assert_int_equal(stat(wal, &st), 0);
 	assert_true(st.st_size > 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(count_rows(sub, "schema_version"), 1);
+	assert_int_equal(count_rows(sub, "schema_version"), SK_STORE_SCHEMA_VERSION);
 	sk_store_close(s);
 	sk_store_close(NULL);
 }
@@ -217,8 +218,9 @@ static void test_reopen_persists(void **state)
 	f->s = NULL;
 	ok(sk_store_open(f->dir, NULL, &f->s, E));
 	ok(sk_store_schema_version(f->s, &v, E));
-	assert_int_equal(v, 1);
-	assert_int_equal(count_rows(f->dir, "schema_version"), 1); /* not migrated twice */
+	assert_int_equal(v, SK_STORE_SCHEMA_VERSION);
+	assert_int_equal(count_rows(f->dir, "schema_version"),
+			 SK_STORE_SCHEMA_VERSION); /* not migrated twice */
 	ok(sk_store_app_get(f->s, "shop", &app, E));
 	assert_string_equal(app.project_dir, "/srv/shop");
 	assert_int_equal(app.revision, 1);
@@ -276,7 +278,7 @@ static void test_newer_or_foreign_refused(void **state)
 		       "INTEGER NOT NULL);"
 		       "INSERT INTO schema_version VALUES (99, 0)");
 	expect_fail(sk_store_open(newer, NULL, &s, &e), EPROTO,
-		    "schema version 99, newer than this skiff's 1");
+		    "schema version 99, newer than this skiff's 2");
 	assert_null(s);
 	e = NULL;
 	make_db(foreign, "CREATE TABLE photos (id INTEGER)");
@@ -682,6 +684,65 @@ static void test_volumes(void **state)
 		    "delete volume shop_data");
 }
 
+/* ---- networks, leases, faults ---- */
+
+static void test_networks_and_leases(void **state)
+{
+	struct fixture *f = *state;
+	_cleanup_strv_ char **apps = NULL, **subnets = NULL, **svcs = NULL, **js = NULL;
+	_cleanup_free_ char *subnet = NULL, *bridge = NULL;
+	struct sk_store_lease *v = NULL;
+	struct sk_error *e = NULL;
+	size_t n = 0;
+
+	expect_fail(sk_store_net_get(f->s, "shop", &subnet, &bridge, &e), ENOENT, "no network");
+	ok(sk_store_net_put(f->s, "shop", "10.89.1.0/24", "sk-1", E));
+	ok(sk_store_net_put(f->s, "blog", "10.89.2.0/24", "sk-2", E));
+	/* a subnet belongs to one app */
+	expect_fail(sk_store_net_put(f->s, "wiki", "10.89.1.0/24", "sk-3", &e), EEXIST,
+		    "already taken");
+	ok(sk_store_net_get(f->s, "shop", &subnet, &bridge, E));
+	assert_string_equal(subnet, "10.89.1.0/24");
+	assert_string_equal(bridge, "sk-1");
+	ok(sk_store_net_list(f->s, &apps, &subnets, E));
+	assert_int_equal(sk_strv_length(apps), 2);
+	assert_string_equal(apps[0], "blog");
+	assert_string_equal(subnets[1], "10.89.1.0/24");
+
+	ok(sk_store_lease_put(f->s, "shop", "10.89.1.2", "shop-web-1", E));
+	ok(sk_store_lease_put(f->s, "shop", "10.89.1.3", "vip:web", E));
+	expect_fail(sk_store_lease_put(f->s, "shop", "10.89.1.2", "shop-web-2", &e), EEXIST,
+		    "already taken");
+	expect_fail(sk_store_lease_put(f->s, "shop", "10.89.1.9", "shop-web-1", &e), EEXIST,
+		    "already taken");
+	ok(sk_store_lease_put(f->s, "blog", "10.89.1.2", "blog-web-1", E)); /* other app */
+	ok(sk_store_lease_list(f->s, "shop", &v, &n, E));
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].owner, "shop-web-1");
+	assert_string_equal(v[1].addr, "10.89.1.3");
+	sk_store_leases_free(v, n);
+	ok(sk_store_lease_delete(f->s, "shop", "shop-web-1", E));
+	ok(sk_store_lease_delete(f->s, "shop", "shop-web-1", E)); /* idempotent */
+	/* deleting the network releases every lease of the app, and only its */
+	ok(sk_store_net_delete(f->s, "shop", E));
+	ok(sk_store_lease_list(f->s, "shop", &v, &n, E));
+	assert_int_equal(n, 0);
+	sk_store_leases_free(v, n);
+	ok(sk_store_lease_list(f->s, "blog", &v, &n, E));
+	assert_int_equal(n, 1);
+	sk_store_leases_free(v, n);
+
+	ok(sk_store_fault_put(f->s, "shop", "web", "{\"abort\": {\"status\": 503}}", E));
+	ok(sk_store_fault_put(f->s, "shop", "web", "{}", E));
+	expect_fail(sk_store_fault_put(f->s, "shop", "api", "{not json", &e), EINVAL,
+		    "invalid value");
+	ok(sk_store_fault_list(f->s, "shop", &svcs, &js, E));
+	assert_int_equal(sk_strv_length(svcs), 1);
+	assert_string_equal(js[0], "{}");
+	ok(sk_store_fault_put(f->s, "shop", "web", NULL, E));
+	ok(sk_store_fault_delete_app(f->s, "shop", E));
+}
+
 /* ---- transactions ---- */
 
 static void test_transactions(void **state)
@@ -1062,6 +1123,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_open_creates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_networks_and_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_cloexec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_empty_file, setup, teardown),

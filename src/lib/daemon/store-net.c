@@ -13,13 +13,16 @@
 #include "base/cleanup.h"
 #include "base/util.h"
 
-/* Runs a statement that returns no rows; SQLITE_CONSTRAINT becomes -EEXIST. */
+/* Runs a statement that returns no rows; a CHECK violation is -EINVAL, other constraints -EEXIST. */
 static int step_done(struct sk_store *s, sqlite3_stmt *st, struct sk_error **err, const char *what)
 {
 	int rc = sqlite3_step(st);
 
 	if (rc == SQLITE_DONE)
 		return 0;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT &&
+	    sqlite3_extended_errcode(s->db) == SQLITE_CONSTRAINT_CHECK)
+		return sk_error_set(err, EINVAL, "store: %s: invalid value", what);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return sk_error_set(err, EEXIST, "store: %s: already taken", what);
 	return store_err(s, rc, err, "%s", what);
