@@ -202,6 +202,7 @@ int sk_dapp_apply(struct sk_daemon *d, struct sk_app *model, const char *model_j
 int sk_dapp_load_all(struct sk_daemon *d, struct sk_error **err);
 struct sk_dreplica *sk_dreplica_new(struct sk_dservice *s, int64_t index);
 void sk_dreplica_free(struct sk_dreplica *r);
+void sk_dservice_free(struct sk_dservice *s);
 void sk_dapp_free(struct sk_dapp *a);
 void sk_dapp_remove(struct sk_daemon *d, struct sk_dapp *a);
 void sk_dservice_set_replicas(struct sk_dservice *s, int64_t n);

@@ -68,8 +68,10 @@ void sk_dreplica_free(struct sk_dreplica *r)
 	free(r);
 }
 
-static void service_free(struct sk_dservice *s)
+void sk_dservice_free(struct sk_dservice *s)
 {
+	if (!s)
+		return;
 	for (size_t i = 0; i < s->n_r; i++)
 		sk_dreplica_free(s->r[i]);
 	free(s->r);
@@ -84,7 +86,7 @@ void sk_dapp_free(struct sk_dapp *a)
 	if (!a)
 		return;
 	for (size_t i = 0; i < a->n_s; i++)
-		service_free(a->s[i]);
+		sk_dservice_free(a->s[i]);
 	free(a->s);
 	free(a->name);
 	free(a->model_json);

@@ -480,13 +480,7 @@ static void app_prune(struct sk_daemon *d, struct sk_dapp *a)
 			sk_error_free(err);
 			err = NULL;
 		}
-		for (size_t j = 0; j < s->n_r; j++)
-			sk_dreplica_free(s->r[j]);
-		free(s->r);
-		free(s->name);
-		free(s->hash);
-		sk_strv_free(s->hc.test);
-		free(s);
+		sk_dservice_free(s);
 		memmove(a->s + i, a->s + i + 1, (a->n_s - i - 1) * sizeof(*a->s));
 		a->n_s--;
 	}
