@@ -165,3 +165,74 @@ def test_all_errors_listed(tmp_path):
         "compose.yaml:8:18: services.b.depends_on: dependency cycle: a -> b -> a",
         'compose.yaml:9:16: services.b.mem_limit: invalid byte size "lots"',
     ]
+
+
+XSKIFF = """\
+x-skiff: {egress: true, subnet: 10.89.7.0/24}
+services:
+  web:
+    image: busybox
+    ports: ["8080:8080"]
+    x-skiff:
+      proxy:
+        balance: least_request
+        timeout: 2s
+        retries: {attempts: 3, on: [connect-failure, 503, 502], budget: 20%}
+        outlier: {consecutive_5xx: 3}
+      fallback: popular
+      fault:
+        delay: {fixed: 100ms, jitter: 20ms, percent: 50}
+        abort: {status: 503}
+  popular:
+    image: busybox
+    expose: ["8080"]
+  worker:
+    image: busybox
+    x-skiff: {proxy: {mode: tcp}}
+"""
+
+
+def test_xskiff_proxy_fault_fallback(tmp_path):
+    (tmp_path / "compose.yaml").write_text(XSKIFF)
+    r = skiff_config("--json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.splitlines() == [
+        "compose.yaml:21:15: warning: services.worker.x-skiff.proxy: has no effect: "
+        "the service has no ports or expose for the proxy to serve"]
+    app = json.loads(r.stdout)
+    assert app["x-skiff"] == {"egress": True, "subnet": "10.89.7.0/24"}
+    x = app["services"]["web"]["x-skiff"]
+    assert x["fallback"] == "popular"
+    assert x["fault"] == {"delay": {"fixed": "100ms", "jitter": "20ms", "percent": 50},
+                          "abort": {"status": 503, "percent": 100}}
+    p = x["proxy"]
+    assert p["mode"] == "http" and p["balance"] == "least_request" and p["timeout"] == "2s"
+    assert p["retries"] == {"attempts": 3, "on": ["connect-failure", 502, 503], "backoff": "0s",
+                            "max_backoff": "0s", "budget": 20}
+    assert p["outlier"]["consecutive_5xx"] == 3 and p["outlier"]["consecutive_failures"] == 5
+    # defaults for a service without x-skiff
+    d = app["services"]["popular"]["x-skiff"]
+    assert d["fallback"] is None
+    assert d["proxy"]["retries"]["on"] == ["connect-failure", "reset"]
+    assert d["proxy"]["retries"]["attempts"] == 2
+    assert d["fault"]["abort"] == {"status": 0, "percent": 0}
+    assert "\n      fallback: popular\n" in skiff_config(cwd=tmp_path).stdout
+
+
+@pytest.mark.parametrize(
+    "text,line",
+    [
+        (XSKIFF.replace("fallback: popular", "fallback: nope"),
+         'compose.yaml:12:17: services.web.x-skiff.fallback: unknown service "nope"'),
+        (XSKIFF.replace("503, 502]", "503, teapot]"),
+         'compose.yaml:10:59: services.web.x-skiff.proxy.retries.on[2]: unknown retry condition "teapot" '
+         "(connect-failure, reset, timeout, or a status 500-599)"),
+        (XSKIFF.replace("10.89.7.0/24", "10.89.7.9/24"),
+         'compose.yaml:1:33: x-skiff.subnet: subnet "10.89.7.9/24" has host bits set (did you mean 10.89.7.0/24?)'),
+    ],
+)
+def test_xskiff_errors(tmp_path, text, line):
+    (tmp_path / "compose.yaml").write_text(text)
+    r = skiff_config(cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0] == line

@@ -2,7 +2,8 @@
 /*
  * test-app.c - the compose model: every field in effect, anchors and merge
  * keys, environment and .env, project names, profiles, start order, JSON
- * round trip and config hashes.  Runs in a scratch directory holding the
+ * round trip and config hashes, the x-skiff blocks (proxy, fault, fallback,
+ * egress, subnet) and the fault JSON helpers.  Runs in a scratch directory holding the
  * .env and env_file fixtures.
  */
 #include <setjmp.h>
@@ -399,6 +400,36 @@ static void test_project_name_and_profiles(void **state)
 	sk_app_free(app);
 }
 
+/* Field by field: a field the JSON forgets shows here, padding does not. */
+static bool proxy_equal(const struct sk_app_proxy *a, const struct sk_app_proxy *b)
+{
+	if (a->n_retry_status != b->n_retry_status)
+		return false;
+	for (size_t i = 0; i < a->n_retry_status; i++)
+		if (a->retry_status[i] != b->retry_status[i])
+			return false;
+	return a->mode == b->mode && a->balance == b->balance && a->internal == b->internal &&
+	       a->connect_timeout_ns == b->connect_timeout_ns &&
+	       a->try_timeout_ns == b->try_timeout_ns &&
+	       a->total_timeout_ns == b->total_timeout_ns &&
+	       a->idle_timeout_ns == b->idle_timeout_ns && a->retry_attempts == b->retry_attempts &&
+	       a->retry_on == b->retry_on && a->retry_backoff_ns == b->retry_backoff_ns &&
+	       a->retry_max_backoff_ns == b->retry_max_backoff_ns &&
+	       a->retry_budget_percent == b->retry_budget_percent &&
+	       a->outlier_consecutive_5xx == b->outlier_consecutive_5xx &&
+	       a->outlier_consecutive_failures == b->outlier_consecutive_failures &&
+	       a->outlier_base_ejection_ns == b->outlier_base_ejection_ns &&
+	       a->outlier_max_ejection_percent == b->outlier_max_ejection_percent &&
+	       a->max_concurrent == b->max_concurrent;
+}
+
+static bool fault_equal(const struct sk_app_fault *a, const struct sk_app_fault *b)
+{
+	return a->delay_ns == b->delay_ns && a->delay_jitter_ns == b->delay_jitter_ns &&
+	       a->delay_percent == b->delay_percent && a->abort_status == b->abort_status &&
+	       a->abort_percent == b->abort_percent;
+}
+
 static void test_json_round_trip(void **state)
 {
 	_cleanup_(sk_app_freep) struct sk_app *app = load(full, NULL);
@@ -409,6 +440,16 @@ static void test_json_round_trip(void **state)
 	assert_int_equal(sk_app_from_json(j1, strlen(j1), &back, &err), 0);
 	j2 = sk_app_to_json(back, false);
 	assert_string_equal(j1, j2);
+	for (size_t i = 0; i < app->n_services; i++) {
+		const struct sk_app_skiff_service *a = &app->services[i].x_skiff,
+						  *b = &back->services[i].x_skiff;
+		assert_true(proxy_equal(&a->proxy, &b->proxy));
+		assert_true(fault_equal(&a->fault, &b->fault));
+		assert_true(a->fallback ? b->fallback && !strcmp(a->fallback, b->fallback)
+					: !b->fallback);
+	}
+	assert_true(back->x_skiff.egress);
+	assert_string_equal(back->x_skiff.subnet, "10.89.7.0/24");
 	for (size_t i = 0; i < app->n_services; i++) {
 		_cleanup_free_ char *h1 = sk_app_service_hash(&app->services[i]);
 		_cleanup_free_ char *h2 = sk_app_service_hash(&back->services[i]);
@@ -441,6 +482,213 @@ static void test_json_errors(void **state)
 	assert_null(app);
 }
 
+static void test_xskiff_proxy_fault(void **state)
+{
+	_cleanup_(sk_app_freep) struct sk_app *app = load(full, NULL);
+	const struct sk_app_skiff_service *x = &sk_app_service_find(app, "api")->x_skiff;
+	const struct sk_app_proxy *px = &x->proxy;
+	const int64_t ms = SK_APP_NS_PER_SEC / 1000;
+
+	assert_int_equal(px->mode, SK_APP_PROXY_HTTP);
+	assert_int_equal(px->balance, SK_APP_LB_LEAST_REQUEST);
+	assert_true(px->internal);
+	assert_true(px->connect_timeout_ns == SK_APP_NS_PER_SEC);
+	assert_true(px->try_timeout_ns == 2 * SK_APP_NS_PER_SEC);
+	assert_true(px->total_timeout_ns == 10 * SK_APP_NS_PER_SEC);
+	assert_true(px->idle_timeout_ns == 60 * SK_APP_NS_PER_SEC);
+	assert_int_equal(px->max_concurrent, 100);
+	assert_int_equal(px->retry_attempts, 3);
+	assert_int_equal(px->retry_on, SK_APP_RETRY_CONNECT | SK_APP_RETRY_RESET |
+					   SK_APP_RETRY_TIMEOUT | SK_APP_RETRY_STATUS);
+	/* sorted, the duplicate 502 dropped, "503" as a string accepted */
+	assert_int_equal(px->n_retry_status, 3);
+	assert_int_equal(px->retry_status[0], 502);
+	assert_int_equal(px->retry_status[1], 503);
+	assert_int_equal(px->retry_status[2], 504);
+	assert_true(px->retry_backoff_ns == 25 * ms && px->retry_max_backoff_ns == 250 * ms);
+	assert_true(px->retry_budget_percent == 20.0);
+	assert_int_equal(px->outlier_consecutive_5xx, 7);
+	assert_int_equal(px->outlier_consecutive_failures, 0);
+	assert_true(px->outlier_base_ejection_ns == 30 * SK_APP_NS_PER_SEC);
+	assert_int_equal(px->outlier_max_ejection_percent, 50);
+	assert_string_equal(x->fallback, "cache");
+	assert_true(x->fault.delay_ns == 100 * ms && x->fault.delay_jitter_ns == 20 * ms);
+	assert_true(x->fault.delay_percent == 12.5);
+	assert_int_equal(x->fault.abort_status, 503);
+	assert_true(x->fault.abort_percent == 100.0); /* default when status is set */
+	assert_true(app->x_skiff.egress);
+	assert_string_equal(app->x_skiff.subnet, "10.89.7.0/24");
+}
+
+static void test_xskiff_defaults(void **state)
+{
+	const char *y = "services:\n"
+			"  web:\n"
+			"    image: a\n"
+			"    ports: [\"80\"]\n"
+			"    x-skiff:\n"
+			"      proxy: {mode: tcp, retries: {budget: 35}}\n"
+			"      fault: {delay: {fixed: 1s}}\n"
+			"  db: {image: b}\n";
+	_cleanup_(sk_app_freep) struct sk_app *app = load(y, NULL);
+	const struct sk_app_skiff_service *web = &sk_app_service_find(app, "web")->x_skiff;
+	const struct sk_app_skiff_service *db = &sk_app_service_find(app, "db")->x_skiff;
+
+	assert_int_equal(web->proxy.mode, SK_APP_PROXY_TCP);
+	assert_true(web->proxy.retry_budget_percent == 35.0);
+	assert_true(web->fault.delay_ns == SK_APP_NS_PER_SEC);
+	assert_true(web->fault.delay_percent == 100.0); /* default when fixed is set */
+	assert_int_equal(web->fault.abort_status, 0);
+	assert_true(web->fault.abort_percent == 0.0);
+	/* a service without x-skiff: the proxy defaults, no fault, no fallback */
+	assert_int_equal(db->proxy.mode, SK_APP_PROXY_HTTP);
+	assert_int_equal(db->proxy.balance, SK_APP_LB_ROUND_ROBIN);
+	assert_false(db->proxy.internal);
+	assert_int_equal(db->proxy.retry_attempts, 2);
+	assert_int_equal(db->proxy.retry_on, SK_APP_RETRY_CONNECT | SK_APP_RETRY_RESET);
+	assert_int_equal(db->proxy.n_retry_status, 0);
+	assert_int_equal(db->proxy.outlier_consecutive_5xx, 5);
+	assert_int_equal(db->proxy.outlier_consecutive_failures, 5);
+	assert_true(db->proxy.connect_timeout_ns == 0 && db->proxy.try_timeout_ns == 0 &&
+		    db->proxy.total_timeout_ns == 0 && db->proxy.idle_timeout_ns == 0 &&
+		    db->proxy.retry_backoff_ns == 0 && db->proxy.retry_max_backoff_ns == 0 &&
+		    db->proxy.retry_budget_percent == 0 && db->proxy.max_concurrent == 0 &&
+		    db->proxy.outlier_base_ejection_ns == 0 &&
+		    db->proxy.outlier_max_ejection_percent == 0);
+	assert_true(db->fault.delay_ns == 0 && db->fault.delay_percent == 0 &&
+		    db->fault.abort_status == 0 && db->fault.abort_percent == 0);
+	assert_null(db->fallback);
+	assert_false(app->x_skiff.egress);
+	assert_null(app->x_skiff.subnet);
+}
+
+static void test_xskiff_warnings(void **state)
+{
+	const char *y = "services:\n"
+			"  web:\n"
+			"    image: a\n"
+			"    x-skiff: {proxy: {internal: true}, fallback: spare}\n"
+			"  spare: {image: b, expose: [\"80\"], profiles: [dev]}\n"
+			"x-skiff: {proxy: {}, colour: blue}\n";
+	struct sk_app_diags d = { 0 };
+	_cleanup_(sk_app_freep) struct sk_app *app = load(y, &d);
+
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(d.n, 5);
+	assert_string_equal(
+	    d.v[0].msg, "compose.yaml: warning: services.web.x-skiff.fallback: \"spare\" is not "
+			"in an active profile, ignored");
+	assert_string_equal(
+	    d.v[1].msg, "compose.yaml:4:15: warning: services.web.x-skiff.proxy: has no effect: "
+			"the service has no ports or expose for the proxy to serve");
+	assert_string_equal(d.v[2].msg,
+			    "compose.yaml:4:40: warning: services.web.x-skiff.fallback: has no "
+			    "effect: the service has no ports or expose for the proxy to serve");
+	assert_string_equal(
+	    d.v[3].msg, "compose.yaml:6:11: warning: x-skiff.proxy: not implemented yet, ignored");
+	assert_string_equal(
+	    d.v[4].msg,
+	    "compose.yaml:6:22: warning: x-skiff.colour: unknown x-skiff setting, ignored");
+	assert_int_equal(app->n_services, 1);
+	assert_null(app->services[0].x_skiff.fallback); /* its target is not running */
+	assert_true(app->services[0].x_skiff.proxy.internal);
+	sk_app_diags_release(&d);
+}
+
+static void test_fault_json(void **state)
+{
+	const char *text =
+	    "{\"delay\": {\"fixed\": \"100ms\", \"jitter\": \"20ms\", \"percent\": 50},"
+	    " \"abort\": {\"status\": 503, \"percent\": 10}}";
+	json_t *j = json_loads(text, 0, NULL), *back;
+	_cleanup_error_ struct sk_error *err = NULL;
+	struct sk_app_fault f = { 0 }, g = { 0 };
+	_cleanup_free_ char *s = NULL;
+
+	assert_int_equal(sk_app_fault_parse_json(j, &f, &err), 0);
+	json_decref(j);
+	assert_true(f.delay_ns == 100000000 && f.delay_jitter_ns == 20000000);
+	assert_true(f.delay_percent == 50.0 && f.abort_percent == 10.0);
+	assert_int_equal(f.abort_status, 503);
+	back = sk_app_fault_json(&f);
+	s = json_dumps(back, JSON_SORT_KEYS | JSON_COMPACT);
+	assert_string_equal(s, "{\"abort\":{\"percent\":10,\"status\":503},\"delay\":{\"fixed\":"
+			       "\"100ms\",\"jitter\":\"20ms\",\"percent\":50}}");
+	assert_int_equal(sk_app_fault_parse_json(back, &g, &err), 0);
+	json_decref(back);
+	assert_true(fault_equal(&f, &g));
+	/* percent defaults to 100; an empty object clears every fault */
+	j = json_loads("{\"delay\": {\"fixed\": \"1s\"}, \"abort\": {\"status\": 500}}", 0, NULL);
+	assert_int_equal(sk_app_fault_parse_json(j, &f, &err), 0);
+	json_decref(j);
+	assert_true(f.delay_percent == 100.0 && f.abort_percent == 100.0);
+	j = json_object();
+	assert_int_equal(sk_app_fault_parse_json(j, &f, &err), 0);
+	json_decref(j);
+	assert_true(f.delay_ns == 0 && f.delay_percent == 0 && f.abort_status == 0 &&
+		    f.abort_percent == 0);
+}
+
+static void test_fault_json_errors(void **state)
+{
+	static const struct {
+		const char *json, *error;
+	} cases[] = {
+		{ "{\"delay\": {\"fixed\": \"1s\", \"percent\": 150}}",
+		  "delay.percent: out of range (0..100)" },
+		{ "{\"delay\": {\"jitter\": \"1s\"}}", "delay.fixed: missing" },
+		{ "{\"delay\": {\"fixed\": \"1s\", \"jitter\": \"2s\"}}",
+		  "delay.jitter: must not be longer than fixed" },
+		{ "{\"delay\": {\"fixed\": \"soon\"}}", "delay.fixed: invalid duration" },
+		{ "{\"abort\": {\"status\": 42}}",
+		  "abort.status: out of range (100..599, or 0 for none)" },
+		{ "{\"abort\": {\"status\": \"503\"}}", "abort.status: an integer" },
+		{ "{\"abort\": {\"status\": 503, \"percent\": \"10%\"}}",
+		  "abort.percent: a number" },
+		{ "{\"delay\": 5}", "delay: an object" },
+		{ "[]", "fault: expected an object" },
+	};
+	struct sk_app_fault f = { .abort_status = 7 };
+
+	for (size_t i = 0; i < SK_ELEMENTSOF(cases); i++) {
+		_cleanup_error_ struct sk_error *err = NULL;
+		json_t *j = json_loads(cases[i].json, 0, NULL);
+		assert_non_null(j);
+		assert_int_equal(sk_app_fault_parse_json(j, &f, &err), -EINVAL);
+		json_decref(j);
+		assert_string_equal(err->msg, cases[i].error);
+		assert_int_equal(f.abort_status, 7); /* untouched on failure */
+	}
+}
+
+static void test_xskiff_json_errors(void **state)
+{
+	static const struct {
+		const char *json, *error;
+	} cases[] = {
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"x-skiff\":{\"proxy\":{"
+		  "\"retries\":{\"on\":[\"reset\",404]}}}}}}",
+		  "services.web.x-skiff.proxy.retries.on: unknown retry condition" },
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"x-skiff\":{\"proxy\":{"
+		  "\"mode\":\"udp\"}}}}}",
+		  "services.web.x-skiff.proxy.mode: unknown value" },
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"x-skiff\":{\"fault\":{"
+		  "\"abort\":{\"status\":503,\"percent\":200}}}}}}",
+		  "services.web.x-skiff.fault.abort.percent: out of range (0..100)" },
+		{ "{\"name\":\"x\",\"services\":{},\"x-skiff\":{\"subnet\":\"10.0.0.1/24\"}}",
+		  "x-skiff.subnet: invalid subnet (a.b.c.d/n, n 16..28)" },
+	};
+
+	for (size_t i = 0; i < SK_ELEMENTSOF(cases); i++) {
+		_cleanup_error_ struct sk_error *err = NULL;
+		struct sk_app *app = NULL;
+		assert_int_equal(sk_app_from_json(cases[i].json, strlen(cases[i].json), &app, &err),
+				 -EINVAL);
+		assert_string_equal(err->msg, cases[i].error);
+		assert_null(app);
+	}
+}
+
 static void test_hash_tracks_changes(void **state)
 {
 	const char *a = "services: {web: {image: a, deploy: {replicas: 1}}}\n";
@@ -468,6 +716,12 @@ int main(void)
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_json_errors),
 		cmocka_unit_test(test_hash_tracks_changes),
+		cmocka_unit_test(test_xskiff_proxy_fault),
+		cmocka_unit_test(test_xskiff_defaults),
+		cmocka_unit_test(test_xskiff_warnings),
+		cmocka_unit_test(test_fault_json),
+		cmocka_unit_test(test_fault_json_errors),
+		cmocka_unit_test(test_xskiff_json_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -139,6 +139,96 @@ static const struct {
 	  "81}}}\n",
 	  "compose.yaml:4:47: services.web.x-skiff.health.tcp: only one of http and tcp may be "
 	  "given" },
+	/* x-skiff proxy, fault, fallback; app-level egress and subnet */
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff:\n      proxy:\n      "
+	  "  retries: {on: [reset, 503, foo]}\n",
+	  "compose.yaml:7:36: services.web.x-skiff.proxy.retries.on[2]: unknown retry condition "
+	  "\"foo\" (connect-failure, reset, timeout, or a status 500-599)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {retries: "
+	  "{attempts: 11}}}\n",
+	  "compose.yaml:5:43: services.web.x-skiff.proxy.retries.attempts: 11 is out of range "
+	  "(0..10)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {mode: "
+	  "udp}}\n",
+	  "compose.yaml:5:29: services.web.x-skiff.proxy.mode: invalid proxy mode \"udp\" (http, "
+	  "tcp)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {balance: "
+	  "random}}\n",
+	  "compose.yaml:5:32: services.web.x-skiff.proxy.balance: invalid balance \"random\" "
+	  "(round_robin, least_request)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {retries: "
+	  "{on: [500, 501, 502, 503, 504, 505, 506, 507, 508]}}}\n",
+	  "compose.yaml:5:78: services.web.x-skiff.proxy.retries.on[8]: at most 8 retry statuses "
+	  "may be given" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {retries: "
+	  "{budget: lots}}}\n",
+	  "compose.yaml:5:41: services.web.x-skiff.proxy.retries.budget: invalid percentage "
+	  "\"lots\" (like 20 or 20%)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {retries: "
+	  "{budget: 150%}}}\n",
+	  "compose.yaml:5:41: services.web.x-skiff.proxy.retries.budget: 150% is out of range "
+	  "(0..100)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {retry: "
+	  "3}}\n",
+	  "compose.yaml:5:23: services.web.x-skiff.proxy.retry: unknown field" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {outlier: "
+	  "{max_ejection_percent: 101}}}\n",
+	  "compose.yaml:5:55: services.web.x-skiff.proxy.outlier.max_ejection_percent: 101 is out "
+	  "of range (0..100)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {retries: "
+	  "{backoff: 1s, max_backoff: 100ms}}}\n",
+	  "compose.yaml:5:59: services.web.x-skiff.proxy.retries.max_backoff: must not be shorter "
+	  "than backoff" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: "
+	  "{connect_timeout: soon}}\n",
+	  "compose.yaml:5:40: services.web.x-skiff.proxy.connect_timeout: invalid duration "
+	  "\"soon\"" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: {internal: "
+	  "maybe}}\n",
+	  "compose.yaml:5:33: services.web.x-skiff.proxy.internal: invalid boolean \"maybe\"" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: "
+	  "{max_concurrent: -1}}\n",
+	  "compose.yaml:5:39: services.web.x-skiff.proxy.max_concurrent: -1 is out of range "
+	  "(0..1000000)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fault: {delay: "
+	  "{percent: 50}}}\n",
+	  "compose.yaml:5:30: services.web.x-skiff.fault.delay: fixed is required" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fault: {delay: "
+	  "{fixed: 10ms, jitter: 20ms}}}\n",
+	  "compose.yaml:5:52: services.web.x-skiff.fault.delay.jitter: must not be longer than "
+	  "fixed" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fault: {abort: "
+	  "{status: 700}}}\n",
+	  "compose.yaml:5:39: services.web.x-skiff.fault.abort.status: 700 is out of range "
+	  "(100..599)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fault: {abort: "
+	  "{percent: 10}}}\n",
+	  "compose.yaml:5:30: services.web.x-skiff.fault.abort: status is required" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fault: {abort: "
+	  "{status: 503, percent: 101}}}\n",
+	  "compose.yaml:5:53: services.web.x-skiff.fault.abort.percent: 101 is out of range "
+	  "(0..100)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fault: {delay: "
+	  "{fixed: 1s}, drop: {percent: 1}}}\n",
+	  "compose.yaml:5:43: services.web.x-skiff.fault.drop: unknown field" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fallback: nope}\n",
+	  "compose.yaml:5:25: services.web.x-skiff.fallback: unknown service \"nope\"" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fallback: web}\n",
+	  "compose.yaml:5:25: services.web.x-skiff.fallback: must name another service, not the "
+	  "service itself" },
+	{ "services:\n  a: {image: x, x-skiff: {fallback: b}}\n  b: {image: x, x-skiff: {fallback: "
+	  "c}}\n  c: {image: x, x-skiff: {fallback: a}}\n",
+	  "compose.yaml:4:37: services.c.x-skiff.fallback: fallback cycle: a -> b -> c -> a" },
+	{ "services: {web: {image: a}}\nx-skiff: {subnet: 10.89.7.0/8}\n",
+	  "compose.yaml:2:19: x-skiff.subnet: invalid subnet \"10.89.7.0/8\" (a.b.c.d/n, n "
+	  "16..28)" },
+	{ "services: {web: {image: a}}\nx-skiff: {subnet: 10.89.7.1/24}\n",
+	  "compose.yaml:2:19: x-skiff.subnet: subnet \"10.89.7.1/24\" has host bits set (did you "
+	  "mean 10.89.7.0/24?)" },
+	{ "services: {web: {image: a}}\nx-skiff: {subnet: banana}\n",
+	  "compose.yaml:2:19: x-skiff.subnet: invalid subnet \"banana\" (a.b.c.d/n, n 16..28)" },
+	{ "services: {web: {image: a}}\nx-skiff: {egress: sometimes}\n",
+	  "compose.yaml:2:19: x-skiff.egress: invalid boolean \"sometimes\"" },
 	{ "services:\n  Web_1:\n    image: a\n",
 	  "compose.yaml:2:3: services: invalid service name \"Web_1\" (use [a-z0-9][a-z0-9_-]*)" },
 	{ "services:\n  web:\n    image: a\n    env_file: nope.env\n",

@@ -491,6 +491,8 @@ static void fault_in(struct jin *j, json_t *o, const char *path, struct sk_app_f
 			bad(j, pd, "fixed", "missing");
 		get_dur(j, d, pd, "fixed", &f->delay_ns);
 		get_dur(j, d, pd, "jitter", &f->delay_jitter_ns);
+		if (f->delay_jitter_ns > f->delay_ns)
+			bad(j, pd, "jitter", "must not be longer than fixed");
 		f->delay_percent = present(d, "percent") ? 0 : 100;
 		get_percent(j, d, pd, "percent", &f->delay_percent);
 	}

@@ -3,8 +3,9 @@
  * app-validate.c - checks that span services, run once every service is
  * parsed: depends_on and network_mode service: targets exist, dependencies
  * have no cycle (reported as "a -> b -> a"), attached networks are
- * declared, no two services publish the same host port; then profiles.
- * Also the start order the daemon uses (dependencies first).
+ * declared, no two services publish the same host port, x-skiff.fallback
+ * names another service and fallbacks have no cycle; then profiles.  Also
+ * the start order the daemon uses (dependencies first).
  */
 #include "app/app-internal.h"
 
@@ -177,6 +178,120 @@ static int check_host_ports(struct sk_app_ctx *c, const struct sk_app *app,
 	return r;
 }
 
+/* ---- x-skiff.fallback ---------------------------------------------------- */
+
+/* The key node `key` of the x-skiff block of service `name`, for positions. */
+static const struct sk_yn *xskiff_key(const struct sk_yn *services, const char *name,
+				      const char *key)
+{
+	const struct sk_yn *x = sk_yn_get(sk_yn_get(services, name), "x-skiff");
+
+	for (size_t i = 0; x && x->type == SK_YN_MAP && i < x->n; i++)
+		if (!strcmp(sk_yn_key(x, i)->text, key))
+			return sk_yn_key(x, i);
+	return NULL;
+}
+
+static const struct sk_yn *fallback_node(const struct sk_yn *services, const char *name)
+{
+	return sk_yn_get(sk_yn_get(sk_yn_get(services, name), "x-skiff"), "fallback");
+}
+
+/* fallback names another existing service. */
+static int check_fallback_refs(struct sk_app_ctx *c, const struct sk_app *app,
+			       const struct sk_yn *services)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < app->n_services; i++) {
+		const struct sk_app_service *s = &app->services[i];
+		_cleanup_free_ char *path = NULL;
+		if (!s->x_skiff.fallback)
+			continue;
+		path = sk_asprintf("services.%s.x-skiff.fallback", s->name);
+		if (!strcmp(s->x_skiff.fallback, s->name))
+			r = sk_app_fail(c, fallback_node(services, s->name), path,
+					"must name another service, not the service itself");
+		else if (service_index(app, s->x_skiff.fallback) < 0)
+			r = sk_app_fail(c, fallback_node(services, s->name), path,
+					"unknown service \"%s\"", s->x_skiff.fallback);
+	}
+	return r;
+}
+
+static ssize_t fallback_of(const struct sk_app *app, size_t i)
+{
+	const char *f = app->services[i].x_skiff.fallback;
+
+	return f ? service_index(app, f) : -1;
+}
+
+/*
+ * Each service has at most one fallback, so a cycle is found by following
+ * the chain from each service.  A cycle is reported once, from its first
+ * service (by name), at the fallback that closes it: "a -> b -> a".
+ */
+static int check_fallback_cycles(struct sk_app_ctx *c, const struct sk_app *app,
+				 const struct sk_yn *services)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < app->n_services; i++) {
+		_cleanup_free_ char *path = NULL;
+		struct sk_app_buf b = { 0 };
+		size_t cur = i, steps = 0, last = i;
+		bool cycle = false, first = true;
+		ssize_t t;
+		while ((t = fallback_of(app, cur)) >= 0 && (size_t)t != cur &&
+		       steps++ < app->n_services) {
+			first &= (size_t)t >= i;
+			last = cur;
+			cur = (size_t)t;
+			if (cur == i) {
+				cycle = true;
+				break;
+			}
+		}
+		if (!cycle || !first)
+			continue;
+		cur = i;
+		do {
+			sk_app_buf_adds(&b, app->services[cur].name);
+			sk_app_buf_adds(&b, " -> ");
+			cur = (size_t)fallback_of(app, cur);
+		} while (cur != i);
+		sk_app_buf_adds(&b, app->services[i].name);
+		path = sk_asprintf("services.%s.x-skiff.fallback", app->services[last].name);
+		r = sk_app_fail(c, fallback_node(services, app->services[last].name), path,
+				"fallback cycle: %s", b.s);
+		free(b.s);
+	}
+	return r;
+}
+
+/* proxy, fault and fallback act on the ports the proxy serves: without any, warn. */
+static void check_proxied_ports(struct sk_app_ctx *c, const struct sk_app *app,
+				const struct sk_yn *services)
+{
+	static const char *const keys[] = { "proxy", "fault", "fallback" };
+
+	for (size_t i = 0; i < app->n_services; i++) {
+		const struct sk_app_service *s = &app->services[i];
+		if (s->n_ports || (s->expose && s->expose[0]))
+			continue;
+		for (size_t k = 0; k < SK_ELEMENTSOF(keys); k++) {
+			const struct sk_yn *n = xskiff_key(services, s->name, keys[k]);
+			_cleanup_free_ char *path = NULL;
+			if (!n)
+				continue;
+			path = sk_asprintf("services.%s.x-skiff.%s", s->name, keys[k]);
+			sk_app_warn(c, n, path,
+				    "has no effect: the service has no ports or expose for the "
+				    "proxy to serve");
+		}
+	}
+}
+
 int sk_app_validate(struct sk_app_ctx *c, struct sk_app *app, const struct sk_yn *services)
 {
 	int r = 0;
@@ -184,6 +299,9 @@ int sk_app_validate(struct sk_app_ctx *c, struct sk_app *app, const struct sk_yn
 	r |= check_refs(c, app, services);
 	r |= check_cycles(c, app, services);
 	r |= check_host_ports(c, app, services);
+	r |= check_fallback_refs(c, app, services);
+	r |= check_fallback_cycles(c, app, services);
+	check_proxied_ports(c, app, services);
 	return r ? -EINVAL : 0;
 }
 
@@ -234,6 +352,18 @@ int sk_app_profiles_apply(struct sk_app_ctx *c, struct sk_app *app, char *const 
 				    d->service);
 			}
 		}
+	for (size_t i = 0; i < app->n_services; i++) {
+		struct sk_app_skiff_service *x = &app->services[i].x_skiff;
+		ssize_t t = x->fallback ? service_index(app, x->fallback) : -1;
+		if (keep[i] && t >= 0 && !keep[t]) {
+			_cleanup_free_ char *p =
+			    sk_asprintf("services.%s.x-skiff.fallback", app->services[i].name);
+			sk_app_warn(c, NULL, p, "\"%s\" is not in an active profile, ignored",
+				    x->fallback);
+			free(x->fallback);
+			x->fallback = NULL;
+		}
+	}
 	for (size_t i = 0; i < app->n_services; i++) {
 		if (keep[i])
 			app->services[n++] = app->services[i];
