@@ -42,7 +42,7 @@ struct sk_dns_zone {
 };
 
 struct sk_dns_opts {
-	uint16_t port; /* 0: 53 (tests use another port) */
+	uint16_t port;		 /* 0: 53 (tests use another port) */
 	const char *resolv_conf; /* NULL: /etc/resolv.conf */
 };
 
