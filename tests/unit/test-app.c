@@ -694,14 +694,21 @@ static void test_hash_tracks_changes(void **state)
 	const char *a = "services: {web: {image: a, deploy: {replicas: 1}}}\n";
 	const char *b = "services: {web: {image: a, deploy: {replicas: 5}, depends_on: []}}\n";
 	const char *c = "services: {web: {image: a, environment: [X=1]}}\n";
+	const char *d = "services: {web: {image: a, expose: [80], x-skiff: {proxy: {timeout: 2s},"
+			" fault: {abort: {status: 503}}}}}\n";
+	const char *e = "services: {web: {image: a, expose: [80]}}\n";
 	_cleanup_(sk_app_freep) struct sk_app *A = load(a, NULL), *B = load(b, NULL),
-					      *C = load(c, NULL);
+					      *C = load(c, NULL), *D = load(d, NULL),
+					      *E = load(e, NULL);
 	_cleanup_free_ char *ha = sk_app_service_hash(&A->services[0]),
 			    *hb = sk_app_service_hash(&B->services[0]);
 	_cleanup_free_ char *hc = sk_app_service_hash(&C->services[0]);
+	_cleanup_free_ char *hd = sk_app_service_hash(&D->services[0]),
+			    *he = sk_app_service_hash(&E->services[0]);
 
 	assert_string_equal(ha, hb); /* scaling does not recreate containers */
 	assert_string_not_equal(ha, hc);
+	assert_string_equal(hd, he); /* nor do traffic policy and faults (the proxy applies them) */
 }
 
 int main(void)

@@ -417,6 +417,14 @@ char *sk_app_service_hash(const struct sk_app_service *svc)
 	json_object_del(j, "replicas");
 	json_object_del(j, "depends_on");
 	json_object_del(j, "profiles");
+	/* the proxy's settings for the service are traffic policy: skiffd applies them
+	 * to its routing table without touching the containers */
+	json_t *x = json_object_get(j, "x-skiff");
+	if (x) {
+		json_object_del(x, "proxy");
+		json_object_del(x, "fault");
+		json_object_del(x, "fallback");
+	}
 	s = dump(j, false);
 	sk_app_sha256_hex(s, strlen(s), hex);
 	return sk_strdup(hex);

@@ -86,27 +86,27 @@ static size_t service_ports(const struct sk_app_service *def, uint16_t *out)
 
 static void policy_from(const struct sk_app_proxy *x, struct sk_proxy_policy *p)
 {
-	*p = (struct sk_proxy_policy){
-		.mode = x->mode == SK_APP_PROXY_TCP ? SK_PROXY_TCP : SK_PROXY_HTTP,
-		.lb = x->balance == SK_APP_LB_LEAST_REQUEST ? SK_PROXY_LEAST_REQUEST
-							    : SK_PROXY_ROUND_ROBIN,
-		.connect_timeout_ns = (uint64_t)x->connect_timeout_ns,
-		.try_timeout_ns = (uint64_t)x->try_timeout_ns,
-		.total_timeout_ns = (uint64_t)x->total_timeout_ns,
-		.idle_timeout_ns = (uint64_t)x->idle_timeout_ns,
-		.retry_attempts = x->retry_attempts,
-		.retry_on = x->retry_on, /* SK_APP_RETRY_* == SK_PROXY_RETRY_* */
-		.retry_backoff_ns = (uint64_t)x->retry_backoff_ns,
-		.retry_max_backoff_ns = (uint64_t)x->retry_max_backoff_ns,
-		.retry_budget_percent = x->retry_budget_percent,
-		.outlier_consecutive_5xx = x->outlier_consecutive_5xx,
-		.outlier_consecutive_failures = x->outlier_consecutive_failures,
-		.outlier_base_ejection_ns = (uint64_t)x->outlier_base_ejection_ns,
-		.outlier_max_ejection_percent = x->outlier_max_ejection_percent,
-		.max_concurrent = x->max_concurrent,
-	};
+	/* field by field after a memset: padding stays zero (the signature reads bytes) */
+	memset(p, 0, sizeof(*p));
+	p->mode = x->mode == SK_APP_PROXY_TCP ? SK_PROXY_TCP : SK_PROXY_HTTP;
+	p->lb =
+	    x->balance == SK_APP_LB_LEAST_REQUEST ? SK_PROXY_LEAST_REQUEST : SK_PROXY_ROUND_ROBIN;
+	p->connect_timeout_ns = (uint64_t)x->connect_timeout_ns;
+	p->try_timeout_ns = (uint64_t)x->try_timeout_ns;
+	p->total_timeout_ns = (uint64_t)x->total_timeout_ns;
+	p->idle_timeout_ns = (uint64_t)x->idle_timeout_ns;
+	p->retry_attempts = x->retry_attempts;
+	p->retry_on = x->retry_on; /* SK_APP_RETRY_* == SK_PROXY_RETRY_* */
 	p->n_retry_status = x->n_retry_status;
 	memcpy(p->retry_status, x->retry_status, sizeof(p->retry_status));
+	p->retry_backoff_ns = (uint64_t)x->retry_backoff_ns;
+	p->retry_max_backoff_ns = (uint64_t)x->retry_max_backoff_ns;
+	p->retry_budget_percent = x->retry_budget_percent;
+	p->outlier_consecutive_5xx = x->outlier_consecutive_5xx;
+	p->outlier_consecutive_failures = x->outlier_consecutive_failures;
+	p->outlier_base_ejection_ns = (uint64_t)x->outlier_base_ejection_ns;
+	p->outlier_max_ejection_percent = x->outlier_max_ejection_percent;
+	p->max_concurrent = x->max_concurrent;
 }
 
 _Static_assert(SK_APP_RETRY_CONNECT == SK_PROXY_RETRY_CONNECT &&
@@ -223,9 +223,13 @@ static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port)
 		if (use)
 			c->fallback = cluster_name(fb, use);
 	}
-	fprintf(b->sig, "C %s fb=%s f=%" PRId64 "/%" PRId64 "/%g/%d/%g h=%s\n", c->name,
+	fprintf(b->sig, "C %s fb=%s f=%" PRId64 "/%" PRId64 "/%g/%d/%g p=", c->name,
 		c->fallback ? c->fallback : "-", f->delay_ns, f->delay_jitter_ns, f->delay_percent,
-		f->abort_status, f->abort_percent, s->hash ? s->hash : "-");
+		f->abort_status, f->abort_percent);
+	/* the policy as bytes: any change of a setting republishes */
+	for (size_t i = 0; i < sizeof(c->policy); i++)
+		fprintf(b->sig, "%02x", ((const unsigned char *)&c->policy)[i]);
+	fputc('\n', b->sig);
 	for (size_t i = 0; i < s->n_r; i++) {
 		struct sk_dreplica *r = s->r[i];
 		struct sk_proxy_endpoint *e;
