@@ -135,30 +135,24 @@ static void copy_safe(char *dst, size_t cap, const char *src, size_t len)
 
 static const char *reason_phrase(int status)
 {
-	switch (status) {
-	case 200:
-		return "OK";
-	case 400:
-		return "Bad Request";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 431:
-		return "Request Header Fields Too Large";
-	case 500:
-		return "Internal Server Error";
-	case 502:
-		return "Bad Gateway";
-	case 503:
-		return "Service Unavailable";
-	case 504:
-		return "Gateway Timeout";
-	case 505:
-		return "HTTP Version Not Supported";
-	default:
-		return status < 400 ? "Other" : "Error";
-	}
+	static const struct {
+		int status;
+		const char *reason;
+	} known[] = { { 200, "OK" },
+		      { 400, "Bad Request" },
+		      { 404, "Not Found" },
+		      { 405, "Method Not Allowed" },
+		      { 431, "Request Header Fields Too Large" },
+		      { 500, "Internal Server Error" },
+		      { 502, "Bad Gateway" },
+		      { 503, "Service Unavailable" },
+		      { 504, "Gateway Timeout" },
+		      { 505, "HTTP Version Not Supported" } };
+
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (known[i].status == status)
+			return known[i].reason;
+	return status < 400 ? "Other" : "Error";
 }
 
 static void close_upstream(struct conn *c)
@@ -204,8 +198,10 @@ static void respond(struct conn *c, int status, const char *ctype, const char *s
 static void fail(struct conn *c, int status, const char *why)
 {
 	char note[HOST_MAX + 128], body[sizeof(note) + 1];
+	int n = snprintf(note, sizeof(note), "%s: %s", c->up->spec, why);
 
-	snprintf(note, sizeof(note), "%s: %s", c->up->spec, why);
+	if (n > 0 && (size_t)n < sizeof(note) - 2)
+		note[strlen(c->up->spec) + 2] = (char)tolower((unsigned char)why[0]); /* strerror */
 	snprintf(body, sizeof(body), "%s\n", note);
 	respond(c, status, "text/plain", NULL, body, strlen(body), note);
 }

@@ -1,13 +1,19 @@
 # SPDX-License-Identifier: Apache-2.0
-"""The demo app's programs (examples/programs), run directly on the host:
-shopd's endpoints and HTTP behaviour over loopback on ephemeral ports
-(keep-alive, pipelining, /slow not blocking others, strict parsing, exit
-codes) and worker's lines, streams and exit codes.  Plus `skiff config` on
-examples/demo/compose.yaml, which must load without a warning.
+"""The demo apps' programs (examples/programs), run directly on the host:
+shopd's endpoints, roles (catalog, recommendations, popular) and HTTP
+behaviour over loopback on ephemeral ports (keep-alive, pipelining, /slow not
+blocking others, strict parsing, /fail, exit codes); the gateway forwarding to
+shopd and to scripted upstreams (status, body and X-Served-By passed on, 502
+for refused, reset or junk answers, 504 after its timeout while it keeps
+answering others); worker's lines, streams and exit codes.  Plus `skiff
+config` on examples/demo and examples/shop.
 
 Builds nothing: the binaries come from $SKIFF_EXAMPLES (default
-build/examples), where scripts/mk-demo-images.sh puts them.  Only the test
-of /tmp/unhealthy needs root (it gives shopd a private /tmp)."""
+build/examples), where scripts/mk-demo-images.sh puts them.  The tests of
+/tmp/unhealthy and /tmp/fail need root (they give shopd a private /tmp), and
+so does the gateway's name resolution test (a network and mount namespace of
+its own, with a scripted nameserver and its own /etc/resolv.conf and
+/etc/hosts)."""
 import json
 import os
 import queue
@@ -32,11 +38,16 @@ def program(name):
     return path
 
 
-class Shopd:
-    """A running shopd on 127.0.0.1:<ephemeral port>; its stdout lines are
-    collected by a thread."""
+SHOPD_STARTED = r"shopd: (?P<name>\S+) listening on 127\.0\.0\.1:(?P<port>\d+) \(pid (?P<pid>\d+), replica (?P<replica>.*)\)$"
+GATEWAY_STARTED = (r"gateway: listening on 127\.0\.0\.1:(?P<port>\d+) \(pid (?P<pid>\d+), replica (?P<replica>.*)\), "
+                   r"catalog (?P<catalog>\S+), recommendations (?P<recommendations>\S+), timeout (?P<timeout>\d+) ms$")
 
-    def __init__(self, argv, env):
+
+class Server:
+    """A running shopd or gateway on 127.0.0.1:<ephemeral port>; its stdout
+    lines are collected by a thread."""
+
+    def __init__(self, argv, env, started=SHOPD_STARTED):
         self.proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
         self.lines = queue.Queue()
@@ -44,10 +55,11 @@ class Shopd:
         self.reader = threading.Thread(target=self._reader, daemon=True)
         self.reader.start()
         first = self.next_line()
-        m = re.match(r"shopd: (\S+) listening on 127\.0\.0\.1:(\d+) \(pid (\d+), replica (.*)\)$", first)
+        m = re.match(started, first)
         assert m, f"unexpected startup line {first!r}"
-        self.name, self.port, self.replica = m.group(1), int(m.group(2)), m.group(4)
-        assert int(m.group(3)) == self.proc.pid
+        self.started = m.groupdict()
+        self.name, self.port, self.replica = m.groupdict().get("name"), int(m["port"]), m["replica"]
+        assert int(m["pid"]) == self.proc.pid
 
     def _reader(self):
         for line in self.proc.stdout:
@@ -56,7 +68,7 @@ class Shopd:
 
     def next_line(self, timeout=TIMEOUT):
         line = self.lines.get(timeout=timeout)
-        assert line is not None, "shopd closed its stdout"
+        assert line is not None, "the server closed its stdout"
         self.log.append(line)
         return line
 
@@ -82,9 +94,11 @@ class Shopd:
 def start_shopd():
     started = []
 
-    def start(name="web", prefix=()):
-        env = {"PATH": "/usr/bin:/bin", "PORT": "0", "ADDR": "127.0.0.1", "NAME": name}
-        s = Shopd([*prefix, program("shopd")], env)
+    def start(name="web", prefix=(), **more):
+        env = {"PATH": "/usr/bin:/bin", "PORT": "0", "ADDR": "127.0.0.1", "NAME": name, **more}
+        if name is None:
+            del env["NAME"]
+        s = Server([*prefix, program("shopd")], env)
         started.append(s)
         return s
 
@@ -174,10 +188,13 @@ def test_name_is_json_escaped(start_shopd):
 def test_healthz_and_items(shopd):
     assert get(shopd, "/healthz")[:1] == (200,) and get(shopd, "/healthz")[2] == b"ok\n"
     st, h, body = get(shopd, "/items")
-    items = json.loads(body)
+    doc = json.loads(body)
     assert st == 200 and h["content-type"] == "application/json"
+    assert doc["service"] == "web" and doc["replica"] == socket.gethostname()
+    items = doc["items"]
     assert [i["name"] for i in items] == ["teapot", "kettle", "mug", "tea tin"]
     assert all(set(i) == {"id", "name", "price_cents", "stock"} for i in items)
+    assert get(shopd, "/recommendations")[0] == 404  # the catalog role has none
 
 
 @pytest.mark.root
@@ -194,6 +211,63 @@ def test_healthz_500_while_tmp_unhealthy_exists(start_shopd, tmp_path):
     assert (st, body) == (500, b"unhealthy\n")
     subprocess.run(["nsenter", "-t", str(pid), "-m", "rm", "/tmp/unhealthy"], check=True)
     assert get(srv, "/healthz")[0] == 200
+
+
+def test_recommendations_role_picks_differ_per_request(start_shopd):
+    srv = start_shopd(name=None, ROLE="recommendations")
+    assert srv.name == "recommendations"  # NAME defaults to the ROLE
+    answers = []
+    for _ in range(3):
+        st, h, body = get(srv, "/recommendations")
+        assert st == 200 and h["content-type"] == "application/json"
+        answers.append(json.loads(body))
+    for a in answers:
+        assert set(a) == {"source", "replica", "items"}
+        assert a["source"] == "recommendations" and a["replica"] == socket.gethostname()
+        assert len(a["items"]) == 3 and all(set(i) == {"id", "name", "reason"} for i in a["items"])
+    assert answers[0]["items"] != answers[1]["items"] != answers[2]["items"]
+    assert get(srv, "/items")[0] == 404
+
+
+def test_popular_role_serves_the_same_path_with_fixed_titles(start_shopd):
+    srv = start_shopd(name="popular", ROLE="popular")
+    a, b = (json.loads(get(srv, "/recommendations")[2]) for _ in range(2))
+    assert a == b and a["source"] == "popular" and a["replica"] == socket.gethostname()
+    assert [i["name"] for i in a["items"]] == ["teapot", "mug", "kettle"]
+    assert get(srv, "/items")[0] == 404
+
+
+def test_invalid_role_exits_2():
+    p = subprocess.run([program("shopd")], env={"ROLE": "cart"}, capture_output=True, text=True,
+                       timeout=TIMEOUT)
+    assert p.returncode == 2 and "invalid ROLE 'cart'" in p.stderr
+
+
+def test_fail_answers_the_code_and_keeps_the_connection(shopd):
+    with shopd.connect() as c:
+        st, h, body = c.request(req("/fail?code=503"))
+        assert (st, h["connection"], body) == (503, "keep-alive", b"failed on request\n")
+        assert c.request(req("/fail?code=500"))[0] == 500
+        assert c.request(req("/healthz"))[0] == 200
+    shopd.wait_line(r"^GET /fail\?code=503 503 \d+\.\dms$")
+    for bad in ("/fail", "/fail?code=499", "/fail?code=600", "/fail?code=5x3", "/fail?x=503"):
+        assert get(shopd, bad)[0] == 400, bad
+
+
+@pytest.mark.root
+def test_every_request_but_healthz_gets_503_while_tmp_fail_exists(start_shopd):
+    if os.path.realpath(EXAMPLES).startswith("/tmp/"):
+        pytest.skip("the binaries are under /tmp, which this test hides")
+    srv = start_shopd(prefix=("unshare", "--mount", "--propagation", "private", "sh", "-c",
+                              'mount -t tmpfs tmpfs /tmp && exec "$0"'), ROLE="catalog")
+    assert get(srv, "/items")[0] == 200
+    subprocess.run(["nsenter", "-t", str(srv.proc.pid), "-m", "touch", "/tmp/fail"], check=True)
+    for path in ("/items", "/", "/nope", "/slow?ms=1"):
+        st, _, body = get(srv, path)
+        assert (st, body) == (503, b"failing: /tmp/fail exists\n"), path
+    assert get(srv, "/healthz")[0] == 200  # healthy all along: only the proxy notices
+    subprocess.run(["nsenter", "-t", str(srv.proc.pid), "-m", "rm", "/tmp/fail"], check=True)
+    assert get(srv, "/items")[0] == 200
 
 
 def test_head_has_the_length_and_no_body(shopd):
