@@ -135,24 +135,18 @@ static void copy_safe(char *dst, size_t cap, const char *src, size_t len)
 
 static const char *reason_phrase(int status)
 {
-	static const struct {
-		int status;
-		const char *reason;
-	} known[] = { { 200, "OK" },
-		      { 400, "Bad Request" },
-		      { 404, "Not Found" },
-		      { 405, "Method Not Allowed" },
-		      { 431, "Request Header Fields Too Large" },
-		      { 500, "Internal Server Error" },
-		      { 502, "Bad Gateway" },
-		      { 503, "Service Unavailable" },
-		      { 504, "Gateway Timeout" },
-		      { 505, "HTTP Version Not Supported" } };
-
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (known[i].status == status)
-			return known[i].reason;
-	return status < 400 ? "Other" : "Error";
+	return status == 200   ? "OK"
+	       : status == 400 ? "Bad Request"
+	       : status == 404 ? "Not Found"
+	       : status == 405 ? "Method Not Allowed"
+	       : status == 431 ? "Request Header Fields Too Large"
+	       : status == 502 ? "Bad Gateway"
+	       : status == 503 ? "Service Unavailable"
+	       : status == 504 ? "Gateway Timeout"
+	       : status == 505 ? "HTTP Version Not Supported"
+	       : status < 400  ? "Other" /* an upstream's: the code is what counts */
+	       : status < 500  ? "Client Error"
+			       : "Server Error";
 }
 
 static void close_upstream(struct conn *c)
