@@ -84,7 +84,7 @@ bench-daemon: all
 	./bench/daemon.sh
 
 # The demo app's static programs (examples/programs), used by the demo and the system tests.
-EXAMPLES := shopd worker
+EXAMPLES := shopd worker gateway
 examples: $(EXAMPLES:%=build/examples/%)
 build/examples/%: examples/programs/%.c
 	@mkdir -p $(dir $@)

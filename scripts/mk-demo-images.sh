@@ -1,17 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 # mk-demo-images.sh - the demo app's programs and images: compiles
-# examples/programs/*.c (static, no libraries beyond libc) and makes two OCI
+# examples/programs/*.c (static, no libraries beyond libc) and makes three OCI
 # image layouts with scripts/mk-example-image.sh.  Offline, no root needed,
 # idempotent and deterministic: a second run rewrites the same binaries and
 # layouts with the same digests.
 #
 # Usage: scripts/mk-demo-images.sh [--import] [--store DIR] OUTDIR
 #
-#   OUTDIR/shop    skiff-demo/shop:1    /usr/local/bin/shopd, EXPOSE 8080
-#   OUTDIR/worker  skiff-demo/worker:1  /usr/local/bin/worker
+#   OUTDIR/shop     skiff-demo/shop:1     /usr/local/bin/shopd, EXPOSE 8080
+#                   (ROLE=catalog|recommendations|popular picks the service)
+#   OUTDIR/gateway  skiff-demo/gateway:1  /usr/local/bin/gateway, EXPOSE 8080
+#   OUTDIR/worker   skiff-demo/worker:1   /usr/local/bin/worker
 #
-#   --import       then imports both into skiff's store with $SKIFF (default
+#   --import       then imports them into skiff's store with $SKIFF (default
 #                  build/rel/skiff): skiff image import OUTDIR/shop --name ...
 #   --store DIR    the store to import into (default: skiff's, /var/lib/skiff)
 #
@@ -25,7 +27,7 @@ SKIFF=${SKIFF:-$TOP/build/rel/skiff}
 CFLAGS="-static -O2 -s -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wformat=2
 -Wmissing-prototypes -Wstrict-prototypes -Wl,--build-id=none"
 
-usage() { sed -n '9,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '9,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 import=0 store=
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -40,7 +42,7 @@ done
 OUT=$1
 mkdir -p "$BIN" "$OUT"
 
-# build NAME: $BIN/NAME from $SRC/NAME.c (a second or so for both).
+# build NAME: $BIN/NAME from $SRC/NAME.c (a second or so each).
 # -ffile-prefix-map and no build id: the binary does not say where it was
 # built, so the images' digests depend only on the source and the compiler.
 build() {
@@ -50,13 +52,18 @@ build() {
 	mv -f "$BIN/$1.tmp" "$BIN/$1"
 }
 build shopd
+build gateway
 build worker
 
 label=org.opencontainers.image.source=skiff/examples/programs
 echo "  IMAGE   skiff-demo/shop:1 -> $OUT/shop"
 "$TOP/scripts/mk-example-image.sh" skiff-demo/shop:1 "$OUT/shop" \
-	--bin "$BIN/shopd" --env NAME=shop --env PORT=8080 --expose 8080 \
+	--bin "$BIN/shopd" --env PORT=8080 --expose 8080 \
 	--user app --workdir /home/app --label "$label" --entrypoint /usr/local/bin/shopd >/dev/null
+echo "  IMAGE   skiff-demo/gateway:1 -> $OUT/gateway"
+"$TOP/scripts/mk-example-image.sh" skiff-demo/gateway:1 "$OUT/gateway" \
+	--bin "$BIN/gateway" --env PORT=8080 --expose 8080 \
+	--user app --workdir /home/app --label "$label" --entrypoint /usr/local/bin/gateway >/dev/null
 echo "  IMAGE   skiff-demo/worker:1 -> $OUT/worker"
 "$TOP/scripts/mk-example-image.sh" skiff-demo/worker:1 "$OUT/worker" \
 	--bin "$BIN/worker" --env NAME=worker --env INTERVAL_MS=1000 \
@@ -66,4 +73,5 @@ echo "  IMAGE   skiff-demo/worker:1 -> $OUT/worker"
 set -- "$SKIFF"
 [ -n "$store" ] && set -- "$@" --store "$store"
 "$@" image import "$OUT/shop" --name skiff-demo/shop:1
+"$@" image import "$OUT/gateway" --name skiff-demo/gateway:1
 "$@" image import "$OUT/worker" --name skiff-demo/worker:1

@@ -1,17 +1,29 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * shopd.c - the demo app's web service: a tiny HTTP/1.1 server in one poll()
- * loop, built -static for the skiff-demo/shop image.  A test subject for skiff
- * (replicas, health checks, restarts, logs), not a server to build on.
+ * shopd.c - the demo shop's backend services: a tiny HTTP/1.1 server in one
+ * poll() loop, built -static for the skiff-demo/shop image.  A test subject for
+ * skiff (replicas, health checks, restarts, logs, the proxy's retries, outlier
+ * ejection and fallback), not a server to build on.
  *
  *   GET /          {"service": NAME, "replica": hostname, "pid", "requests"}
  *   GET /healthz   200 "ok", or 500 "unhealthy" while /tmp/unhealthy exists
  *   GET /crash     answers, then exits with code 3
  *   GET /slow?ms=N answers "done" after N ms (a poll timer; others go on meanwhile)
- *   GET /items     a fixed JSON catalog
+ *   GET /fail?code=N  answers status N (500..599) once: a failing request
+ *   GET /items     ROLE=catalog: {"service", "replica", "items": [the catalog]}
+ *   GET /recommendations
+ *                  ROLE=recommendations: {"source": "recommendations",
+ *                  "replica", "items": [...]}, a different pick per request;
+ *                  ROLE=popular: {"source": "popular", "replica", "items"}, the
+ *                  same fixed titles (the fallback serves the same path)
  *
- * Environment: PORT (8080; 0 picks one, shown in the startup line), NAME
- * ("shop"), ADDR (0.0.0.0).  Logs each request on stdout ("GET / 200 0.1ms").
+ * While /tmp/fail exists every request but /healthz gets 503: a replica that
+ * fails requests yet passes its health check, for skiff's outlier ejection.
+ *
+ * Environment: PORT (8080; 0 picks one, shown in the startup line), ROLE
+ * (catalog, recommendations or popular; default catalog), NAME (default the
+ * ROLE when set, else "shop"), ADDR (0.0.0.0).  Logs each request on stdout
+ * ("GET / 200 0.1ms").
  * SIGTERM/SIGINT: "shutting down", exit 0.  Bounded: MAX_CONN connections,
  * IN_MAX bytes of head (431), IDLE_MS idle.  Strict: CRLF, token header names,
  * no obs-fold, no body, Host in HTTP/1.1, GET and HEAD only (405).
@@ -51,8 +63,11 @@ struct conn {
 	char in[IN_MAX], out[OUT_MAX];
 };
 
+enum role { ROLE_CATALOG, ROLE_RECOMMENDATIONS, ROLE_POPULAR };
+
 struct server {
 	int lfd;
+	enum role role;
 	char name[64], host[128];
 	unsigned long requests;
 	size_t nconn;
@@ -62,7 +77,20 @@ struct server {
 static const char ITEMS[] = "[{\"id\":1,\"name\":\"teapot\",\"price_cents\":1500,\"stock\":12},"
 			    "{\"id\":2,\"name\":\"kettle\",\"price_cents\":3200,\"stock\":4},"
 			    "{\"id\":3,\"name\":\"mug\",\"price_cents\":600,\"stock\":48},"
-			    "{\"id\":4,\"name\":\"tea tin\",\"price_cents\":900,\"stock\":0}]\n";
+			    "{\"id\":4,\"name\":\"tea tin\",\"price_cents\":900,\"stock\":0}]";
+
+/* What the recommendations role picks from, three at a time, a window that
+ * moves with the request count: answers look personalised. */
+static const char *const PICKS[] = {
+	"{\"id\":3,\"name\":\"mug\",\"reason\":\"goes with your teapot\"}",
+	"{\"id\":4,\"name\":\"tea tin\",\"reason\":\"you bought tea last month\"}",
+	"{\"id\":2,\"name\":\"kettle\",\"reason\":\"people like you bought it\"}",
+	"{\"id\":1,\"name\":\"teapot\",\"reason\":\"back in stock\"}",
+	"{\"id\":5,\"name\":\"tea strainer\",\"reason\":\"new this week\"}",
+};
+
+static const char POPULAR[] = "[{\"id\":1,\"name\":\"teapot\"},{\"id\":3,\"name\":\"mug\"},"
+			      "{\"id\":2,\"name\":\"kettle\"}]";
 
 static int64_t now_us(void)
 {
@@ -100,15 +128,19 @@ static void json_sanitize(char *s)
 static void respond(struct conn *c, int status, const char *ctype, const char *body)
 {
 	const char *reason = status == 200   ? "OK"
+			     : status == 400 ? "Bad Request"
 			     : status == 404 ? "Not Found"
 			     : status == 405 ? "Method Not Allowed"
 			     : status == 431 ? "Request Header Fields Too Large"
 			     : status == 500 ? "Internal Server Error"
+			     : status == 502 ? "Bad Gateway"
+			     : status == 503 ? "Service Unavailable"
+			     : status == 504 ? "Gateway Timeout"
 			     : status == 505 ? "HTTP Version Not Supported"
-					     : "Bad Request";
+					     : "Server Error"; /* /fail?code=5xx */
 	int n;
 
-	if (status >= 400 && status != 404 && status != 500)
+	if (status == 400 || status == 405 || status == 431 || status == 505)
 		c->closing = true; /* the rest of the stream cannot be trusted */
 	n = snprintf(c->out, sizeof(c->out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
@@ -122,34 +154,62 @@ static void respond(struct conn *c, int status, const char *ctype, const char *b
 	       status, (double)(now_us() - c->t0_us) / 1000.0);
 }
 
+/* The body of GET /recommendations for s's role, into body (cap bytes). */
+static void recommendations(struct server *s, char *body, size_t cap)
+{
+	size_t n = sizeof(PICKS) / sizeof(PICKS[0]), k = s->requests % n;
+
+	if (s->role == ROLE_POPULAR) {
+		snprintf(body, cap, "{\"source\":\"popular\",\"replica\":\"%s\",\"items\":%s}\n",
+			 s->host, POPULAR);
+		return;
+	}
+	snprintf(body, cap,
+		 "{\"source\":\"recommendations\",\"replica\":\"%s\",\"items\":[%s,%s,%s]}\n",
+		 s->host, PICKS[k], PICKS[(k + 1) % n], PICKS[(k + 2) % n]);
+}
+
 static void route(struct server *s, struct conn *c)
 {
-	char *q = strchr(c->target, '?'), body[512];
+	char *q = strchr(c->target, '?'), body[1024];
 	size_t plen = q ? (size_t)(q - c->target) : strlen(c->target);
-	long ms;
+	long n;
 
 #define IS(p) (plen == strlen(p) && !strncmp(c->target, p, plen))
-	if (IS("/")) {
+	if (IS("/healthz") && access("/tmp/unhealthy", F_OK) == 0) {
+		respond(c, 500, "text/plain", "unhealthy\n");
+	} else if (IS("/healthz")) {
+		respond(c, 200, "text/plain", "ok\n");
+	} else if (access("/tmp/fail", F_OK) == 0) {
+		respond(c, 503, "text/plain", "failing: /tmp/fail exists\n");
+	} else if (IS("/")) {
 		snprintf(body, sizeof(body),
 			 "{\"service\":\"%s\",\"replica\":\"%s\",\"pid\":%ld,\"requests\":%lu}\n",
 			 s->name, s->host, (long)getpid(), s->requests);
 		respond(c, 200, "application/json", body);
-	} else if (IS("/healthz") && access("/tmp/unhealthy", F_OK) == 0) {
-		respond(c, 500, "text/plain", "unhealthy\n");
-	} else if (IS("/healthz")) {
-		respond(c, 200, "text/plain", "ok\n");
 	} else if (IS("/crash")) {
 		c->crash_after = true;
 		c->closing = true;
 		respond(c, 200, "text/plain", "crashing\n");
 	} else if (IS("/slow") &&
-		   (!q || strncmp(q, "?ms=", 4) || parse_num(q + 4, 0, SLOW_MAX_MS, &ms) < 0)) {
+		   (!q || strncmp(q, "?ms=", 4) || parse_num(q + 4, 0, SLOW_MAX_MS, &n) < 0)) {
 		respond(c, 400, "text/plain", "want /slow?ms=N, N in 0..60000\n");
 	} else if (IS("/slow")) {
 		c->waiting = true;
-		c->deadline_ms = now_us() / 1000 + ms;
-	} else if (IS("/items")) {
-		respond(c, 200, "application/json", ITEMS);
+		c->deadline_ms = now_us() / 1000 + n;
+	} else if (IS("/fail") &&
+		   (!q || strncmp(q, "?code=", 6) || parse_num(q + 6, 500, 599, &n) < 0)) {
+		respond(c, 400, "text/plain", "want /fail?code=N, N in 500..599\n");
+	} else if (IS("/fail")) {
+		respond(c, (int)n, "text/plain", "failed on request\n");
+	} else if (IS("/items") && s->role == ROLE_CATALOG) {
+		snprintf(body, sizeof(body),
+			 "{\"service\":\"%s\",\"replica\":\"%s\",\"items\":%s}\n", s->name, s->host,
+			 ITEMS);
+		respond(c, 200, "application/json", body);
+	} else if (IS("/recommendations") && s->role != ROLE_CATALOG) {
+		recommendations(s, body, sizeof(body));
+		respond(c, 200, "application/json", body);
 	} else {
 		respond(c, 404, "text/plain", "not found\n");
 	}
@@ -331,14 +391,29 @@ int main(void)
 	static struct pollfd pfd[MAX_CONN + 2];
 	const char *port_s = getenv("PORT") ? getenv("PORT") : "8080";
 	const char *addr = getenv("ADDR") ? getenv("ADDR") : "0.0.0.0";
+	const char *role = getenv("ROLE");
 	struct sockaddr_in sa;
 	socklen_t salen = sizeof(sa);
 	sigset_t mask;
 	long port;
 
-	snprintf(srv.name, sizeof(srv.name), "%s", getenv("NAME") ? getenv("NAME") : "shop");
+	snprintf(srv.name, sizeof(srv.name), "%s",
+		 getenv("NAME") ? getenv("NAME")
+		 : role		? role
+				: "shop");
 	if (parse_num(port_s, 0, 65535, &port) < 0) {
 		fprintf(stderr, "shopd: invalid PORT '%s'\n", port_s);
+		return 2;
+	}
+	if (!role || !strcmp(role, "catalog")) {
+		srv.role = ROLE_CATALOG;
+	} else if (!strcmp(role, "recommendations")) {
+		srv.role = ROLE_RECOMMENDATIONS;
+	} else if (!strcmp(role, "popular")) {
+		srv.role = ROLE_POPULAR;
+	} else {
+		fprintf(stderr, "shopd: invalid ROLE '%s' (catalog, recommendations, popular)\n",
+			role);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
