@@ -52,15 +52,16 @@ struct sk_proxy_policy {
 	size_t n_retry_status;
 	uint64_t retry_backoff_ns;     /* base, doubled per retry with jitter; 0: 25 ms */
 	uint64_t retry_max_backoff_ns; /* 0: 10 x base */
-	double retry_budget_percent;   /* retries in flight <= this % of requests in flight; 0: 20 */
-	int retry_min_concurrency;     /* retries always allowed below this many in flight; 0: 3 */
+	double retry_budget_percent; /* retries in flight <= this % of requests in flight; 0: 20 */
+	int retry_min_concurrency;   /* retries always allowed below this many in flight; 0: 3 */
 
 	int outlier_consecutive_5xx;	   /* 0: off */
 	int outlier_consecutive_failures;  /* connect failures / resets / timeouts; 0: off */
 	uint64_t outlier_base_ejection_ns; /* 0: 30 s; ejection k lasts k x base (capped 300 s) */
 	int outlier_max_ejection_percent;  /* 0: 50; at least one endpoint may be ejected */
 
-	int64_t max_concurrent; /* bulkhead: requests (http) or connections (tcp) in flight; 0: unlimited */
+	int64_t
+	    max_concurrent; /* bulkhead: requests (http) or connections (tcp) in flight; 0: unlimited */
 };
 
 /* Fault injection (HTTP mode only; TCP mode supports delay of the connect). */
@@ -78,8 +79,8 @@ struct sk_proxy_endpoint {
 };
 
 struct sk_proxy_cluster {
-	char *name;    /* unique, e.g. "shop/catalog:80" */
-	char *app;     /* metric labels */
+	char *name; /* unique, e.g. "shop/catalog:80" */
+	char *app;  /* metric labels */
 	char *service;
 	struct sk_proxy_policy policy;
 	struct sk_proxy_fault fault;
