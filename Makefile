@@ -24,7 +24,7 @@ SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize
 SAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
 
 LIB_SRCS := $(shell find src/lib -name '*.c' | sort)
-CMDS     := skiff-runtime skiff skiffd
+CMDS     := skiff-runtime skiff skiffd skiff-proxy
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 
