@@ -31,7 +31,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz-*.c)
 REL_OBJS := $(LIB_SRCS:%.c=build/rel/%.o)
 SAN_OBJS := $(LIB_SRCS:%.c=build/san/%.o)
 
-.PHONY: all san test unit fuzz system qemu demo bench bench-daemon examples clean deps format format-check
+.PHONY: all san test unit fuzz system qemu demo bench bench-daemon bench-proxy examples clean deps format format-check
 all: $(CMDS:%=build/rel/%)
 san: $(CMDS:%=build/san/%)
 
@@ -83,6 +83,10 @@ build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS)
 bench-daemon: all
 	./bench/daemon.sh
 
+# skiff-proxy vs HAProxy (1 and 2 threads) over two nginx backends, in a private netns.
+bench-proxy: all
+	./bench/proxy.sh
+
 # The demo app's static programs (examples/programs), used by the demo and the system tests.
 EXAMPLES := shopd worker gateway
 examples: $(EXAMPLES:%=build/examples/%)
@@ -122,6 +126,7 @@ bench: deps all
 	./bench/runtime.sh
 	./bench/daemon.sh
 	./bench/image.sh
+	./bench/proxy.sh
 
 format:
 	clang-format -i $(shell find src tests bench -name '*.[ch]')

@@ -257,6 +257,10 @@ static void test_bridge_ensure(void **state)
 	assert_int_equal(v.prefix, 24);
 	assert_int_equal(sk_net_links_by_alias("skiff:t1:", &names, &err), 0);
 	assert_true(has_name(names, "sk-test1"));
+	sk_strv_free(TAKE_PTR(names));
+	assert_int_equal(sk_net_links_by_alias("skiff:nothing:", &names, &err), 0);
+	assert_non_null(names);
+	assert_null(names[0]);
 	assert_true(sk_net_route_overlaps(ip("10.99.1.0"), 24));
 	assert_true(sk_net_route_overlaps(ip("10.99.0.0"), 16));
 	assert_true(sk_net_route_overlaps(ip("10.99.1.128"), 25));

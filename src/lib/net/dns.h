@@ -74,6 +74,8 @@ enum sk_dns_verdict {
  * replies that do not fit are truncated with TC set).  `rot` rotates the
  * address order.  Malformed queries with a readable header get FORMERR,
  * unsupported opcodes NOTIMP.  Pure function: no I/O.
+ * The reply is sized as for UDP: at most 512 bytes, or the query's EDNS
+ * payload size up to 1232 (the responder answers TCP without that limit).
  */
 enum sk_dns_verdict sk_dns_answer(const struct sk_dns_zone *z, const uint8_t *q, size_t len,
 				  unsigned rot, uint8_t *out, size_t cap, size_t *ret_len);

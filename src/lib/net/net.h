@@ -24,7 +24,11 @@
 
 /* ---- network namespaces ------------------------------------------------ */
 
-/* A new network namespace kept alive by a bind mount on `path` (created; parent dir must exist). */
+/*
+ * A new network namespace kept alive by a bind mount on `path` (created;
+ * parent dir must exist; -EEXIST when path exists).  The caller's own
+ * namespace never changes: a helper thread unshares.
+ */
 int sk_netns_create(const char *path, struct sk_error **err);
 /* Unmounts and unlinks `path`; 0 when it does not exist. */
 int sk_netns_delete(const char *path, struct sk_error **err);
@@ -70,7 +74,11 @@ bool sk_net_link_exists(const char *ifname);
 int sk_net_addr_add(const char *ifname, struct in_addr addr, int prefix, struct sk_error **err);
 int sk_net_addr_del(const char *ifname, struct in_addr addr, int prefix, struct sk_error **err);
 
-/* True when an IPv4 route in the main table overlaps net/prefix (used to pick free subnets). */
+/*
+ * True when an IPv4 route in the main table overlaps net/prefix (used to
+ * pick free subnets).  Default routes do not count; when the routes cannot
+ * be read the answer is true (do not hand the subnet out).
+ */
 bool sk_net_route_overlaps(struct in_addr net, int prefix);
 
 /* ---- IPAM arithmetic --------------------------------------------------- */
