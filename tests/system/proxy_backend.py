@@ -127,7 +127,7 @@ class Backend:
                 if mode == "close":
                     return
                 if mode == "fail" or (mode.startswith("failn:") and n <= int(mode[6:])):
-                    self.respond(conn, 500, b"failing\n", close)
+                    self.respond(conn, 500, b"failing\n", close, head=method == "HEAD")
                 elif not self.route(conn, method, target, headers, blen, bsha, bhead, close, mode):
                     return
                 if close:
@@ -193,7 +193,7 @@ class Backend:
         if path == "/echo":
             body = json.dumps({"id": self.args.id, "method": method, "target": target, "headers": headers,
                                "body_len": blen, "body_sha256": bsha,
-                               "body": bhead.decode("latin-1")}).encode()
+                               "body": bhead[:512].decode("latin-1")}).encode()
             self.respond(conn, 200, body, close, ctype="application/json")
         elif path == "/chunked":
             n, size = int(q.get("n", "8")), int(q.get("size", "1000"))
@@ -219,20 +219,18 @@ class Backend:
                 conn.sendall(block[:k])
                 left -= k
         elif path.startswith("/status/"):
-            self.respond(conn, int(path[8:]), f"status {path[8:]}\n".encode(), close)
-        elif method == "HEAD":
-            self.respond(conn, 200, b"", close, head_len=len(self.args.id) + 1)
+            self.respond(conn, int(path[8:]), f"status {path[8:]}\n".encode(), close, head=method == "HEAD")
         else:
-            self.respond(conn, 200, f"{self.args.id}\n".encode(), close)
+            self.respond(conn, 200, f"{self.args.id}\n".encode(), close, head=method == "HEAD")
         return True
 
-    def respond(self, conn, status, body, close, ctype="text/plain", head_len=None):
+    def respond(self, conn, status, body, close, ctype="text/plain", head=False):
+        """A response with Content-Length; after HEAD, without the body."""
         reason = {200: "OK", 400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable"}
-        length = len(body) if head_len is None else head_len
-        head = (f"HTTP/1.1 {status} {reason.get(status, 'Whatever')}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {length}\r\nx-backend-id: {self.args.id}\r\n"
-                + ("Connection: close\r\n" if close else "") + "\r\n").encode()
-        conn.sendall(head + body)
+        head_ = (f"HTTP/1.1 {status} {reason.get(status, 'Whatever')}\r\nContent-Type: {ctype}\r\n"
+                 f"Content-Length: {len(body)}\r\nx-backend-id: {self.args.id}\r\n"
+                 + ("Connection: close\r\n" if close else "") + "\r\n").encode()
+        conn.sendall(head_ if head else head_ + body)
 
     def raw_response(self, conn, status, body, close):
         self.respond(conn, status, body, close)

@@ -147,8 +147,8 @@ class Body:
     def add(self, data):
         self.h.update(data)
         self.n += len(data)
-        if len(self.head) < 2000:
-            self.head.extend(data[: 2000 - len(self.head)])
+        if len(self.head) < 65536:
+            self.head.extend(data[: 65536 - len(self.head)])
 
 
 def build_request(a, close, body_len=None):
