@@ -455,7 +455,7 @@ def test_pipelined_requests_are_answered_in_order(lab):
 def test_pipelined_requests_through_the_client(lab):
     b = lab.backend("pipe2")
     p = simple(lab, [b])
-    out = lab.client(p.addr, pipeline=3, path="/echo")
+    out = lab.client(p.addr, pipeline=3, path="/echo", timeout=3)
     assert [r["status"] for r in out["results"]] == [200, 200, 200], out
 
 
@@ -532,6 +532,7 @@ def test_large_bodies_are_streamed(lab):
     assert (echo["body_len"], echo["body_sha256"]) == (n, sha(pattern(n)))
     assert (down["results"][0]["body_len"], down["results"][0]["body_sha256"]) == (n, sha(pattern(n)))
     grew = (peak[0] - base) // 1024
+    print(f"skiff-proxy RSS {base // 1024} MB -> {peak[0] // 1024} MB")
     assert grew < 12 and peak[0] < 64 * 1024 + base, \
         f"RSS went from {base // 1024} MB to {peak[0] // 1024} MB for a 20 MB body"
 
@@ -790,6 +791,9 @@ def test_fallback_cluster_answers_for_an_empty_or_dead_primary(lab):
     out = lab.client(f"{LO}:{dead_port}", n=10, keepalive=True)
     all_ok(out, 10)
     assert {r["body"] for r in out["results"]} == {"fb1\n"}
+    # a refused connect is known at once: no waiting for connect_timeout (2 s)
+    slow = [brief(r) for r in out["results"] if r["latency"] > 0.5]
+    assert not slow, f"falling back took long: {slow}"
 
     def counted():
         m = get_metrics(p)
