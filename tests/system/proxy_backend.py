@@ -20,6 +20,8 @@ Paths, served in modes ok / failn (after N) / slow:
   /chunked?n=K&size=S   K chunks of S bytes, Transfer-Encoding: chunked
   /bytes/N        N bytes (pattern(N)), Content-Length
   /delay/MS       waits MS milliseconds, then as /
+  /eof?n=N        N bytes delimited by closing the connection (no length)
+  /badresp        an ambiguous response (Content-Length and chunked), then close
   /status/CODE    answers CODE
 Every response carries x-backend-id: ID.  Request bodies (Content-Length or
 chunked) are read in a streaming way and only hashed.  With --log, one JSON
@@ -218,6 +220,17 @@ class Backend:
                 k = min(left, len(block))
                 conn.sendall(block[:k])
                 left -= k
+        elif path == "/eof":
+            # a body delimited by the end of the connection
+            n = int(q.get("n", "1000"))
+            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                         f"x-backend-id: {self.args.id}\r\nConnection: close\r\n\r\n".encode() + pattern(n))
+            return False
+        elif path == "/badresp":
+            # an ambiguous response: Content-Length and Transfer-Encoding
+            conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n"
+                         f"x-backend-id: {self.args.id}\r\n\r\n0\r\n\r\n".encode())
+            return False
         elif path.startswith("/status/"):
             self.respond(conn, int(path[8:]), f"status {path[8:]}\n".encode(), close, head=method == "HEAD")
         else:

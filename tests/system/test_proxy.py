@@ -501,6 +501,45 @@ def test_chunked_response_reaches_the_client_intact(lab):
     assert {r["conn"] for r in out["results"]} == {1}
 
 
+def test_close_delimited_response_is_sent_chunked(lab):
+    b = lab.backend("eof")
+    p = simple(lab, [b])
+    out = lab.client(p.addr, n=6, path="/eof?n=50000", timeout=2)
+    all_ok(out, 6)
+    for r in out["results"]:
+        assert (r["body_len"], r["body_sha256"]) == (50_000, sha(pattern(50_000)))
+        assert r["headers"].get("transfer-encoding", "").lower() == "chunked", r["headers"]
+    out = lab.client(p.addr, n=3, keepalive=True, path="/eof?n=1000", timeout=2)
+    all_ok(out, 3)
+    assert {r["conn"] for r in out["results"]} == {1}, "the client connection stays open"
+
+
+def test_close_delimited_response_to_http10_ends_with_close(lab):
+    b = lab.backend("eof10")
+    p = simple(lab, [b])
+    for _ in range(3):
+        out = lab.client(p.addr, raw=b"GET /eof?n=50000 HTTP/1.0\r\nHost: t\r\n\r\n", idle=2)
+        head, _, body = out["raw"].partition("\r\n\r\n")
+        assert out["closed"], f"the proxy did not close after the body ({len(body)} bytes came)"
+        assert body.encode("latin-1") == pattern(50_000)
+
+
+def test_ambiguous_response_is_a_502(lab):
+    b = lab.backend("badresp")
+    p = simple(lab, [b])
+    r = lab.client(p.addr, path="/badresp")["results"][0]
+    assert r["status"] == 502, brief(r)
+
+
+def test_oversized_request_head_is_431(lab):
+    b = lab.backend("big-head")
+    p = simple(lab, [b])
+    raw = b"GET / HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-Pad-%d: %s\r\n" % (i, b"a" * 1000) for i in range(40)) + b"\r\n"
+    out = lab.client(p.addr, raw=raw, idle=1.5)
+    assert [r["status"] for r in out["responses"]] == [431], out["raw"][:300]
+    assert b.requests() == []
+
+
 def rss_watch(proxy, stop, peak):
     while not stop.is_set():
         with contextlib.suppress(OSError, KeyError):
@@ -732,6 +771,18 @@ def test_retry_on_status(lab):
     assert sorted(statuses(out)) == [200, 200, 500, 500], out
 
 
+def test_reset_before_the_response_is_retried_for_get_only(lab):
+    rude = lab.backend("rst-rude", mode="close")
+    good = lab.backend("rst-good")
+    p = simple(lab, [rude, good], policy={"retry_attempts": 1, "retry_on": ["reset"], "retry_backoff": "1ms",
+                                          "retry_budget_percent": 100})
+    out = lab.client(p.addr, n=10, keepalive=True)
+    all_ok(out, 10)
+    assert upstreams(out) == {"rst-good": 10}
+    out = lab.client(p.addr, n=4, method="POST", body_size=10, keepalive=True)
+    assert sorted(statuses(out)) == [200, 200, 502, 502], [brief(r) for r in out["results"]]
+
+
 # ============================================================= outlier ejection
 
 def test_outlier_ejection_and_return(lab):
@@ -757,6 +808,33 @@ def test_outlier_ejection_and_return(lab):
     assert upstreams(out).get("oe-bad", 0) >= 7, upstreams(out)
 
 
+def test_ejection_survives_a_reload(lab):
+    bad = lab.backend("er-bad", mode="fail")
+    good = lab.backend("er-good")
+    pol = {"outlier_consecutive_5xx": 2, "outlier_base_ejection": "10s"}
+    p = simple(lab, [bad, good], policy=pol)
+    st = statuses(lab.client(p.addr, n=10, keepalive=True))
+    assert st.count(500) == 2, st
+    bad.set_mode("ok")
+    # the same cluster and endpoints again, plus one to see the reload happen
+    extra = lab.backend("er-extra")
+    p.reload(config(cluster("web", [bad, good, extra], policy=pol), listen={p.addr: "web"}))
+    wait_upstream(lab, p.addr, "er-extra")
+    out = lab.client(p.addr, n=20, keepalive=True)
+    all_ok(out, 20)
+    assert "er-bad" not in upstreams(out), "the ejection was forgotten on reload"
+
+
+def test_consecutive_connect_failures_eject(lab):
+    good = lab.backend("cf-good")
+    p = simple(lab, [good, ("cf-dead", lab.dead_addr())],
+               policy={"outlier_consecutive_failures": 2, "outlier_base_ejection": "10s"})
+    st = statuses(lab.client(p.addr, n=20, keepalive=True))
+    assert st.count(502) == 2 and st.count(200) == 18, st
+    wait_for(lambda: msum(get_metrics(p), "skiff_service_ejections_total", service="web") == 1, timeout=3,
+             what="one ejection counted")
+
+
 # ============================================================= bulkhead
 
 def test_bulkhead_rejects_the_third_concurrent_request_at_once(lab):
@@ -772,6 +850,18 @@ def test_bulkhead_rejects_the_third_concurrent_request_at_once(lab):
     assert statuses(lab.client(p.addr)) == [200]
     wait_for(lambda: msum(get_metrics(p), "skiff_service_rejected_total", service="web") == 1, timeout=3,
              what="skiff_service_rejected_total == 1")
+
+
+def test_tcp_bulkhead_closes_the_extra_connection(lab):
+    e = lab.backend("tcp-bh", tcp=True)
+    p = simple(lab, [e], policy={"mode": "tcp", "max_concurrent": 1})
+    # the first connection stays open (an echo of 1 byte, then idle); the second is closed at once
+    hold = lab.client_bg(p.addr, raw=b"x", idle=2.0)
+    wait_for(lambda: len(e.requests()) == 1, timeout=5, what="the first connection to reach the echo")
+    out = lab.client(p.addr, raw=b"y", idle=1.0)
+    assert out["closed"] and out["raw"] == "", out
+    assert hold.result()["raw"] == "x"
+    assert len(e.requests()) == 1
 
 
 # ============================================================= fallback
@@ -979,6 +1069,16 @@ def test_listener_address_in_use_is_an_error(lab, netns):
         pytest.fail(f"skiff-proxy kept running: {p.stderr()}")
     assert p.proc.returncode != 0
     assert str(b.port) in p.stderr(), p.stderr()
+
+
+def test_idle_client_connection_is_closed(lab):
+    b = lab.backend("idle")
+    p = simple(lab, [b], policy={"idle_timeout": "300ms"})
+    t0 = time.monotonic()
+    out = lab.client(p.addr, raw=b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", idle=3)
+    took = time.monotonic() - t0
+    assert [r["status"] for r in out["responses"]] == [200] and out["closed"], out
+    assert took < 2.5, f"the idle connection lived {took:.1f}s"
 
 
 def test_reload_adds_and_removes_endpoints(lab):
