@@ -7,8 +7,9 @@ HTTP requests (the default):
   proxy_client.py --addr H:P [--n N] [--concurrency C] [--keepalive]
       [--method M] [--path P] [--header 'K: V']... [--body-size N [--chunked]
       [--expect-continue]] [--interval-ms MS] [--deadline S] [--timeout S]
-  -> {"results": [{"i", "worker", "status", "upstream", "headers", "body",
-       "body_len", "body_sha256", "latency", "interim", "error"}...], "elapsed"}
+  -> {"results": [{"i", "worker", "conn", "status", "upstream", "headers",
+       "body" (the first 64 KiB, latin-1), "body_len", "body_sha256",
+       "latency", "interim", "error"}...], "elapsed"}
   N requests in total, shared by C worker threads; each worker keeps one
   connection open with --keepalive (reconnecting when the server closes it),
   else sends `Connection: close` and connects per request.  A request body is
