@@ -21,7 +21,6 @@ import re
 import select
 import signal
 import subprocess
-import sys
 import threading
 import time
 
