@@ -152,7 +152,16 @@ static void stop_now(struct sk_dreplica *r);
 
 static void drain_cb(struct sk_loop *loop, struct sk_loop_timer *t, void *userdata)
 {
-	stop_now(userdata);
+	struct sk_dreplica *r = userdata;
+
+	/* wanted again meanwhile (scaled back up): back into the routes, no stop */
+	if (replica_wanted(r) && !r->recreate && !r->restart_now &&
+	    !strcmp(r->config_hash, r->svc->hash)) {
+		r->draining = false;
+		sk_routes_queue(r->svc->app->d);
+		return;
+	}
+	stop_now(r);
 }
 
 /*

@@ -418,14 +418,6 @@ int sk_routes_start(struct sk_daemon *d, struct sk_error **err)
 		return r;
 	}
 	r = sk_dns_new(&dopts, &d->dns, err);
-	if (r < 0 && err && *err) {
-		/* the host's resolvers are unusable (no route from this namespace): the apps'
-		 * names are still served, unknown names get NXDOMAIN instead of a forward */
-		sk_warn("dns: %s; names outside the apps will not be forwarded", (*err)->msg);
-		sk_error_free(TAKE_PTR(*err));
-		dopts.resolv_conf = "/dev/null";
-		r = sk_dns_new(&dopts, &d->dns, err);
-	}
 	if (r < 0) {
 		sk_error_prefix(err, "dns");
 		return r;

@@ -39,6 +39,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "base/log.h"
 #include "base/util.h"
 #include "net/dns-responder.h"
 
@@ -526,12 +527,18 @@ int sk_dns_new(const struct sk_dns_opts *o, struct sk_dns **ret, struct sk_error
 		d->upstream_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (d->upstream_fd < 0)
 			return sk_error_errno(err, "dns: upstream socket");
-		if (connect(d->upstream_fd, (struct sockaddr *)&up, sizeof(up)) < 0)
-			return sk_error_errno(err, "dns: connect to upstream %s",
-					      inet_ntop(AF_INET, &up.sin_addr, a, sizeof(a)));
-		r = epoll_add(d, d->upstream_fd, &d->h_upstream);
-		if (r < 0)
-			return sk_error_set(err, -r, "dns: epoll");
+		if (connect(d->upstream_fd, (struct sockaddr *)&up, sizeof(up)) < 0) {
+			/* no route to it from this namespace: serve the zones, forward nothing
+			 * (unknown names get SERVFAIL from forwarding zones) */
+			sk_warn("dns: upstream %s unreachable (%s): no forwarding",
+				inet_ntop(AF_INET, &up.sin_addr, a, sizeof(a)), strerror(errno));
+			close(d->upstream_fd);
+			d->upstream_fd = -1;
+		} else {
+			r = epoll_add(d, d->upstream_fd, &d->h_upstream);
+			if (r < 0)
+				return sk_error_set(err, -r, "dns: epoll");
+		}
 	}
 	/* The responder takes no signals: they belong to the control loop's signalfd. */
 	sigfillset(&all);

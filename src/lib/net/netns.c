@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,7 +63,14 @@ static void *open_thread(void *arg)
 static int run_thread(void *(*fn)(void *), struct ns_job *j)
 {
 	pthread_t t;
-	int r = pthread_create(&t, NULL, fn, j);
+	sigset_t all, old;
+	int r;
+
+	/* the helper thread takes no signals (a SIGTERM meant for the caller's loop) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&t, NULL, fn, j);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	if (r != 0)
 		return -r;

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -349,7 +350,12 @@ int sk_proxy_new(const struct sk_proxy_opts *o, struct sk_proxy **ret, struct sk
 			r = sk_error_errno(err, "eventfd");
 			break;
 		}
+		/* workers take no signals: the control loop reads them through signalfd */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
 		r = -pthread_create(&w->thread, NULL, sk_proxy_worker_main, w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		if (r < 0) {
 			sk_error_set(err, -r, "start proxy worker");
 			break;
