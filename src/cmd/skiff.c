@@ -106,7 +106,8 @@ int main(int argc, char **argv)
 		if (!strcmp(commands[i].name, argv[optind])) {
 			char **sub = argv + optind;
 			int n = argc - optind;
-			optind = 0; /* 0: getopt re-initializes (each verb its own ordering rules) */
+			optind =
+			    0; /* 0: getopt re-initializes (each verb its own ordering rules) */
 			return commands[i].fn(&o, n, sub);
 		}
 	fprintf(stderr, "skiff: unknown command '%s' (see skiff --help)\n", argv[optind]);
