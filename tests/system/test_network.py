@@ -347,3 +347,62 @@ def test_host_and_none_network_modes_still_work(daemon, app):
     route = a.cli("exec", "n", "cat", "/proc/net/dev").check().out
     assert "eth0" not in route and "lo:" in route
     assert a.network() is None
+
+
+def test_scaled_up_replica_gets_traffic_once_ready(daemon, app):
+    a = app("su", "services:\n  web:\n" + shop(replicas=1, port=18189))
+    a.up()
+    a.ready("web", 1)
+    a.cli("scale", "web=3").check()
+    a.ready("web", 3)
+    res = a.load("http://127.0.0.1:18189/", 30)
+    assert all(r[0] == 200 for r in res)
+    assert {r[1] for r in res} == {"su-web-1", "su-web-2", "su-web-3"}
+
+
+def test_egress_is_opt_in_and_removed_on_down(daemon, app):
+    a = app("eg", "x-skiff: {egress: true}\nservices:\n  web:\n" + shop())
+    b = app("noeg", "services:\n  web:\n" + shop())
+    a.up()
+    b.up()
+    a.ready("web", 1)
+    b.ready("web", 1)
+    subnet = a.network()["subnet"]
+    assert a.network()["egress"] is True and b.network()["egress"] is False
+    rules = daemon.nsrun("nft", "list", "table", "ip", "skiff").check().out
+    assert subnet in rules and "masquerade" in rules
+    assert b.network()["subnet"] not in rules
+    fwd = daemon.nsrun("cat", "/proc/sys/net/ipv4/ip_forward").check().out.strip()
+    assert fwd == "1"
+    a.cli("down").check()
+    r = daemon.nsrun("nft", "list", "table", "ip", "skiff")
+    assert r.rc != 0 or subnet not in r.out
+
+
+def test_janitor_removes_links_of_unknown_apps(daemon, app):
+    a = app("jn", "services:\n  web:\n" + shop())
+    a.up()
+    a.ready("web", 1)
+    bridge = a.network()["bridge"]
+    detail = daemon.nsrun("ip", "-d", "link", "show", bridge).check().out
+    alias = re.search(r"alias (skiff:[0-9a-f]+:)jn", detail)
+    assert alias, detail
+    # what a daemon killed mid-way leaves: a bridge of an app the store does not know
+    daemon.nsrun("ip", "link", "add", "sk-deadbeef", "type", "bridge").check()
+    daemon.nsrun("ip", "link", "set", "sk-deadbeef", "alias", alias.group(1) + "ghost").check()
+    daemon.nsrun("ip", "link", "add", "sk-other", "type", "bridge").check()  # not skiff's
+    try:
+        pid = daemon.daemon_pid()
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: daemon.daemon_pid() not in (None, pid) and
+                 daemon.api("GET", "/v1/info")[0] == 200 or None, 20, 0.1, "skiffd restarted")
+        wait_for(lambda: "sk-deadbeef" not in daemon.links() or None, 10, 0.1, "ghost bridge removed")
+        links = daemon.links()
+        assert bridge in links and "sk-other" in links
+        # the app's replica still answers through its address
+        rep = a.ready("web", 1)[0]
+        body = daemon.nsrun("curl", "-sS", "--max-time", "5", f"http://{rep['address']}:8080/").check().out
+        assert json.loads(body)["replica"] == "jn-web-1"
+    finally:
+        daemon.nsrun("ip", "link", "del", "sk-other")
+        daemon.nsrun("ip", "link", "del", "sk-deadbeef")
