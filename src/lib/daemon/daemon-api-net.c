@@ -23,19 +23,6 @@
 #include "base/util.h"
 #include "daemon/daemon-internal.h"
 
-static struct sk_dapp *app_find(struct sk_daemon *d, struct sk_api_request *req,
-				struct sk_api_response *resp)
-{
-	const char *name = sk_api_request_param(req, "app");
-	struct sk_dapp *a = sk_dapp_find(d, name);
-
-	if (!a || a->deleting) {
-		sk_api_respond_error(resp, 404, "no such app '%s'", name);
-		return NULL;
-	}
-	return a;
-}
-
 static bool fault_active(const struct sk_app_fault *f)
 {
 	return (f->delay_ns > 0 && f->delay_percent > 0) ||
@@ -52,7 +39,7 @@ static json_t *fault_entry(const struct sk_dservice *s)
 
 static void faults_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
-	struct sk_dapp *a = app_find(userdata, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(userdata, req, resp);
 	json_t *arr;
 
 	if (!a)
@@ -103,7 +90,7 @@ static struct sk_dservice *service_find(struct sk_dapp *a, struct sk_api_request
 static void fault_put_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
 	struct sk_daemon *d = userdata;
-	struct sk_dapp *a = app_find(d, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(d, req, resp);
 	struct sk_dservice *s = a ? service_find(a, req, resp) : NULL;
 	struct sk_app_fault f = { 0 };
 	struct sk_error *err = NULL;
@@ -124,7 +111,7 @@ static void fault_delete_cb(struct sk_api_request *req, struct sk_api_response *
 			    void *userdata)
 {
 	struct sk_daemon *d = userdata;
-	struct sk_dapp *a = app_find(d, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(d, req, resp);
 	struct sk_dservice *s = a ? service_find(a, req, resp) : NULL;
 
 	if (s)
@@ -140,7 +127,7 @@ static json_t *addr_json(struct in_addr a)
 
 static void network_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
-	struct sk_dapp *a = app_find(userdata, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(userdata, req, resp);
 	json_t *svcs, *o;
 
 	if (!a)

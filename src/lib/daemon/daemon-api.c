@@ -22,7 +22,7 @@
 #include "daemon/daemon-internal.h"
 #include "daemon/metrics.h"
 
-static struct sk_dapp *app_or_404(struct sk_daemon *d, struct sk_api_request *req,
+struct sk_dapp *sk_daemon_api_app(struct sk_daemon *d, struct sk_api_request *req,
 				  struct sk_api_response *resp)
 {
 	const char *name = sk_api_request_param(req, "app");
@@ -128,7 +128,7 @@ static int name_cmp(const void *a, const void *b)
 
 static void app_get_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
-	struct sk_dapp *a = app_or_404(userdata, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(userdata, req, resp);
 	json_t *svcs, *model;
 
 	if (!a)
@@ -152,7 +152,7 @@ static void app_get_cb(struct sk_api_request *req, struct sk_api_response *resp,
 
 static void ps_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
-	struct sk_dapp *a = app_or_404(userdata, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(userdata, req, resp);
 
 	if (!a)
 		return;
@@ -376,7 +376,7 @@ static void desire(struct sk_dapp *a, char **services, enum sk_store_desired wan
 static void stop_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
 	struct sk_daemon *d = userdata;
-	struct sk_dapp *a = app_or_404(d, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(d, req, resp);
 	char **services;
 	json_int_t n = 0;
 
@@ -389,7 +389,7 @@ static void stop_cb(struct sk_api_request *req, struct sk_api_response *resp, vo
 static void start_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
 	struct sk_daemon *d = userdata;
-	struct sk_dapp *a = app_or_404(d, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(d, req, resp);
 	_cleanup_strv_ char **services = NULL;
 	json_int_t n = 0;
 
@@ -403,7 +403,7 @@ static void start_cb(struct sk_api_request *req, struct sk_api_response *resp, v
 static void restart_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
 	struct sk_daemon *d = userdata;
-	struct sk_dapp *a = app_or_404(d, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(d, req, resp);
 	char **services;
 	json_int_t n = 0;
 
@@ -416,7 +416,7 @@ static void restart_cb(struct sk_api_request *req, struct sk_api_response *resp,
 static void delete_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
 	struct sk_daemon *d = userdata;
-	struct sk_dapp *a = app_or_404(d, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(d, req, resp);
 	const char *v;
 	json_t *removed;
 
@@ -435,7 +435,7 @@ static void delete_cb(struct sk_api_request *req, struct sk_api_response *resp, 
 static void scale_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
 	struct sk_daemon *d = userdata;
-	struct sk_dapp *a = app_or_404(d, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(d, req, resp);
 	struct sk_error *err = NULL;
 	json_t *body = NULL;
 	const char *svc_name = NULL;
@@ -507,7 +507,7 @@ static json_t *proc_json(pid_t pid)
 static void top_cb(struct sk_api_request *req, struct sk_api_response *resp, void *userdata)
 {
 	struct sk_daemon *d = userdata;
-	struct sk_dapp *a = app_or_404(d, req, resp);
+	struct sk_dapp *a = sk_daemon_api_app(d, req, resp);
 	json_t *arr = json_array();
 
 	if (!a) {

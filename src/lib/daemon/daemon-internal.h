@@ -277,6 +277,9 @@ void sk_routes_metrics(struct sk_daemon *d, char **text);
 void sk_daemon_api_routes(struct sk_daemon *d);
 void sk_daemon_api_logs_route(struct sk_daemon *d);
 void sk_daemon_api_net_routes(struct sk_daemon *d);
+/* The request's {app}, or NULL after answering 404 (unknown or being removed). */
+struct sk_dapp *sk_daemon_api_app(struct sk_daemon *d, struct sk_api_request *req,
+				  struct sk_api_response *resp);
 void sk_daemon_followers_push(struct sk_daemon *d, json_t *event);
 
 #endif
