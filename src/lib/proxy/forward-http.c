@@ -915,20 +915,29 @@ static bool up_read(struct sk_proxy_sess *s)
 	return true;
 }
 
+static bool want_response_step(struct sk_proxy_sess *s)
+{
+	return !s->dead && s->u &&
+	       (s->u->in_len > s->u->in_off || s->u->eof || s->phase == SK_PROXY_P_RESP);
+}
+
+/*
+ * Moves data until nothing moves.  Each parser runs until it stalls before
+ * its output is flushed, so a head and a small body leave in one send.
+ */
 void sk_proxy_http_run(struct sk_proxy_sess *s)
 {
 	for (int guard = 0; guard < 1000 && !s->dead; guard++) {
 		bool progress = client_read(s);
 
-		if (!s->dead)
-			progress |= client_parse(s);
+		while (!s->dead && client_parse(s))
+			progress = true;
 		if (!s->dead && s->u && s->up_sent < s->rbuf_len)
 			progress |= up_flush(s);
 		if (!s->dead && s->u)
 			progress |= up_read(s);
-		if (!s->dead && s->u &&
-		    (s->u->in_len > s->u->in_off || s->u->eof || s->phase == SK_PROXY_P_RESP))
-			progress |= response_step(s);
+		while (want_response_step(s) && response_step(s))
+			progress = true;
 		if (!s->dead)
 			progress |= client_flush(s);
 		if (s->dead)
