@@ -249,6 +249,8 @@ static void build_request_head(struct sk_proxy_sess *s, const struct sk_http_msg
 		rbuf_slice(s, h->value);
 		rbuf_add(s, "\r\n", 2);
 	}
+	if (m->version_minor == 0 && !sk_http_msg_header(m, "host"))
+		rbuf_str(s, "Host: \r\n"); /* RFC 9112 3.2: no authority, empty Host */
 	/* X-Forwarded-For: the values the client sent, then the client */
 	rbuf_str(s, "X-Forwarded-For: ");
 	for (size_t i = 0; i < m->n_headers; i++)
@@ -731,7 +733,7 @@ static bool client_read(struct sk_proxy_sess *s)
 	if (n > 0) {
 		s->in_len += (size_t)n;
 		s->last_active = s->w->now;
-		if ((size_t)n < room)
+		if ((size_t)n < room && !s->hup)
 			s->can_read = false;
 		return true;
 	}
@@ -900,7 +902,7 @@ static bool up_read(struct sk_proxy_sess *s)
 		u->got_bytes = true;
 		u->connected = true;
 		s->last_active = s->w->now;
-		if ((size_t)n < room)
+		if ((size_t)n < room && !u->hup)
 			u->can_read = false;
 		return true;
 	}

@@ -179,6 +179,7 @@ struct sk_proxy_uconn {
 	struct sk_proxy_uconn *aprev, *anext; /* worker's list */
 	uint64_t idle_since;
 	bool connected, can_read, can_write, eof, reused, got_bytes, pooled;
+	bool hup; /* EPOLLRDHUP seen: read until 0 even after a short read */
 	char *in;
 	size_t in_off, in_len;
 	struct sk_http_parser resp;
@@ -206,7 +207,7 @@ struct sk_proxy_sess {
 	struct sk_proxy_timer timer;
 	uint64_t last_active;
 	char peer[64];
-	bool can_read, can_write, rd_eof, wr_shut, dead;
+	bool can_read, can_write, rd_eof, wr_shut, dead, hup;
 
 	char *in; /* SK_PROXY_IN_SIZE */
 	size_t in_off, in_len;

@@ -217,7 +217,7 @@ void sk_proxy_uconn_release(struct sk_proxy_uconn *u, bool reuse)
 
 	if (!u)
 		return;
-	if (!reuse || u->eof || u->in_len > u->in_off) {
+	if (!reuse || u->eof || u->hup || u->in_len > u->in_off) {
 		uconn_close(u);
 		return;
 	}
@@ -336,6 +336,8 @@ static void uconn_event(struct sk_proxy_uconn *u, uint32_t events)
 	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		u->can_read = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		u->hup = true;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		u->can_write = true;
 	if (u->s->tcp)
@@ -461,6 +463,8 @@ static void sess_event(struct sk_proxy_sess *s, uint32_t events)
 		return;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		s->can_read = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		s->hup = true;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		s->can_write = true;
 	if (s->tcp)
