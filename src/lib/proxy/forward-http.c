@@ -191,6 +191,7 @@ static void respond(struct sk_proxy_sess *s, int status, const char *text, bool 
 	size_t blen = strlen(text) + 1;
 	int n;
 
+	s->gen++;
 	if (s->u) {
 		sk_proxy_uconn_release(s->u, false);
 		s->u = NULL;
@@ -430,6 +431,7 @@ static void begin_try(struct sk_proxy_sess *s)
 	struct sk_proxy_uconn *u;
 	int idx, err = 0;
 
+	s->gen++;
 	if (s->total_deadline && w->now >= s->total_deadline) {
 		respond(s, 504, "upstream timeout", false);
 		return;
@@ -484,6 +486,7 @@ static void schedule_retry(struct sk_proxy_sess *s)
 	struct sk_proxy_scluster *c = s->cl;
 	uint64_t d;
 
+	s->gen++;
 	s->retries++;
 	sk_proxy_ctr_add(&c->st->retries, 1);
 	if (!s->in_retry_budget) {
@@ -625,6 +628,7 @@ static void finish_response(struct sk_proxy_sess *s)
 {
 	struct sk_proxy_uconn *u = s->u;
 
+	s->gen++;
 	if (s->resp_chunked)
 		out_add(s, "0\r\n\r\n", 5);
 	s->u = NULL;
@@ -930,6 +934,7 @@ static bool want_response_step(struct sk_proxy_sess *s)
 void sk_proxy_http_run(struct sk_proxy_sess *s)
 {
 	for (int guard = 0; guard < 1000 && !s->dead; guard++) {
+		unsigned gen = s->gen;
 		bool progress = client_read(s);
 
 		while (!s->dead && client_parse(s))
@@ -948,7 +953,7 @@ void sk_proxy_http_run(struct sk_proxy_sess *s)
 			sk_proxy_sess_close(s);
 			return;
 		}
-		if (!progress)
+		if (!progress && gen == s->gen)
 			break;
 	}
 }

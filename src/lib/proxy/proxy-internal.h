@@ -217,6 +217,7 @@ struct sk_proxy_sess {
 
 	/* the request in progress */
 	enum sk_proxy_rq rq;
+	unsigned gen; /* bumped by every state change: the run loop's progress signal */
 	enum sk_proxy_phase phase;
 	struct sk_proxy_wsnap *ws;
 	struct sk_proxy_scluster *entry, *cl; /* the listener's cluster; the one trying */
