@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -663,6 +664,33 @@ static void test_tcp_mode(void **state)
 	be_stop(a);
 }
 
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	int n = 0;
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int fds_at_start;
+
+static int group_setup(void **state)
+{
+	fds_at_start = count_dir("/proc/self/fd");
+	return 0;
+}
+
+/* Every proxy, backend and client above is gone: no fd, no thread left. */
+static void test_no_leaks(void **state)
+{
+	assert_int_equal(count_dir("/proc/self/fd"), fds_at_start);
+	assert_int_equal(count_dir("/proc/self/task"), 3); /* ".", "..", main thread */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_errors_retries),
 		cmocka_unit_test(test_fallback_faults_bulkhead),
 		cmocka_unit_test(test_tcp_mode),
+		cmocka_unit_test(test_no_leaks),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, group_setup, NULL);
 }
