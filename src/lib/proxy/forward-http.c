@@ -449,7 +449,7 @@ static void begin_try(struct sk_proxy_sess *s)
 	atomic_fetch_add_explicit(&s->ep->st->outstanding, 1, memory_order_relaxed);
 	s->phase = SK_PROXY_P_TRY;
 	s->up_sent = 0;
-	u = sk_proxy_uconn_get(w, s->ep, c->policy.connect_timeout_ns, &err);
+	u = sk_proxy_uconn_get(w, s->ep, false, &err);
 	if (!u) {
 		try_failed(s, SK_PROXY_F_CONNECT);
 		return;

@@ -39,7 +39,7 @@ static void tcp_connect(struct sk_proxy_sess *s)
 		s->tries++;
 		s->ep = &c->eps[idx];
 		atomic_fetch_add_explicit(&s->ep->st->outstanding, 1, memory_order_relaxed);
-		u = sk_proxy_uconn_get(w, s->ep, c->policy.connect_timeout_ns, &err);
+		u = sk_proxy_uconn_get(w, s->ep, true, &err);
 		if (!u) {
 			sk_proxy_outlier_record(c, s->ep, false, false, true, w->now);
 			atomic_fetch_sub_explicit(&s->ep->st->outstanding, 1, memory_order_relaxed);

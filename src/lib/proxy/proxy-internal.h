@@ -245,8 +245,9 @@ void sk_proxy_timer_set(struct sk_proxy_worker *w, struct sk_proxy_timer *t, uin
 void sk_proxy_timer_stop(struct sk_proxy_worker *w, struct sk_proxy_timer *t);
 uint64_t sk_proxy_rand(struct sk_proxy_worker *w);
 void sk_proxy_ws_release(struct sk_proxy_worker *w, struct sk_proxy_wsnap *ws);
+/* A pooled connection to ep (unless `fresh`), or a new one (connecting). */
 struct sk_proxy_uconn *sk_proxy_uconn_get(struct sk_proxy_worker *w, struct sk_proxy_sep *ep,
-					  uint64_t connect_timeout, int *ret_err);
+					  bool fresh, int *ret_err);
 void sk_proxy_uconn_release(struct sk_proxy_uconn *u, bool reuse);
 void sk_proxy_sess_close(struct sk_proxy_sess *s);
 

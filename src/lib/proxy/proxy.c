@@ -289,16 +289,17 @@ int sk_proxy_publish(struct sk_proxy *p, const struct sk_proxy_config *c, struct
 	s = sk_new0(struct sk_proxy_snap, 1);
 	atomic_init(&s->ref, 1);
 	pthread_mutex_lock(&p->lock);
-	s->clusters = sk_new0(struct sk_proxy_scluster, c->n_clusters ? c->n_clusters : 1);
-	s->n_clusters = c->n_clusters;
-	for (size_t i = 0; i < c->n_clusters; i++)
-		copy_cluster(p, &s->clusters[i], &c->clusters[i], fb[i]);
+	/* listeners first: a bind error must leave everything as it was */
 	r = build_listeners(p, c, s, err);
 	if (r < 0) {
 		pthread_mutex_unlock(&p->lock);
 		sk_proxy_snap_unref(s);
 		return r;
 	}
+	s->clusters = sk_new0(struct sk_proxy_scluster, c->n_clusters ? c->n_clusters : 1);
+	s->n_clusters = c->n_clusters;
+	for (size_t i = 0; i < c->n_clusters; i++)
+		copy_cluster(p, &s->clusters[i], &c->clusters[i], fb[i]);
 	s->epoch = ++p->epoch;
 	old = p->cur;
 	p->cur = s;

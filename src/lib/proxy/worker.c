@@ -282,14 +282,13 @@ static int uconn_connect(struct sk_proxy_worker *w, struct sk_proxy_sep *ep,
 }
 
 struct sk_proxy_uconn *sk_proxy_uconn_get(struct sk_proxy_worker *w, struct sk_proxy_sep *ep,
-					  uint64_t connect_timeout, int *ret_err)
+					  bool fresh, int *ret_err)
 {
 	struct sk_proxy_pool *pool = &ep->st->pools[w->idx];
 	struct sk_proxy_uconn *u;
 	int r;
 
-	(void)connect_timeout;
-	while ((u = pool->head)) {
+	while (!fresh && (u = pool->head)) {
 		uconn_unlink_pool(u);
 		if (u->addrlen == ep->addrlen && memcmp(&u->addr, &ep->addr, ep->addrlen) == 0 &&
 		    !u->eof) {
