@@ -4,9 +4,11 @@
  * persistent state (per cluster, per endpoint), immutable snapshots, worker
  * threads with their timers, client sessions and upstream connections.
  *
- * Threading: a snapshot is immutable once published and refcounted; each
- * worker holds one reference to every snapshot its sessions still use and
- * counts those uses itself (no atomics per request).  Persistent state
+ * Threading: a snapshot is immutable once published and refcounted;
+ * publish hands each worker its own reference through an atomic exchange
+ * (no lock on the worker side).  Each worker holds one reference to every
+ * snapshot its sessions still use and counts those uses itself (no atomics
+ * per request).  Persistent state
  * (struct sk_proxy_cstate / sk_proxy_estate) lives until sk_proxy_free();
  * its counters are relaxed atomics; each endpoint's connection pool has one
  * slot per worker, touched only by that worker.  Sessions, upstream
@@ -147,6 +149,8 @@ struct sk_proxy_worker {
 	int epfd, evfd;
 	struct sk_proxy_tag wake_tag;
 	struct sk_proxy_wsnap *ws; /* current first */
+	/* handed over by publish with a reference for this worker (atomic exchange) */
+	_Atomic(struct sk_proxy_snap *) pending;
 	struct sk_proxy_timer **heap;
 	size_t n_heap, cap_heap;
 	struct sk_proxy_sess *sessions; /* all, for teardown */

@@ -5,9 +5,9 @@
  *
  * sk_proxy_publish() validates and deep-copies a config into an immutable
  * snapshot, opens listening sockets that are new (one SO_REUSEPORT socket
- * per worker) and swaps the snapshot in under the mutex; then it wakes each
- * worker through its eventfd.  Workers take their reference under the same
- * mutex when they see the wake (not per request).  This file is not the
+ * per worker) and swaps the snapshot in under the mutex; it gives each
+ * worker a reference by atomic exchange of the worker's `pending` slot and
+ * wakes it through its eventfd.  Workers never take a lock.  This file is not the
  * event loop (worker.c) nor the forwarding (forward-*.c).
  */
 #include <errno.h>
@@ -303,10 +303,17 @@ int sk_proxy_publish(struct sk_proxy *p, const struct sk_proxy_config *c, struct
 	s->epoch = ++p->epoch;
 	old = p->cur;
 	p->cur = s;
+	for (unsigned i = 0; i < p->threads; i++) {
+		/* a reference for the worker; one it never took is dropped here */
+		struct sk_proxy_snap *prev;
+
+		atomic_fetch_add(&s->ref, 1);
+		prev = atomic_exchange(&p->workers[i].pending, s);
+		sk_proxy_snap_unref(prev);
+		wake(&p->workers[i]);
+	}
 	pthread_mutex_unlock(&p->lock);
 	sk_proxy_snap_unref(old);
-	for (unsigned i = 0; i < p->threads; i++)
-		wake(&p->workers[i]);
 	return 0;
 }
 
@@ -381,6 +388,7 @@ void sk_proxy_free(struct sk_proxy *p)
 			close(w->evfd);
 		if (w->epfd >= 0)
 			close(w->epfd);
+		sk_proxy_snap_unref(atomic_exchange(&w->pending, NULL));
 	}
 	sk_proxy_snap_unref(p->cur);
 	while (p->cstates) {

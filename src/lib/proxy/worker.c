@@ -136,14 +136,9 @@ static void refresh(struct sk_proxy_worker *w)
 	struct sk_proxy_snap *old = w->ws ? w->ws->snap : NULL, *s;
 	struct sk_proxy_wsnap *ws, *prev = w->ws;
 
-	pthread_mutex_lock(&w->p->lock);
-	s = w->p->cur;
-	if (s == old || !s) {
-		pthread_mutex_unlock(&w->p->lock);
+	s = atomic_exchange(&w->pending, NULL);
+	if (!s)
 		return;
-	}
-	atomic_fetch_add(&s->ref, 1);
-	pthread_mutex_unlock(&w->p->lock);
 
 	for (size_t i = 0; i < s->n_listeners; i++) {
 		struct sk_proxy_lsock *ls = s->listeners[i].ls;
@@ -160,7 +155,7 @@ static void refresh(struct sk_proxy_worker *w)
 	}
 	ws = sk_new0(struct sk_proxy_wsnap, 1);
 	ws->snap = s;
-	ws->users = 1; /* the worker's own use while it is current */
+	ws->users = 1; /* the worker's own use while it is current (the reference it was given) */
 	ws->next = w->ws;
 	w->ws = ws;
 	sk_proxy_ws_release(w, prev);
