@@ -603,6 +603,7 @@ static bool client_flush(struct sk_proxy_sess *s)
 			return false;
 		}
 		s->out_off += (size_t)n;
+		s->last_active = s->w->now;
 		progress = true;
 		if (s->out_off < s->out_len)
 			s->can_write = false;
