@@ -65,7 +65,8 @@ static void restore_idle_timer(struct sk_proxy_sess *s)
 static void finish_stats(struct sk_proxy_sess *s, int status)
 {
 	if (s->entry)
-		sk_proxy_stats_request(s->entry->st, s->method, status, s->w->now - s->started);
+		sk_proxy_stats_request(s->entry->st, s->w->idx, s->method, status,
+				       s->w->now - s->started);
 }
 
 /* The proxy answers the request itself. */

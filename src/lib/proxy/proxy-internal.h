@@ -63,6 +63,17 @@ struct sk_proxy_estate {
 	struct sk_proxy_pool *pools; /* [threads] */
 };
 
+/*
+ * A worker's share of a cluster's request statistics: only that worker
+ * writes it (relaxed atomics so the metrics reader sees whole values), and
+ * it has cache lines of its own.
+ */
+struct sk_proxy_wstats {
+	_Alignas(64) sk_proxy_ctr requests[SK_PROXY_NMETHODS][SK_PROXY_NCLASSES];
+	sk_proxy_ctr buckets[SK_PROXY_NBUCKETS]; /* non-cumulative; last is +Inf */
+	sk_proxy_ctr duration_ns, count;
+};
+
 /* Per cluster, across snapshots (keyed by name). */
 struct sk_proxy_cstate {
 	struct sk_proxy_cstate *next;
@@ -70,9 +81,7 @@ struct sk_proxy_cstate {
 	struct sk_proxy_estate *endpoints;
 	_Atomic int64_t active_requests, active_retries, active_conns;
 	_Atomic uint64_t rr;
-	sk_proxy_ctr requests[SK_PROXY_NMETHODS][SK_PROXY_NCLASSES];
-	sk_proxy_ctr buckets[SK_PROXY_NBUCKETS]; /* non-cumulative; last is +Inf */
-	sk_proxy_ctr duration_ns, count;
+	struct sk_proxy_wstats *wstats; /* [threads]: one slot per worker, no sharing */
 	sk_proxy_ctr retries, ejections, fallbacks, rejected, fault_aborts, fault_delays;
 };
 
@@ -283,7 +292,7 @@ const char *sk_proxy_method_name(int idx);
 void sk_proxy_policy_defaults(struct sk_proxy_policy *pol);
 
 /* stats.c */
-void sk_proxy_stats_request(struct sk_proxy_cstate *c, int method, int status,
+void sk_proxy_stats_request(struct sk_proxy_cstate *c, unsigned worker, int method, int status,
 			    uint64_t duration_ns);
 int sk_proxy_status_class(int status);
 

@@ -66,6 +66,11 @@ static struct sk_proxy_cstate *cstate_get(struct sk_proxy *p, const struct sk_pr
 	if (!st) {
 		st = sk_new0(struct sk_proxy_cstate, 1);
 		st->name = sk_strdup(c->name);
+		st->wstats = aligned_alloc(_Alignof(struct sk_proxy_wstats),
+					   sizeof(struct sk_proxy_wstats) * p->threads);
+		if (!st->wstats)
+			abort();
+		memset(st->wstats, 0, sizeof(struct sk_proxy_wstats) * p->threads);
 		st->next = p->cstates;
 		p->cstates = st;
 	}
@@ -406,6 +411,7 @@ void sk_proxy_free(struct sk_proxy *p)
 		free(c->name);
 		free(c->app);
 		free(c->service);
+		free(c->wstats);
 		free(c);
 	}
 	pthread_mutex_destroy(&p->lock);
