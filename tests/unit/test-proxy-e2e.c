@@ -664,6 +664,82 @@ static void test_tcp_mode(void **state)
 	be_stop(a);
 }
 
+static void publish(struct sk_proxy *p, const char *json)
+{
+	_cleanup_(sk_proxy_config_freep) struct sk_proxy_config *c = NULL;
+	_cleanup_error_ struct sk_error *err = NULL;
+	json_t *j = json_loads(json, 0, NULL);
+
+	assert_non_null(j);
+	assert_int_equal(sk_proxy_config_from_json(j, &c, &err), 0);
+	json_decref(j);
+	if (sk_proxy_publish(p, c, &err) < 0)
+		fail_msg("publish: %s", err->msg);
+}
+
+static bool refused(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool r = connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0;
+
+	close(fd);
+	return r;
+}
+
+/* Publishing moves listeners and endpoints; a kept connection follows the new config. */
+static void test_republish(void **state)
+{
+	struct backend *a = be_start("a", BE_OK), *b = be_start("b", BE_OK);
+	int l1 = free_port(), l2 = free_port();
+	_cleanup_free_ char *c1 =
+	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
+		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"a\",\"address\":"
+		 "\"127.0.0.1:%d\"}]}]}",
+		 l1, a->port);
+	_cleanup_free_ char *c2 =
+	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"},"
+		 "{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
+		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"b\",\"address\":"
+		 "\"127.0.0.1:%d\"}]}]}",
+		 l1, l2, b->port);
+	_cleanup_free_ char *c3 =
+	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
+		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"b\",\"address\":"
+		 "\"127.0.0.1:%d\"}]}]}",
+		 l2, b->port);
+	struct sk_proxy *p = proxy_start(c1);
+	int fd = client(l1);
+	struct resp r;
+
+	send_str(fd, GET);
+	read_resp(fd, &r, false);
+	assert_non_null(strstr(r.head, "x-skiff-upstream: a"));
+	assert_true(refused(l2));
+	publish(p, c2);
+	usleep(50000);
+	send_str(fd, GET);
+	read_resp(fd, &r, false);
+	assert_non_null(strstr(r.head, "x-skiff-upstream: b"));
+	r = get(l2, GET);
+	assert_non_null(strstr(r.head, "x-skiff-upstream: b"));
+	publish(p, c3);
+	usleep(50000);
+	assert_true(refused(l1));
+	/* the kept connection's listener is gone: answered 503, then closed */
+	send_str(fd, GET);
+	read_resp(fd, &r, false);
+	assert_int_equal(r.status, 503);
+	close(fd);
+	r = get(l2, GET);
+	assert_int_equal(r.status, 200);
+	sk_proxy_free(p);
+	be_stop(a);
+	be_stop(b);
+}
+
 static int count_dir(const char *path)
 {
 	DIR *d = opendir(path);
@@ -701,6 +777,7 @@ int main(void)
 		cmocka_unit_test(test_errors_retries),
 		cmocka_unit_test(test_fallback_faults_bulkhead),
 		cmocka_unit_test(test_tcp_mode),
+		cmocka_unit_test(test_republish),
 		cmocka_unit_test(test_no_leaks),
 	};
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -93,7 +93,8 @@ struct sk_proxy_tag {
 
 /* A listening address: one SO_REUSEPORT socket per worker; shared by snapshots. */
 struct sk_proxy_lsock {
-	_Atomic int ref;
+	_Atomic int ref;   /* memory: snapshots and the sessions it accepted */
+	_Atomic int snaps; /* snapshots naming it: the sockets close when none is left */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	unsigned n;

@@ -37,6 +37,18 @@ void sk_proxy_lsock_unref(struct sk_proxy_lsock *ls)
 	free(ls);
 }
 
+/* A snapshot stops naming ls: the last one closes the listening sockets. */
+static void lsock_snap_release(struct sk_proxy_lsock *ls)
+{
+	if (atomic_fetch_sub(&ls->snaps, 1) == 1)
+		for (unsigned i = 0; i < ls->n; i++)
+			if (ls->fds[i] >= 0) {
+				close(ls->fds[i]);
+				ls->fds[i] = -1;
+			}
+	sk_proxy_lsock_unref(ls);
+}
+
 void sk_proxy_snap_unref(struct sk_proxy_snap *s)
 {
 	if (!s || atomic_fetch_sub(&s->ref, 1) != 1)
@@ -50,7 +62,7 @@ void sk_proxy_snap_unref(struct sk_proxy_snap *s)
 		free(c->name);
 	}
 	for (size_t i = 0; i < s->n_listeners; i++)
-		sk_proxy_lsock_unref(s->listeners[i].ls);
+		lsock_snap_release(s->listeners[i].ls);
 	free(s->clusters);
 	free(s->listeners);
 	free(s);
@@ -128,6 +140,7 @@ static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l,
 	int one = 1;
 
 	atomic_init(&ls->ref, 1);
+	atomic_init(&ls->snaps, 1);
 	ls->addr = l->addr;
 	ls->addrlen = l->addrlen;
 	ls->n = p->threads;
@@ -257,6 +270,7 @@ static int build_listeners(struct sk_proxy *p, const struct sk_proxy_config *c,
 			if (addr_eq(&o->addr, o->addrlen, &l->addr, l->addrlen)) {
 				ls = o;
 				atomic_fetch_add(&ls->ref, 1);
+				atomic_fetch_add(&ls->snaps, 1);
 				break;
 			}
 		}
