@@ -168,6 +168,7 @@ struct sk_proxy_worker {
 	struct sk_proxy_sess *dead_sessions;
 	struct sk_proxy_uconn *dead_uconns; /* freed after the batch of events */
 	uint64_t now, rng, next_sweep;
+	uint64_t accept_resume; /* out of fds: accepting paused until then; 0: not paused */
 };
 
 struct sk_proxy {

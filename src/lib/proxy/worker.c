@@ -437,6 +437,20 @@ static void accept_one(struct sk_proxy_worker *w, struct sk_proxy_lsock *ls, int
 		sk_proxy_http_start(s);
 }
 
+/* Turns the current listeners on or off (out of fds: the backlog waits, no busy loop). */
+static void listeners_enable(struct sk_proxy_worker *w, bool on)
+{
+	struct sk_proxy_snap *s = w->ws ? w->ws->snap : NULL;
+
+	for (size_t i = 0; s && i < s->n_listeners; i++) {
+		struct sk_proxy_lsock *ls = s->listeners[i].ls;
+		struct epoll_event ev = { .events = on ? EPOLLIN : 0,
+					  .data.ptr = &ls->tags[w->idx] };
+
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_MOD, ls->fds[w->idx], &ev);
+	}
+}
+
 static void listener_event(struct sk_proxy_worker *w, struct sk_proxy_lsock *ls)
 {
 	for (int i = 0; i < 64; i++) {
@@ -445,8 +459,14 @@ static void listener_event(struct sk_proxy_worker *w, struct sk_proxy_lsock *ls)
 		int fd = accept4(ls->fds[w->idx], (struct sockaddr *)&sa, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
-			return; /* EAGAIN, or a transient error (EMFILE: retried next event) */
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				listeners_enable(w, false);
+				w->accept_resume = w->now + 100000000ull;
+			}
+			return;
+		}
 		accept_one(w, ls, fd, &sa);
 	}
 }
@@ -550,8 +570,11 @@ void *sk_proxy_worker_main(void *arg)
 	while (!atomic_load_explicit(&w->p->stop, memory_order_relaxed)) {
 		int timeout = 1000, n;
 
-		if (w->n_heap) {
-			uint64_t at = w->heap[0]->at;
+		if (w->n_heap || w->accept_resume) {
+			uint64_t at = w->n_heap ? w->heap[0]->at : w->accept_resume;
+
+			if (w->accept_resume && w->accept_resume < at)
+				at = w->accept_resume;
 
 			timeout = at <= w->now ? 0 : (int)((at - w->now + 999999) / 1000000);
 			if (timeout > 1000)
@@ -562,6 +585,10 @@ void *sk_proxy_worker_main(void *arg)
 		for (int i = 0; i < n; i++)
 			dispatch(w, &evs[i]);
 		run_timers(w);
+		if (w->accept_resume && w->now >= w->accept_resume) {
+			w->accept_resume = 0;
+			listeners_enable(w, true);
+		}
 		if (w->now >= w->next_sweep) {
 			sweep(w);
 			w->next_sweep = w->now + SWEEP_NS;
