@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * forward-http.c - HTTP/1.1 forwarding for one client session: parse a
- * request (base/http.h), rewrite its head, choose an endpoint, send, parse
- * the response and stream it back; retries, fallback, fault injection,
- * bulkhead and timeouts on the way.
+ * request (base/http.h), have its head rewritten (http-head.c), choose an
+ * endpoint, send, parse the response and stream it back; retries,
+ * fallback, fault injection, bulkhead and timeouts on the way.
  *
  * Requests are handled one at a time and in order, so pipelining is safe.
  * The bytes sent upstream (rewritten head and re-framed body) go through
