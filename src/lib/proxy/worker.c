@@ -110,6 +110,29 @@ uint64_t sk_proxy_rand(struct sk_proxy_worker *w)
 
 /* ---- snapshots ---- */
 
+static void uconn_close(struct sk_proxy_uconn *u);
+
+static bool snap_has_endpoint(const struct sk_proxy_snap *s, const struct sk_proxy_estate *e)
+{
+	for (size_t i = 0; i < s->n_clusters; i++)
+		for (size_t j = 0; j < s->clusters[i].n_eps; j++)
+			if (s->clusters[i].eps[j].st == e)
+				return true;
+	return false;
+}
+
+/* Idle connections to endpoints the new snapshot no longer names are closed. */
+static void drop_stale_pools(struct sk_proxy_worker *w, const struct sk_proxy_snap *s)
+{
+	struct sk_proxy_uconn *u = w->uconns, *next;
+
+	for (; u; u = next) {
+		next = u->anext;
+		if (u->pooled && !snap_has_endpoint(s, u->est))
+			uconn_close(u);
+	}
+}
+
 void sk_proxy_ws_release(struct sk_proxy_worker *w, struct sk_proxy_wsnap *ws)
 {
 	if (!ws || --ws->users > 0 || ws == w->ws)
@@ -153,6 +176,7 @@ static void refresh(struct sk_proxy_worker *w)
 		if (!snap_has(s, ls))
 			(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, ls->fds[w->idx], NULL);
 	}
+	drop_stale_pools(w, s);
 	ws = sk_new0(struct sk_proxy_wsnap, 1);
 	ws->snap = s;
 	ws->users = 1; /* the worker's own use while it is current (the reference it was given) */
