@@ -104,7 +104,7 @@ skiff_start() { # port
     "policy": { "lb": "round_robin" } } ]
 }
 EOF
-	"$build/skiff-proxy" --config "$tmp/skiff.json" --threads 2 2>"$tmp/skiff.log" &
+	"$build/skiff-proxy" --config "$tmp/skiff.json" --threads "${SKIFF_THREADS:-2}" 2>"$tmp/skiff.log" &
 	spid=$!
 	pids+=($spid)
 	wait_port "$1"
@@ -127,7 +127,7 @@ to_ms() {
 declare -A RPS P50 P99
 run() { # name port
 	local out
-	wrk -t2 -c64 -d"$dur" --latency "http://127.0.0.1:$2/" >/dev/null 2>&1 || true # warm up pools
+	wrk -t2 -c64 -d2s "http://127.0.0.1:$2/" >/dev/null 2>&1 || true # warm up pools
 	out=$(wrk -t2 -c64 -d"$dur" --latency "http://127.0.0.1:$2/")
 	RPS[$1]=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")
 	P50[$1]=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * forward-http.c - HTTP/1.1 forwarding for one client session: parse a
- * request (base/http.h), rewrite its head, choose an endpoint, send, parse
- * the response and stream it back; retries, fallback, fault injection,
- * bulkhead and timeouts on the way.
+ * request (base/http.h), have its head rewritten (http-head.c), choose an
+ * endpoint, send, parse the response and stream it back; retries,
+ * fallback, fault injection, bulkhead and timeouts on the way.
  *
  * Requests are handled one at a time and in order, so pipelining is safe.
  * The bytes sent upstream (rewritten head and re-framed body) go through
@@ -20,128 +20,12 @@
 #include <sys/socket.h>
 
 #include "base/util.h"
-#include "proxy/proxy-internal.h"
+#include "proxy/http-internal.h"
 
 static const struct sk_http_limits req_limits = { 8192, 100, SK_PROXY_MAX_HEAD };
 
 static void begin_try(struct sk_proxy_sess *s);
 static void enter_cluster(struct sk_proxy_sess *s, struct sk_proxy_scluster *c);
-
-/* ---- buffers ---- */
-
-static size_t out_room(struct sk_proxy_sess *s, size_t want)
-{
-	if (s->out_off == s->out_len) {
-		s->out_off = s->out_len = 0;
-	} else if (SK_PROXY_OUT_SIZE - s->out_len < want && s->out_off > 0) {
-		memmove(s->out, s->out + s->out_off, s->out_len - s->out_off);
-		s->out_len -= s->out_off;
-		s->out_off = 0;
-	}
-	return SK_PROXY_OUT_SIZE - s->out_len;
-}
-
-static void out_add(struct sk_proxy_sess *s, const void *p, size_t n)
-{
-	memcpy(s->out + s->out_len, p, n);
-	s->out_len += n;
-}
-
-/* Room in rbuf for up to `want` more bytes: grows it, or drops what was sent. */
-static size_t rbuf_room(struct sk_proxy_sess *s, size_t want)
-{
-	size_t need = s->rbuf_len + want;
-
-	if (need > s->rbuf_cap && s->rbuf_cap < SK_PROXY_RBUF_MAX) {
-		size_t cap = s->rbuf_cap ? 2 * s->rbuf_cap : 4096;
-
-		while (cap < need && cap < SK_PROXY_RBUF_MAX)
-			cap *= 2;
-		if (cap > SK_PROXY_RBUF_MAX)
-			cap = SK_PROXY_RBUF_MAX;
-		s->rbuf = sk_realloc(s->rbuf, cap);
-		s->rbuf_cap = cap;
-	}
-	if (need > s->rbuf_cap && s->up_sent > 0) {
-		memmove(s->rbuf, s->rbuf + s->up_sent, s->rbuf_len - s->up_sent);
-		s->rbuf_len -= s->up_sent;
-		s->up_sent = 0;
-		s->replayable = false;
-	}
-	return s->rbuf_cap - s->rbuf_len;
-}
-
-static void rbuf_add(struct sk_proxy_sess *s, const void *p, size_t n)
-{
-	memcpy(s->rbuf + s->rbuf_len, p, n);
-	s->rbuf_len += n;
-}
-
-static void rbuf_str(struct sk_proxy_sess *s, const char *str)
-{
-	rbuf_add(s, str, strlen(str));
-}
-
-static void rbuf_slice(struct sk_proxy_sess *s, struct sk_http_str v)
-{
-	rbuf_add(s, v.p, v.len);
-}
-
-/* ---- header filtering ---- */
-
-static bool slice_caseeq(struct sk_http_str a, struct sk_http_str b)
-{
-	return a.len == b.len && strncasecmp(a.p, b.p, a.len) == 0;
-}
-
-/* The field names listed by Connection headers (at most 16). */
-struct conn_tokens {
-	struct sk_http_str t[16];
-	size_t n;
-};
-
-static void conn_tokens(const struct sk_http_msg *m, struct conn_tokens *ct)
-{
-	ct->n = 0;
-	for (size_t i = 0; i < m->n_headers; i++) {
-		struct sk_http_str v = m->headers[i].value;
-		size_t a = 0;
-
-		if (!sk_http_str_caseeq(m->headers[i].name, "connection"))
-			continue;
-		while (a < v.len && ct->n < SK_ELEMENTSOF(ct->t)) {
-			size_t b = a;
-
-			while (b < v.len && v.p[b] != ',')
-				b++;
-			size_t x = a, y = b;
-			while (x < y && (v.p[x] == ' ' || v.p[x] == '\t'))
-				x++;
-			while (y > x && (v.p[y - 1] == ' ' || v.p[y - 1] == '\t'))
-				y--;
-			if (y > x)
-				ct->t[ct->n++] = (struct sk_http_str){ v.p + x, y - x };
-			a = b + 1;
-		}
-	}
-}
-
-/* True for hop-by-hop and framing fields the proxy drops or re-writes. */
-static bool drop_field(struct sk_http_str name, const struct conn_tokens *ct)
-{
-	static const char *const hop[] = { "connection",	"keep-alive",
-					   "proxy-connection",	"te",
-					   "trailer",		"upgrade",
-					   "transfer-encoding", "content-length" };
-
-	for (size_t i = 0; i < SK_ELEMENTSOF(hop); i++)
-		if (sk_http_str_caseeq(name, hop[i]))
-			return true;
-	for (size_t i = 0; i < ct->n; i++)
-		if (slice_caseeq(name, ct->t[i]))
-			return true;
-	return false;
-}
 
 /* ---- requests: accounting ---- */
 
@@ -181,7 +65,8 @@ static void restore_idle_timer(struct sk_proxy_sess *s)
 static void finish_stats(struct sk_proxy_sess *s, int status)
 {
 	if (s->entry)
-		sk_proxy_stats_request(s->entry->st, s->method, status, s->w->now - s->started);
+		sk_proxy_stats_request(s->entry->st, s->w->idx, s->method, status,
+				       s->w->now - s->started);
 }
 
 /* The proxy answers the request itself. */
@@ -191,6 +76,7 @@ static void respond(struct sk_proxy_sess *s, int status, const char *text, bool 
 	size_t blen = strlen(text) + 1;
 	int n;
 
+	s->gen++;
 	if (s->u) {
 		sk_proxy_uconn_release(s->u, false);
 		s->u = NULL;
@@ -221,59 +107,6 @@ static void respond(struct sk_proxy_sess *s, int status, const char *text, bool 
 }
 
 /* ---- requests: the head ---- */
-
-static void build_request_head(struct sk_proxy_sess *s, const struct sk_http_msg *m)
-{
-	struct conn_tokens ct;
-	size_t est = m->method.len + m->target.len + 256 + 2 * sizeof(s->peer);
-	bool xff = false;
-
-	for (size_t i = 0; i < m->n_headers; i++)
-		est += m->headers[i].name.len + m->headers[i].value.len + 4;
-	conn_tokens(m, &ct);
-	s->rbuf_len = s->up_sent = 0;
-	(void)rbuf_room(s, est);
-	rbuf_slice(s, m->method);
-	rbuf_add(s, " ", 1);
-	rbuf_slice(s, m->target);
-	rbuf_str(s, " HTTP/1.1\r\n");
-	for (size_t i = 0; i < m->n_headers; i++) {
-		const struct sk_http_header *h = &m->headers[i];
-
-		if (drop_field(h->name, &ct) || sk_http_str_caseeq(h->name, "expect") ||
-		    sk_http_str_caseeq(h->name, "x-forwarded-proto") ||
-		    sk_http_str_caseeq(h->name, "x-forwarded-for"))
-			continue;
-		rbuf_slice(s, h->name);
-		rbuf_add(s, ": ", 2);
-		rbuf_slice(s, h->value);
-		rbuf_add(s, "\r\n", 2);
-	}
-	/* X-Forwarded-For: the values the client sent, then the client */
-	rbuf_str(s, "X-Forwarded-For: ");
-	for (size_t i = 0; i < m->n_headers; i++)
-		if (sk_http_str_caseeq(m->headers[i].name, "x-forwarded-for")) {
-			if (xff)
-				rbuf_add(s, ", ", 2);
-			rbuf_slice(s, m->headers[i].value);
-			xff = true;
-		}
-	if (xff)
-		rbuf_add(s, ", ", 2);
-	rbuf_str(s, s->peer);
-	rbuf_str(s, "\r\nX-Forwarded-Proto: http\r\n");
-	if (m->flags & SK_HTTP_F_CHUNKED) {
-		rbuf_str(s, "Transfer-Encoding: chunked\r\n\r\n");
-	} else if (m->flags & SK_HTTP_F_CONTENT_LENGTH) {
-		char cl[48];
-		int n = snprintf(cl, sizeof(cl), "Content-Length: %llu\r\n\r\n",
-				 (unsigned long long)m->content_length);
-		rbuf_add(s, cl, (size_t)n);
-	} else {
-		rbuf_add(s, "\r\n", 2);
-	}
-}
-
 static struct sk_proxy_scluster *listener_cluster(struct sk_proxy_sess *s)
 {
 	struct sk_proxy_snap *snap = s->ws->snap;
@@ -301,7 +134,7 @@ static void on_request_head(struct sk_proxy_sess *s)
 	s->started = s->w->now;
 	s->total_deadline = 0;
 	s->status = 0;
-	build_request_head(s, m);
+	sk_proxy_http_request_head(s, m);
 	if (!(m->flags & SK_HTTP_F_BODY)) {
 		/* the message is complete: let the parser say so now */
 		struct sk_http_str d;
@@ -428,6 +261,7 @@ static void begin_try(struct sk_proxy_sess *s)
 	struct sk_proxy_uconn *u;
 	int idx, err = 0;
 
+	s->gen++;
 	if (s->total_deadline && w->now >= s->total_deadline) {
 		respond(s, 504, "upstream timeout", false);
 		return;
@@ -445,7 +279,7 @@ static void begin_try(struct sk_proxy_sess *s)
 	atomic_fetch_add_explicit(&s->ep->st->outstanding, 1, memory_order_relaxed);
 	s->phase = SK_PROXY_P_TRY;
 	s->up_sent = 0;
-	u = sk_proxy_uconn_get(w, s->ep, c->policy.connect_timeout_ns, &err);
+	u = sk_proxy_uconn_get(w, s->ep, false, &err);
 	if (!u) {
 		try_failed(s, SK_PROXY_F_CONNECT);
 		return;
@@ -482,6 +316,7 @@ static void schedule_retry(struct sk_proxy_sess *s)
 	struct sk_proxy_scluster *c = s->cl;
 	uint64_t d;
 
+	s->gen++;
 	s->retries++;
 	sk_proxy_ctr_add(&c->st->retries, 1);
 	if (!s->in_retry_budget) {
@@ -527,62 +362,6 @@ static void try_failed(struct sk_proxy_sess *s, enum sk_proxy_fail kind)
 }
 
 /* ---- the response ---- */
-
-static int build_response_head(struct sk_proxy_sess *s, const struct sk_http_msg *m)
-{
-	struct conn_tokens ct;
-	size_t est = m->reason.len + 256 + strlen(s->ep->id);
-	bool body = m->flags & SK_HTTP_F_BODY;
-	char line[64];
-	int n;
-
-	for (size_t i = 0; i < m->n_headers; i++)
-		est += m->headers[i].name.len + m->headers[i].value.len + 4;
-	if (out_room(s, est) < est)
-		return -ENOBUFS;
-	s->resp_chunked = s->resp_to_close = false;
-	if (body && !(m->flags & SK_HTTP_F_CONTENT_LENGTH)) {
-		if (s->version_minor >= 1)
-			s->resp_chunked = true;
-		else
-			s->resp_to_close = true;
-	}
-	conn_tokens(m, &ct);
-	n = snprintf(line, sizeof(line), "HTTP/1.1 %d ", m->status);
-	out_add(s, line, (size_t)n);
-	out_add(s, m->reason.p, m->reason.len);
-	out_add(s, "\r\n", 2);
-	for (size_t i = 0; i < m->n_headers; i++) {
-		const struct sk_http_header *h = &m->headers[i];
-
-		if (drop_field(h->name, &ct) &&
-		    !(!body && sk_http_str_caseeq(h->name, "content-length")))
-			continue;
-		out_add(s, h->name.p, h->name.len);
-		out_add(s, ": ", 2);
-		out_add(s, h->value.p, h->value.len);
-		out_add(s, "\r\n", 2);
-	}
-	if (body && (m->flags & SK_HTTP_F_CONTENT_LENGTH)) {
-		n = snprintf(line, sizeof(line), "Content-Length: %llu\r\n",
-			     (unsigned long long)m->content_length);
-		out_add(s, line, (size_t)n);
-	} else if (s->resp_chunked) {
-		out_add(s, "Transfer-Encoding: chunked\r\n", 28);
-	}
-	if (s->resp_to_close || !s->keep_alive || s->rq != SK_PROXY_RQ_DONE) {
-		s->keep_alive = false;
-		out_add(s, "Connection: close\r\n", 19);
-	} else if (s->version_minor == 0) {
-		out_add(s, "Connection: keep-alive\r\n", 24);
-	}
-	out_add(s, "x-skiff-upstream: ", 18);
-	out_add(s, s->ep->id, strlen(s->ep->id));
-	out_add(s, "\r\n\r\n", 4);
-	return 0;
-}
-
-/* Returns false when the session moved on (retry, fallback, error). */
 static bool on_response_head(struct sk_proxy_sess *s)
 {
 	const struct sk_http_msg *m = &s->u->resp.msg;
@@ -608,7 +387,7 @@ static bool on_response_head(struct sk_proxy_sess *s)
 		return false;
 	}
 	s->up_keep = m->flags & SK_HTTP_F_KEEP_ALIVE;
-	if (build_response_head(s, m) < 0) {
+	if (sk_proxy_http_response_head(s, m) < 0) {
 		try_failed(s, SK_PROXY_F_RESET);
 		return false;
 	}
@@ -623,6 +402,7 @@ static void finish_response(struct sk_proxy_sess *s)
 {
 	struct sk_proxy_uconn *u = s->u;
 
+	s->gen++;
 	if (s->resp_chunked)
 		out_add(s, "0\r\n\r\n", 5);
 	s->u = NULL;
@@ -731,7 +511,7 @@ static bool client_read(struct sk_proxy_sess *s)
 	if (n > 0) {
 		s->in_len += (size_t)n;
 		s->last_active = s->w->now;
-		if ((size_t)n < room)
+		if ((size_t)n < room && !s->hup)
 			s->can_read = false;
 		return true;
 	}
@@ -824,6 +604,7 @@ static bool client_flush(struct sk_proxy_sess *s)
 			return false;
 		}
 		s->out_off += (size_t)n;
+		s->last_active = s->w->now;
 		progress = true;
 		if (s->out_off < s->out_len)
 			s->can_write = false;
@@ -900,7 +681,7 @@ static bool up_read(struct sk_proxy_sess *s)
 		u->got_bytes = true;
 		u->connected = true;
 		s->last_active = s->w->now;
-		if ((size_t)n < room)
+		if ((size_t)n < room && !u->hup)
 			u->can_read = false;
 		return true;
 	}
@@ -915,20 +696,30 @@ static bool up_read(struct sk_proxy_sess *s)
 	return true;
 }
 
+static bool want_response_step(struct sk_proxy_sess *s)
+{
+	return !s->dead && s->u &&
+	       (s->u->in_len > s->u->in_off || s->u->eof || s->phase == SK_PROXY_P_RESP);
+}
+
+/*
+ * Moves data until nothing moves.  Each parser runs until it stalls before
+ * its output is flushed, so a head and a small body leave in one send.
+ */
 void sk_proxy_http_run(struct sk_proxy_sess *s)
 {
 	for (int guard = 0; guard < 1000 && !s->dead; guard++) {
+		unsigned gen = s->gen;
 		bool progress = client_read(s);
 
-		if (!s->dead)
-			progress |= client_parse(s);
+		while (!s->dead && client_parse(s))
+			progress = true;
 		if (!s->dead && s->u && s->up_sent < s->rbuf_len)
 			progress |= up_flush(s);
 		if (!s->dead && s->u)
 			progress |= up_read(s);
-		if (!s->dead && s->u &&
-		    (s->u->in_len > s->u->in_off || s->u->eof || s->phase == SK_PROXY_P_RESP))
-			progress |= response_step(s);
+		while (want_response_step(s) && response_step(s))
+			progress = true;
 		if (!s->dead)
 			progress |= client_flush(s);
 		if (s->dead)
@@ -937,7 +728,7 @@ void sk_proxy_http_run(struct sk_proxy_sess *s)
 			sk_proxy_sess_close(s);
 			return;
 		}
-		if (!progress)
+		if (!progress && gen == s->gen)
 			break;
 	}
 }

@@ -20,7 +20,8 @@
 static void tcp_fail(struct sk_proxy_sess *s)
 {
 	if (s->in_request)
-		sk_proxy_stats_request(s->cl->st, TCP_METHOD, 503, s->w->now - s->started);
+		sk_proxy_stats_request(s->cl->st, s->w->idx, TCP_METHOD, 503,
+				       s->w->now - s->started);
 	sk_proxy_sess_close(s);
 }
 
@@ -39,7 +40,7 @@ static void tcp_connect(struct sk_proxy_sess *s)
 		s->tries++;
 		s->ep = &c->eps[idx];
 		atomic_fetch_add_explicit(&s->ep->st->outstanding, 1, memory_order_relaxed);
-		u = sk_proxy_uconn_get(w, s->ep, c->policy.connect_timeout_ns, &err);
+		u = sk_proxy_uconn_get(w, s->ep, true, &err);
 		if (!u) {
 			sk_proxy_outlier_record(c, s->ep, false, false, true, w->now);
 			atomic_fetch_sub_explicit(&s->ep->st->outstanding, 1, memory_order_relaxed);
@@ -75,7 +76,7 @@ static void connected(struct sk_proxy_sess *s)
 	s->phase = SK_PROXY_P_RESP;
 	sk_proxy_outlier_record(c, s->ep, true, false, false, s->w->now);
 	sk_proxy_ctr_add(&s->ep->st->requests[0], 1);
-	sk_proxy_stats_request(c->st, TCP_METHOD, 200, s->w->now - s->started);
+	sk_proxy_stats_request(c->st, s->w->idx, TCP_METHOD, 200, s->w->now - s->started);
 	s->timed = false;
 	s->last_active = s->w->now;
 	sk_proxy_timer_set(s->w, &s->timer, s->w->now + c->policy.idle_timeout_ns);

@@ -4,9 +4,11 @@
  * persistent state (per cluster, per endpoint), immutable snapshots, worker
  * threads with their timers, client sessions and upstream connections.
  *
- * Threading: a snapshot is immutable once published and refcounted; each
- * worker holds one reference to every snapshot its sessions still use and
- * counts those uses itself (no atomics per request).  Persistent state
+ * Threading: a snapshot is immutable once published and refcounted;
+ * publish hands each worker its own reference through an atomic exchange
+ * (no lock on the worker side).  Each worker holds one reference to every
+ * snapshot its sessions still use and counts those uses itself (no atomics
+ * per request).  Persistent state
  * (struct sk_proxy_cstate / sk_proxy_estate) lives until sk_proxy_free();
  * its counters are relaxed atomics; each endpoint's connection pool has one
  * slot per worker, touched only by that worker.  Sessions, upstream
@@ -61,6 +63,17 @@ struct sk_proxy_estate {
 	struct sk_proxy_pool *pools; /* [threads] */
 };
 
+/*
+ * A worker's share of a cluster's request statistics: only that worker
+ * writes it (relaxed atomics so the metrics reader sees whole values), and
+ * it has cache lines of its own.
+ */
+struct sk_proxy_wstats {
+	_Alignas(64) sk_proxy_ctr requests[SK_PROXY_NMETHODS][SK_PROXY_NCLASSES];
+	sk_proxy_ctr buckets[SK_PROXY_NBUCKETS]; /* non-cumulative; last is +Inf */
+	sk_proxy_ctr duration_ns, count;
+};
+
 /* Per cluster, across snapshots (keyed by name). */
 struct sk_proxy_cstate {
 	struct sk_proxy_cstate *next;
@@ -68,9 +81,7 @@ struct sk_proxy_cstate {
 	struct sk_proxy_estate *endpoints;
 	_Atomic int64_t active_requests, active_retries, active_conns;
 	_Atomic uint64_t rr;
-	sk_proxy_ctr requests[SK_PROXY_NMETHODS][SK_PROXY_NCLASSES];
-	sk_proxy_ctr buckets[SK_PROXY_NBUCKETS]; /* non-cumulative; last is +Inf */
-	sk_proxy_ctr duration_ns, count;
+	struct sk_proxy_wstats *wstats; /* [threads]: one slot per worker, no sharing */
 	sk_proxy_ctr retries, ejections, fallbacks, rejected, fault_aborts, fault_delays;
 };
 
@@ -82,7 +93,8 @@ struct sk_proxy_tag {
 
 /* A listening address: one SO_REUSEPORT socket per worker; shared by snapshots. */
 struct sk_proxy_lsock {
-	_Atomic int ref;
+	_Atomic int ref;   /* memory: snapshots and the sessions it accepted */
+	_Atomic int snaps; /* snapshots naming it: the sockets close when none is left */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	unsigned n;
@@ -147,6 +159,8 @@ struct sk_proxy_worker {
 	int epfd, evfd;
 	struct sk_proxy_tag wake_tag;
 	struct sk_proxy_wsnap *ws; /* current first */
+	/* handed over by publish with a reference for this worker (atomic exchange) */
+	_Atomic(struct sk_proxy_snap *) pending;
 	struct sk_proxy_timer **heap;
 	size_t n_heap, cap_heap;
 	struct sk_proxy_sess *sessions; /* all, for teardown */
@@ -154,6 +168,7 @@ struct sk_proxy_worker {
 	struct sk_proxy_sess *dead_sessions;
 	struct sk_proxy_uconn *dead_uconns; /* freed after the batch of events */
 	uint64_t now, rng, next_sweep;
+	uint64_t accept_resume; /* out of fds: accepting paused until then; 0: not paused */
 };
 
 struct sk_proxy {
@@ -179,6 +194,7 @@ struct sk_proxy_uconn {
 	struct sk_proxy_uconn *aprev, *anext; /* worker's list */
 	uint64_t idle_since;
 	bool connected, can_read, can_write, eof, reused, got_bytes, pooled;
+	bool hup; /* EPOLLRDHUP seen: read until 0 even after a short read */
 	char *in;
 	size_t in_off, in_len;
 	struct sk_http_parser resp;
@@ -206,7 +222,7 @@ struct sk_proxy_sess {
 	struct sk_proxy_timer timer;
 	uint64_t last_active;
 	char peer[64];
-	bool can_read, can_write, rd_eof, wr_shut, dead;
+	bool can_read, can_write, rd_eof, wr_shut, dead, hup;
 
 	char *in; /* SK_PROXY_IN_SIZE */
 	size_t in_off, in_len;
@@ -216,6 +232,7 @@ struct sk_proxy_sess {
 
 	/* the request in progress */
 	enum sk_proxy_rq rq;
+	unsigned gen; /* bumped by every state change: the run loop's progress signal */
 	enum sk_proxy_phase phase;
 	struct sk_proxy_wsnap *ws;
 	struct sk_proxy_scluster *entry, *cl; /* the listener's cluster; the one trying */
@@ -243,8 +260,9 @@ void sk_proxy_timer_set(struct sk_proxy_worker *w, struct sk_proxy_timer *t, uin
 void sk_proxy_timer_stop(struct sk_proxy_worker *w, struct sk_proxy_timer *t);
 uint64_t sk_proxy_rand(struct sk_proxy_worker *w);
 void sk_proxy_ws_release(struct sk_proxy_worker *w, struct sk_proxy_wsnap *ws);
+/* A pooled connection to ep (unless `fresh`), or a new one (connecting). */
 struct sk_proxy_uconn *sk_proxy_uconn_get(struct sk_proxy_worker *w, struct sk_proxy_sep *ep,
-					  uint64_t connect_timeout, int *ret_err);
+					  bool fresh, int *ret_err);
 void sk_proxy_uconn_release(struct sk_proxy_uconn *u, bool reuse);
 void sk_proxy_sess_close(struct sk_proxy_sess *s);
 
@@ -276,7 +294,7 @@ const char *sk_proxy_method_name(int idx);
 void sk_proxy_policy_defaults(struct sk_proxy_policy *pol);
 
 /* stats.c */
-void sk_proxy_stats_request(struct sk_proxy_cstate *c, int method, int status,
+void sk_proxy_stats_request(struct sk_proxy_cstate *c, unsigned worker, int method, int status,
 			    uint64_t duration_ns);
 int sk_proxy_status_class(int status);
 

@@ -5,9 +5,9 @@
  *
  * sk_proxy_publish() validates and deep-copies a config into an immutable
  * snapshot, opens listening sockets that are new (one SO_REUSEPORT socket
- * per worker) and swaps the snapshot in under the mutex; then it wakes each
- * worker through its eventfd.  Workers take their reference under the same
- * mutex when they see the wake (not per request).  This file is not the
+ * per worker) and swaps the snapshot in under the mutex; it gives each
+ * worker a reference by atomic exchange of the worker's `pending` slot and
+ * wakes it through its eventfd.  Workers never take a lock.  This file is not the
  * event loop (worker.c) nor the forwarding (forward-*.c).
  */
 #include <errno.h>
@@ -38,6 +38,18 @@ void sk_proxy_lsock_unref(struct sk_proxy_lsock *ls)
 	free(ls);
 }
 
+/* A snapshot stops naming ls: the last one closes the listening sockets. */
+static void lsock_snap_release(struct sk_proxy_lsock *ls)
+{
+	if (atomic_fetch_sub(&ls->snaps, 1) == 1)
+		for (unsigned i = 0; i < ls->n; i++)
+			if (ls->fds[i] >= 0) {
+				close(ls->fds[i]);
+				ls->fds[i] = -1;
+			}
+	sk_proxy_lsock_unref(ls);
+}
+
 void sk_proxy_snap_unref(struct sk_proxy_snap *s)
 {
 	if (!s || atomic_fetch_sub(&s->ref, 1) != 1)
@@ -51,7 +63,7 @@ void sk_proxy_snap_unref(struct sk_proxy_snap *s)
 		free(c->name);
 	}
 	for (size_t i = 0; i < s->n_listeners; i++)
-		sk_proxy_lsock_unref(s->listeners[i].ls);
+		lsock_snap_release(s->listeners[i].ls);
 	free(s->clusters);
 	free(s->listeners);
 	free(s);
@@ -67,6 +79,11 @@ static struct sk_proxy_cstate *cstate_get(struct sk_proxy *p, const struct sk_pr
 	if (!st) {
 		st = sk_new0(struct sk_proxy_cstate, 1);
 		st->name = sk_strdup(c->name);
+		st->wstats = aligned_alloc(_Alignof(struct sk_proxy_wstats),
+					   sizeof(struct sk_proxy_wstats) * p->threads);
+		if (!st->wstats)
+			abort();
+		memset(st->wstats, 0, sizeof(struct sk_proxy_wstats) * p->threads);
 		st->next = p->cstates;
 		p->cstates = st;
 	}
@@ -124,6 +141,7 @@ static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l,
 	int one = 1;
 
 	atomic_init(&ls->ref, 1);
+	atomic_init(&ls->snaps, 1);
 	ls->addr = l->addr;
 	ls->addrlen = l->addrlen;
 	ls->n = p->threads;
@@ -253,6 +271,7 @@ static int build_listeners(struct sk_proxy *p, const struct sk_proxy_config *c,
 			if (addr_eq(&o->addr, o->addrlen, &l->addr, l->addrlen)) {
 				ls = o;
 				atomic_fetch_add(&ls->ref, 1);
+				atomic_fetch_add(&ls->snaps, 1);
 				break;
 			}
 		}
@@ -290,23 +309,31 @@ int sk_proxy_publish(struct sk_proxy *p, const struct sk_proxy_config *c, struct
 	s = sk_new0(struct sk_proxy_snap, 1);
 	atomic_init(&s->ref, 1);
 	pthread_mutex_lock(&p->lock);
-	s->clusters = sk_new0(struct sk_proxy_scluster, c->n_clusters ? c->n_clusters : 1);
-	s->n_clusters = c->n_clusters;
-	for (size_t i = 0; i < c->n_clusters; i++)
-		copy_cluster(p, &s->clusters[i], &c->clusters[i], fb[i]);
+	/* listeners first: a bind error must leave everything as it was */
 	r = build_listeners(p, c, s, err);
 	if (r < 0) {
 		pthread_mutex_unlock(&p->lock);
 		sk_proxy_snap_unref(s);
 		return r;
 	}
+	s->clusters = sk_new0(struct sk_proxy_scluster, c->n_clusters ? c->n_clusters : 1);
+	s->n_clusters = c->n_clusters;
+	for (size_t i = 0; i < c->n_clusters; i++)
+		copy_cluster(p, &s->clusters[i], &c->clusters[i], fb[i]);
 	s->epoch = ++p->epoch;
 	old = p->cur;
 	p->cur = s;
+	for (unsigned i = 0; i < p->threads; i++) {
+		/* a reference for the worker; one it never took is dropped here */
+		struct sk_proxy_snap *prev;
+
+		atomic_fetch_add(&s->ref, 1);
+		prev = atomic_exchange(&p->workers[i].pending, s);
+		sk_proxy_snap_unref(prev);
+		wake(&p->workers[i]);
+	}
 	pthread_mutex_unlock(&p->lock);
 	sk_proxy_snap_unref(old);
-	for (unsigned i = 0; i < p->threads; i++)
-		wake(&p->workers[i]);
 	return 0;
 }
 
@@ -386,6 +413,7 @@ void sk_proxy_free(struct sk_proxy *p)
 			close(w->evfd);
 		if (w->epfd >= 0)
 			close(w->epfd);
+		sk_proxy_snap_unref(atomic_exchange(&w->pending, NULL));
 	}
 	sk_proxy_snap_unref(p->cur);
 	while (p->cstates) {
@@ -403,6 +431,7 @@ void sk_proxy_free(struct sk_proxy *p)
 		free(c->name);
 		free(c->app);
 		free(c->service);
+		free(c->wstats);
 		free(c);
 	}
 	pthread_mutex_destroy(&p->lock);

@@ -60,8 +60,8 @@ struct sk_proxy_policy {
 	uint64_t outlier_base_ejection_ns; /* 0: 30 s; ejection k lasts k x base (capped 300 s) */
 	int outlier_max_ejection_percent;  /* 0: 50; at least one endpoint may be ejected */
 
-	int64_t
-	    max_concurrent; /* bulkhead: requests (http) or connections (tcp) in flight; 0: unlimited */
+	/* bulkhead: requests (http) or connections (tcp) in flight; 0: unlimited */
+	int64_t max_concurrent;
 };
 
 /* Fault injection (HTTP mode only; TCP mode supports delay of the connect). */

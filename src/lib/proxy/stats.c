@@ -36,17 +36,35 @@ int sk_proxy_status_class(int status)
 	return 3;
 }
 
-void sk_proxy_stats_request(struct sk_proxy_cstate *c, int method, int status, uint64_t duration_ns)
+/* Only `worker` writes its slot: a relaxed load and store, no locked instruction. */
+static inline void bump(sk_proxy_ctr *c, uint64_t n)
 {
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+void sk_proxy_stats_request(struct sk_proxy_cstate *c, unsigned worker, int method, int status,
+			    uint64_t duration_ns)
+{
+	struct sk_proxy_wstats *ws = &c->wstats[worker];
 	size_t b = 0;
 
 	while (b < SK_PROXY_NBUCKETS - 1 && duration_ns > bucket_ns[b])
 		b++;
-	sk_proxy_ctr_add(&c->requests[method][sk_proxy_status_class(status)], 1);
-	sk_proxy_ctr_add(&c->buckets[b], 1);
-	sk_proxy_ctr_add(&c->duration_ns, duration_ns);
-	sk_proxy_ctr_add(&c->count, 1);
+	bump(&ws->requests[method][sk_proxy_status_class(status)], 1);
+	bump(&ws->buckets[b], 1);
+	bump(&ws->duration_ns, duration_ns);
+	bump(&ws->count, 1);
 }
+
+/* A per-worker counter summed over the workers. */
+#define WSUM(p, o, field)                                                                          \
+	({                                                                                         \
+		uint64_t _w = 0;                                                                   \
+		for (unsigned _i = 0; _i < (p)->threads; _i++)                                     \
+			_w += sk_proxy_ctr_get(&(o)->wstats[_i].field);                            \
+		_w;                                                                                \
+	})
 
 /* Writes a label value with \, " and newline escaped. */
 static void label(FILE *f, const char *v)
@@ -123,7 +141,7 @@ static void requests(FILE *f, struct sk_proxy *p)
 			continue;
 		for (int m = 0; m < SK_PROXY_NMETHODS; m++)
 			for (int k = 0; k < SK_PROXY_NCLASSES; k++) {
-				uint64_t v = SUM(p, c, sk_proxy_ctr_get(&o->requests[m][k]));
+				uint64_t v = SUM(p, c, WSUM(p, o, requests[m][k]));
 
 				if (!v)
 					continue;
@@ -146,17 +164,17 @@ static void durations(FILE *f, struct sk_proxy *p)
 		if (!group_first(p, c))
 			continue;
 		for (int b = 0; b < SK_PROXY_NBUCKETS; b++) {
-			cum += SUM(p, c, sk_proxy_ctr_get(&o->buckets[b]));
+			cum += SUM(p, c, WSUM(p, o, buckets[b]));
 			fprintf(f, "%s_bucket{", n);
 			svc_labels(f, c);
 			fprintf(f, ",le=\"%s\"} %llu\n", bucket_le[b], (unsigned long long)cum);
 		}
 		fprintf(f, "%s_sum{", n);
 		svc_labels(f, c);
-		fprintf(f, "} %.9f\n", (double)SUM(p, c, sk_proxy_ctr_get(&o->duration_ns)) / 1e9);
+		fprintf(f, "} %.9f\n", (double)SUM(p, c, WSUM(p, o, duration_ns)) / 1e9);
 		fprintf(f, "%s_count{", n);
 		svc_labels(f, c);
-		fprintf(f, "} %llu\n", (unsigned long long)SUM(p, c, sk_proxy_ctr_get(&o->count)));
+		fprintf(f, "} %llu\n", (unsigned long long)SUM(p, c, WSUM(p, o, count)));
 	}
 }
 

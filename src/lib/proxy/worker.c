@@ -110,6 +110,29 @@ uint64_t sk_proxy_rand(struct sk_proxy_worker *w)
 
 /* ---- snapshots ---- */
 
+static void uconn_close(struct sk_proxy_uconn *u);
+
+static bool snap_has_endpoint(const struct sk_proxy_snap *s, const struct sk_proxy_estate *e)
+{
+	for (size_t i = 0; i < s->n_clusters; i++)
+		for (size_t j = 0; j < s->clusters[i].n_eps; j++)
+			if (s->clusters[i].eps[j].st == e)
+				return true;
+	return false;
+}
+
+/* Idle connections to endpoints the new snapshot no longer names are closed. */
+static void drop_stale_pools(struct sk_proxy_worker *w, const struct sk_proxy_snap *s)
+{
+	struct sk_proxy_uconn *u = w->uconns, *next;
+
+	for (; u; u = next) {
+		next = u->anext;
+		if (u->pooled && !snap_has_endpoint(s, u->est))
+			uconn_close(u);
+	}
+}
+
 void sk_proxy_ws_release(struct sk_proxy_worker *w, struct sk_proxy_wsnap *ws)
 {
 	if (!ws || --ws->users > 0 || ws == w->ws)
@@ -136,14 +159,9 @@ static void refresh(struct sk_proxy_worker *w)
 	struct sk_proxy_snap *old = w->ws ? w->ws->snap : NULL, *s;
 	struct sk_proxy_wsnap *ws, *prev = w->ws;
 
-	pthread_mutex_lock(&w->p->lock);
-	s = w->p->cur;
-	if (s == old || !s) {
-		pthread_mutex_unlock(&w->p->lock);
+	s = atomic_exchange(&w->pending, NULL);
+	if (!s)
 		return;
-	}
-	atomic_fetch_add(&s->ref, 1);
-	pthread_mutex_unlock(&w->p->lock);
 
 	for (size_t i = 0; i < s->n_listeners; i++) {
 		struct sk_proxy_lsock *ls = s->listeners[i].ls;
@@ -158,9 +176,10 @@ static void refresh(struct sk_proxy_worker *w)
 		if (!snap_has(s, ls))
 			(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, ls->fds[w->idx], NULL);
 	}
+	drop_stale_pools(w, s);
 	ws = sk_new0(struct sk_proxy_wsnap, 1);
 	ws->snap = s;
-	ws->users = 1; /* the worker's own use while it is current */
+	ws->users = 1; /* the worker's own use while it is current (the reference it was given) */
 	ws->next = w->ws;
 	w->ws = ws;
 	sk_proxy_ws_release(w, prev);
@@ -217,7 +236,7 @@ void sk_proxy_uconn_release(struct sk_proxy_uconn *u, bool reuse)
 
 	if (!u)
 		return;
-	if (!reuse || u->eof || u->in_len > u->in_off) {
+	if (!reuse || u->eof || u->hup || u->in_len > u->in_off) {
 		uconn_close(u);
 		return;
 	}
@@ -282,14 +301,13 @@ static int uconn_connect(struct sk_proxy_worker *w, struct sk_proxy_sep *ep,
 }
 
 struct sk_proxy_uconn *sk_proxy_uconn_get(struct sk_proxy_worker *w, struct sk_proxy_sep *ep,
-					  uint64_t connect_timeout, int *ret_err)
+					  bool fresh, int *ret_err)
 {
 	struct sk_proxy_pool *pool = &ep->st->pools[w->idx];
 	struct sk_proxy_uconn *u;
 	int r;
 
-	(void)connect_timeout;
-	while ((u = pool->head)) {
+	while (!fresh && (u = pool->head)) {
 		uconn_unlink_pool(u);
 		if (u->addrlen == ep->addrlen && memcmp(&u->addr, &ep->addr, ep->addrlen) == 0 &&
 		    !u->eof) {
@@ -336,6 +354,8 @@ static void uconn_event(struct sk_proxy_uconn *u, uint32_t events)
 	}
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		u->can_read = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		u->hup = true;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		u->can_write = true;
 	if (u->s->tcp)
@@ -441,6 +461,20 @@ static void accept_one(struct sk_proxy_worker *w, struct sk_proxy_lsock *ls, int
 		sk_proxy_http_start(s);
 }
 
+/* Turns the current listeners on or off (out of fds: the backlog waits, no busy loop). */
+static void listeners_enable(struct sk_proxy_worker *w, bool on)
+{
+	struct sk_proxy_snap *s = w->ws ? w->ws->snap : NULL;
+
+	for (size_t i = 0; s && i < s->n_listeners; i++) {
+		struct sk_proxy_lsock *ls = s->listeners[i].ls;
+		struct epoll_event ev = { .events = on ? EPOLLIN : 0,
+					  .data.ptr = &ls->tags[w->idx] };
+
+		(void)epoll_ctl(w->epfd, EPOLL_CTL_MOD, ls->fds[w->idx], &ev);
+	}
+}
+
 static void listener_event(struct sk_proxy_worker *w, struct sk_proxy_lsock *ls)
 {
 	for (int i = 0; i < 64; i++) {
@@ -449,8 +483,14 @@ static void listener_event(struct sk_proxy_worker *w, struct sk_proxy_lsock *ls)
 		int fd = accept4(ls->fds[w->idx], (struct sockaddr *)&sa, &len,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-		if (fd < 0)
-			return; /* EAGAIN, or a transient error (EMFILE: retried next event) */
+		if (fd < 0) {
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				listeners_enable(w, false);
+				w->accept_resume = w->now + 100000000ull;
+			}
+			return;
+		}
 		accept_one(w, ls, fd, &sa);
 	}
 }
@@ -461,6 +501,8 @@ static void sess_event(struct sk_proxy_sess *s, uint32_t events)
 		return;
 	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		s->can_read = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		s->hup = true;
 	if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		s->can_write = true;
 	if (s->tcp)
@@ -552,8 +594,11 @@ void *sk_proxy_worker_main(void *arg)
 	while (!atomic_load_explicit(&w->p->stop, memory_order_relaxed)) {
 		int timeout = 1000, n;
 
-		if (w->n_heap) {
-			uint64_t at = w->heap[0]->at;
+		if (w->n_heap || w->accept_resume) {
+			uint64_t at = w->n_heap ? w->heap[0]->at : w->accept_resume;
+
+			if (w->accept_resume && w->accept_resume < at)
+				at = w->accept_resume;
 
 			timeout = at <= w->now ? 0 : (int)((at - w->now + 999999) / 1000000);
 			if (timeout > 1000)
@@ -564,6 +609,10 @@ void *sk_proxy_worker_main(void *arg)
 		for (int i = 0; i < n; i++)
 			dispatch(w, &evs[i]);
 		run_timers(w);
+		if (w->accept_resume && w->now >= w->accept_resume) {
+			w->accept_resume = 0;
+			listeners_enable(w, true);
+		}
 		if (w->now >= w->next_sweep) {
 			sweep(w);
 			w->next_sweep = w->now + SWEEP_NS;
