@@ -132,9 +132,9 @@ static int parse_fault(int argc, char **argv, struct skiff_app_sel *sel, json_t 
 			any = true;
 			break;
 		case 'a':
-			if (sk_parse_int64(optarg, &status) < 0 || status < 100 || status > 599) {
+			if (sk_parse_int64(optarg, &status) < 0 || status < 200 || status > 599) {
 				fprintf(stderr,
-					"skiff: fault: --abort '%s': want a status 100..599\n",
+					"skiff: fault: --abort '%s': want a status 200..599\n",
 					optarg);
 				return 2;
 			}

@@ -406,3 +406,20 @@ def test_janitor_removes_links_of_unknown_apps(daemon, app):
     finally:
         daemon.nsrun("ip", "link", "del", "sk-other")
         daemon.nsrun("ip", "link", "del", "sk-deadbeef")
+
+
+def test_port_conflict_is_an_event_and_other_routes_go_on(daemon, app):
+    a = app("pa", "services:\n  web:\n" + shop(port=18190))
+    a.up()
+    a.ready("web", 1)
+    b = app("pb", "services:\n  web:\n" + shop(port=18190) + "  api:\n" + shop(port=18191))
+    b.up()
+    b.ready("web", 1)
+    b.ready("api", 1)
+    errs = [e for e in daemon.events("pb") if e["type"] == "error"]
+    assert any("18190" in e["message"] for e in errs), errs
+    # the first app keeps its port; the second app's other port works
+    res = a.load("http://127.0.0.1:18190/", 6)
+    assert all(r[0] == 200 and r[1] == "pa-web-1" for r in res), res
+    res = b.load("http://127.0.0.1:18191/", 6)
+    assert all(r[0] == 200 and r[1] == "pb-api-1" for r in res), res

@@ -641,7 +641,7 @@ static void test_fault_json_errors(void **state)
 		  "delay.jitter: must not be longer than fixed" },
 		{ "{\"delay\": {\"fixed\": \"soon\"}}", "delay.fixed: invalid duration" },
 		{ "{\"abort\": {\"status\": 42}}",
-		  "abort.status: out of range (100..599, or 0 for none)" },
+		  "abort.status: out of range (200..599, or 0 for none)" },
 		{ "{\"abort\": {\"status\": \"503\"}}", "abort.status: an integer" },
 		{ "{\"abort\": {\"status\": 503, \"percent\": \"10%\"}}",
 		  "abort.percent: a number" },

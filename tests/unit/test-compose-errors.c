@@ -200,7 +200,7 @@ static const struct {
 	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fault: {abort: "
 	  "{status: 700}}}\n",
 	  "compose.yaml:5:39: services.web.x-skiff.fault.abort.status: 700 is out of range "
-	  "(100..599)" },
+	  "(200..599)" },
 	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fault: {abort: "
 	  "{percent: 10}}}\n",
 	  "compose.yaml:5:30: services.web.x-skiff.fault.abort: status is required" },

@@ -498,8 +498,8 @@ static void fault_in(struct jin *j, json_t *o, const char *path, struct sk_app_f
 	}
 	if (a) {
 		get_int_to(j, a, pa, "status", 0, 599, &f->abort_status);
-		if (f->abort_status && f->abort_status < 100)
-			bad(j, pa, "status", "out of range (100..599, or 0 for none)");
+		if (f->abort_status && f->abort_status < 200)
+			bad(j, pa, "status", "out of range (200..599, or 0 for none)");
 		f->abort_percent = present(a, "percent") || !f->abort_status ? 0 : 100;
 		get_percent(j, a, pa, "percent", &f->abort_percent);
 	}

@@ -431,7 +431,7 @@ static int fault_abort(struct sk_app_ctx *c, const struct sk_yn *n, const char *
 		const struct sk_yn *k = sk_yn_key(n, i), *v = sk_yn_val(n, i);
 		_cleanup_free_ char *p = sk_app_path(path, k->text);
 		if (!strcmp(k->text, "status")) {
-			r |= get_int_to(c, v, p, 100, 599, &f->abort_status);
+			r |= get_int_to(c, v, p, 200, 599, &f->abort_status);
 			status = true;
 		} else if (!strcmp(k->text, "percent")) {
 			r |= get_percent(c, v, p, &f->abort_percent);

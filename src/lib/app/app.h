@@ -214,7 +214,7 @@ struct sk_app_fault {
 	int64_t delay_ns;	 /* delay.fixed */
 	int64_t delay_jitter_ns; /* delay.jitter */
 	double delay_percent;	 /* delay.percent, 0..100 (default 100 when fixed is set) */
-	int abort_status;	 /* abort.status, 100..599; 0 = none */
+	int abort_status;	 /* abort.status, 200..599 (a final answer); 0 = none */
 	double abort_percent;	 /* abort.percent, 0..100 (default 100 when status is set) */
 };
 
@@ -364,7 +364,7 @@ int sk_app_from_json(const char *json, size_t len, struct sk_app **ret_app, stru
  * {"delay": {"fixed": "100ms", "jitter": "20ms", "percent": 50},
  *  "abort": {"status": 503, "percent": 10}}.  Both parts are optional (an
  * empty object clears every fault); a missing percent is 100 when fixed (or a
- * nonzero status) is given; status is 0 (none) or 100..599; percentages are
+ * nonzero status) is given; status is 0 (none) or 200..599; percentages are
  * numbers 0..100.  Returns 0 and *ret (set only on success), or -EINVAL with
  * *err naming the field ("delay.percent: out of range (0..100)").  `j` is
  * borrowed.

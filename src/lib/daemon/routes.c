@@ -363,6 +363,64 @@ static void routes_build(struct sk_daemon *d, struct build *b)
 
 /* ---- publishing ---- */
 
+/* The listener an error of sk_proxy_publish() names, or SIZE_MAX. */
+static size_t listener_named(const struct sk_proxy_config *pc, const char *msg)
+{
+	size_t i;
+
+	if (sscanf(msg, "listener %zu:", &i) == 1 && i < pc->n_listeners)
+		return i;
+	for (i = 0; i < pc->n_listeners; i++) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)&pc->listeners[i].addr;
+		char a[INET_ADDRSTRLEN], q[INET_ADDRSTRLEN + 16];
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		snprintf(q, sizeof(q), "'%s:%u'", a, ntohs(sin->sin_port));
+		if (strstr(msg, q))
+			return i;
+	}
+	return SIZE_MAX;
+}
+
+/*
+ * Publishes the proxy's table.  A listener that cannot be opened (the port is
+ * taken by another program, two apps publish the same port) is left out with
+ * an error event, so one app's bad port does not freeze every route.
+ */
+static void proxy_publish(struct sk_daemon *d, struct sk_proxy_config *pc)
+{
+	struct sk_error *err = NULL;
+
+	for (unsigned tries = 0; sk_proxy_publish(d->proxy, pc, &err) < 0; tries++) {
+		size_t i = tries < 16 ? listener_named(pc, err->msg) : SIZE_MAX;
+		const struct sk_proxy_cluster *cl = NULL;
+		const struct sockaddr_in *sin;
+		char a[INET_ADDRSTRLEN];
+
+		if (i == SIZE_MAX) {
+			sk_log_error("proxy: %s", err->msg);
+			sk_daemon_event(d, NULL, NULL, 0, SK_STORE_EV_ERROR, NULL, "proxy: %s",
+					err->msg);
+			sk_error_free(err);
+			return;
+		}
+		for (size_t k = 0; k < pc->n_clusters && !cl; k++)
+			if (!strcmp(pc->clusters[k].name, pc->listeners[i].cluster))
+				cl = &pc->clusters[k];
+		sin = (const struct sockaddr_in *)&pc->listeners[i].addr;
+		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
+		sk_log_error("proxy: %s:%u for %s not published: %s", a, ntohs(sin->sin_port),
+			     pc->listeners[i].cluster, err->msg);
+		sk_daemon_event(d, cl ? cl->app : NULL, cl ? cl->service : NULL, 0,
+				SK_STORE_EV_ERROR, NULL, "port %s:%u not published: %s", a,
+				ntohs(sin->sin_port), err->msg);
+		sk_error_free(TAKE_PTR(err));
+		free(pc->listeners[i].cluster);
+		memmove(pc->listeners + i, pc->listeners + i + 1,
+			(pc->n_listeners - i - 1) * sizeof(*pc->listeners));
+		pc->n_listeners--;
+	}
+}
+
 static void routes_publish_cb(struct sk_loop *loop, void *userdata)
 {
 	struct sk_daemon *d = userdata;
@@ -375,11 +433,8 @@ static void routes_publish_cb(struct sk_loop *loop, void *userdata)
 		build_release(&b);
 		return;
 	}
-	if (d->proxy && sk_proxy_publish(d->proxy, &b.pc, &err) < 0) {
-		sk_log_error("proxy: %s", err->msg);
-		sk_daemon_event(d, NULL, NULL, 0, SK_STORE_EV_ERROR, NULL, "proxy: %s", err->msg);
-		sk_error_free(TAKE_PTR(err));
-	}
+	if (d->proxy)
+		proxy_publish(d, &b.pc);
 	if (d->dns && sk_dns_publish(d->dns, b.zones, b.n_zones, &err) < 0) {
 		sk_log_error("dns: %s", err->msg);
 		sk_daemon_event(d, NULL, NULL, 0, SK_STORE_EV_ERROR, NULL, "dns: %s", err->msg);
