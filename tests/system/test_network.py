@@ -423,3 +423,15 @@ def test_port_conflict_is_an_event_and_other_routes_go_on(daemon, app):
     assert all(r[0] == 200 and r[1] == "pa-web-1" for r in res), res
     res = b.load("http://127.0.0.1:18191/", 6)
     assert all(r[0] == 200 and r[1] == "pb-api-1" for r in res), res
+
+
+def test_subnet_and_ipv4_address_from_the_file(daemon, app):
+    text = ("x-skiff: {subnet: 10.89.200.0/24}\nservices:\n  web:\n" + shop() +
+            "    networks:\n      default:\n        ipv4_address: 10.89.200.50\n        aliases: [www]\n")
+    a = app("fx", text)
+    a.up()
+    rep = a.ready("web", 1)[0]
+    assert a.network()["subnet"] == "10.89.200.0/24"
+    assert rep["address"] == "10.89.200.50"
+    ips, r = dig(daemon, "10.89.200.1", "www")
+    assert ips == ["10.89.200.50"], r

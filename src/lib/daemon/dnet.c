@@ -299,16 +299,62 @@ static int lease_new(struct sk_dapp *a, const char *owner, struct in_addr *ret,
 	return 0;
 }
 
+/* networks[].ipv4_address of the service, for its first replica (Compose allows one replica). */
+static int fixed_address(struct sk_dreplica *r, bool *ret_fixed, struct in_addr *ret,
+			 struct sk_error **err)
+{
+	const struct sk_app_service *def = r->svc->def;
+	struct sk_dnet *n = r->svc->app->net;
+
+	*ret_fixed = false;
+	for (size_t i = 0; i < def->n_networks && r->index == 1; i++) {
+		const char *want = def->networks[i].ipv4_address;
+		if (!want)
+			continue;
+		if (inet_pton(AF_INET, want, ret) != 1 ||
+		    !sk_ipam_contains(n->net, n->prefix, *ret) || ret->s_addr == n->gw.s_addr)
+			return sk_error_set(err, EINVAL,
+					    "service '%s': ipv4_address '%s' is not a host address "
+					    "of the app's subnet %s",
+					    def->name, want, n->subnet);
+		*ret_fixed = true;
+		return 0;
+	}
+	return 0;
+}
+
 int sk_dnet_replica_lease(struct sk_dreplica *r, struct sk_error **err)
 {
 	struct sk_dapp *a = r->svc->app;
 	struct sk_dlease *l;
+	struct in_addr fixed;
+	bool is_fixed;
 	int ret;
 
 	ret = sk_dnet_app_ensure(a, err);
 	if (ret < 0)
 		return ret;
+	ret = fixed_address(r, &is_fixed, &fixed, err);
+	if (ret < 0)
+		return ret;
 	l = lease_find(a->net, r->id);
+	if (is_fixed && !(l && l->addr.s_addr == fixed.s_addr)) {
+		_cleanup_free_ char *text = addr_str(fixed);
+		for (size_t i = 0; i < a->net->n_leases; i++)
+			if (a->net->leases[i].addr.s_addr == fixed.s_addr)
+				return sk_error_set(err, EADDRINUSE,
+						    "service '%s': ipv4_address %s is taken by %s",
+						    r->svc->name, text, a->net->leases[i].owner);
+		if (l)
+			sk_dnet_replica_release(r);
+		ret = sk_store_lease_put(a->d->store, a->name, text, r->id, err);
+		if (ret < 0)
+			return ret;
+		lease_add(a->net, fixed, r->id);
+		r->addr = fixed;
+		r->has_addr = true;
+		return 0;
+	}
 	if (l && sk_ipam_contains(a->net->net, a->net->prefix, l->addr)) {
 		r->addr = l->addr;
 		r->has_addr = true;
