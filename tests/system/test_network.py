@@ -423,6 +423,14 @@ def test_port_conflict_is_an_event_and_other_routes_go_on(daemon, app):
     assert all(r[0] == 200 and r[1] == "pa-web-1" for r in res), res
     res = b.load("http://127.0.0.1:18191/", 6)
     assert all(r[0] == 200 and r[1] == "pb-api-1" for r in res), res
+    assert len([e for e in daemon.events("pb") if e["type"] == "error"]) == len(errs)  # said once
+    # once the port is free, the second app gets it (retried every 5 s)
+    a.cli("down").check()
+
+    def served_by_b():
+        r = b.load("http://127.0.0.1:18190/", 1)
+        return r[0][0] == 200 and r[0][1] == "pb-web-1"
+    wait_for(served_by_b, 15, 0.5, "18190 served by pb after pa's down")
 
 
 def test_subnet_and_ipv4_address_from_the_file(daemon, app):
@@ -435,3 +443,26 @@ def test_subnet_and_ipv4_address_from_the_file(daemon, app):
     assert rep["address"] == "10.89.200.50"
     ips, r = dig(daemon, "10.89.200.1", "www")
     assert ips == ["10.89.200.50"], r
+
+
+def test_port_taken_by_another_program_is_retried(daemon, app):
+    holder = subprocess.Popen(daemon.nsenter([PY, "-c",
+                              "import socket,time\ns=socket.socket()\n"
+                              "s.bind(('0.0.0.0',18192))\ns.listen()\nprint('up',flush=True)\n"
+                              "time.sleep(60)\n"]), stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "up"
+        a = app("tk", "services:\n  web:\n" + shop(port=18192))
+        a.up()
+        a.ready("web", 1)
+        wait_for(lambda: [e for e in daemon.events("tk") if e["type"] == "error"
+                          and "18192" in e["message"]] or None, 10, 0.1, "port error event")
+    finally:
+        holder.kill()
+        holder.wait()
+
+    def served():
+        r = a.load("http://127.0.0.1:18192/", 1)
+        return r[0][0] == 200 and r[0][1] == "tk-web-1"
+    wait_for(served, 15, 0.5, "18192 served once the other program let go")
+    assert len([e for e in daemon.events("tk") if e["type"] == "error"]) == 1

@@ -173,7 +173,9 @@ struct sk_daemon {
 	struct sk_proxy *proxy;
 	struct sk_dns *dns;
 	struct sk_loop_defer *routes_defer;
-	char *routes_sig; /* what was published last */
+	char *routes_sig;     /* what was published last */
+	char *routes_dropped; /* listeners left out of it, and why (one line each) */
+	struct sk_loop_timer *routes_retry;
 
 	/* exits the keeper reported for pids not (yet) known: matched at launch */
 	struct {

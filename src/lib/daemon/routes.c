@@ -33,7 +33,8 @@
 #include "net/dns.h"
 #include "proxy/proxy.h"
 
-#define MAX_PORTS 64 /* container ports per service that get a cluster */
+#define MAX_PORTS 64			/* container ports per service that get a cluster */
+#define RETRY_NS (5ULL * 1000000000ULL) /* a port that could not be opened is tried again */
 
 bool sk_routes_ready(const struct sk_dreplica *r)
 {
@@ -386,9 +387,11 @@ static size_t listener_named(const struct sk_proxy_config *pc, const char *msg)
  * taken by another program, two apps publish the same port) is left out with
  * an error event, so one app's bad port does not freeze every route.
  */
-static void proxy_publish(struct sk_daemon *d, struct sk_proxy_config *pc)
+static bool proxy_publish(struct sk_daemon *d, struct sk_proxy_config *pc)
 {
 	struct sk_error *err = NULL;
+	char *dropped_now = NULL;
+	bool dropped = false;
 
 	for (unsigned tries = 0; sk_proxy_publish(d->proxy, pc, &err) < 0; tries++) {
 		size_t i = tries < 16 ? listener_named(pc, err->msg) : SIZE_MAX;
@@ -401,24 +404,42 @@ static void proxy_publish(struct sk_daemon *d, struct sk_proxy_config *pc)
 			sk_daemon_event(d, NULL, NULL, 0, SK_STORE_EV_ERROR, NULL, "proxy: %s",
 					err->msg);
 			sk_error_free(err);
-			return;
+			return dropped;
 		}
 		for (size_t k = 0; k < pc->n_clusters && !cl; k++)
 			if (!strcmp(pc->clusters[k].name, pc->listeners[i].cluster))
 				cl = &pc->clusters[k];
 		sin = (const struct sockaddr_in *)&pc->listeners[i].addr;
 		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
-		sk_log_error("proxy: %s:%u for %s not published: %s", a, ntohs(sin->sin_port),
-			     pc->listeners[i].cluster, err->msg);
-		sk_daemon_event(d, cl ? cl->app : NULL, cl ? cl->service : NULL, 0,
-				SK_STORE_EV_ERROR, NULL, "port %s:%u not published: %s", a,
-				ntohs(sin->sin_port), err->msg);
+		_cleanup_free_ char *what =
+		    sk_asprintf("port %s:%u not published: %s", a, ntohs(sin->sin_port), err->msg);
 		sk_error_free(TAKE_PTR(err));
+		dropped = true;
+		/* retried every RETRY_NS; said once until the reason changes */
+		if (!d->routes_dropped || !strstr(d->routes_dropped, what)) {
+			sk_log_error("proxy: %s (%s)", what, pc->listeners[i].cluster);
+			sk_daemon_event(d, cl ? cl->app : NULL, cl ? cl->service : NULL, 0,
+					SK_STORE_EV_ERROR, NULL, "%s", what);
+		}
+		char *all = sk_asprintf("%s%s\n", dropped_now ? dropped_now : "", what);
+		free(dropped_now);
+		dropped_now = all;
 		free(pc->listeners[i].cluster);
 		memmove(pc->listeners + i, pc->listeners + i + 1,
 			(pc->n_listeners - i - 1) * sizeof(*pc->listeners));
 		pc->n_listeners--;
 	}
+	free(d->routes_dropped);
+	d->routes_dropped = TAKE_PTR(dropped_now);
+	return dropped;
+}
+
+static void retry_cb(struct sk_loop *loop, struct sk_loop_timer *t, void *userdata)
+{
+	struct sk_daemon *d = userdata;
+
+	free(TAKE_PTR(d->routes_sig)); /* publish again even if nothing changed */
+	sk_routes_queue(d);
 }
 
 static void routes_publish_cb(struct sk_loop *loop, void *userdata)
@@ -433,8 +454,12 @@ static void routes_publish_cb(struct sk_loop *loop, void *userdata)
 		build_release(&b);
 		return;
 	}
-	if (d->proxy)
-		proxy_publish(d, &b.pc);
+	if (d->proxy && proxy_publish(d, &b.pc)) {
+		if (!d->routes_retry)
+			d->routes_retry = sk_loop_timer_add(d->loop, RETRY_NS, 0, retry_cb, d);
+		else
+			sk_loop_timer_set(d->routes_retry, RETRY_NS, 0);
+	}
 	if (d->dns && sk_dns_publish(d->dns, b.zones, b.n_zones, &err) < 0) {
 		sk_log_error("dns: %s", err->msg);
 		sk_daemon_event(d, NULL, NULL, 0, SK_STORE_EV_ERROR, NULL, "dns: %s", err->msg);
@@ -485,6 +510,9 @@ void sk_routes_stop(struct sk_daemon *d)
 {
 	if (d->routes_defer)
 		sk_loop_defer_cancel(TAKE_PTR(d->routes_defer));
+	if (d->routes_retry)
+		sk_loop_timer_remove(TAKE_PTR(d->routes_retry));
+	free(TAKE_PTR(d->routes_dropped));
 	sk_proxy_free(TAKE_PTR(d->proxy));
 	sk_dns_free(TAKE_PTR(d->dns));
 	free(TAKE_PTR(d->routes_sig));
