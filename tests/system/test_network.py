@@ -466,3 +466,21 @@ def test_port_taken_by_another_program_is_retried(daemon, app):
         return r[0][0] == 200 and r[0][1] == "tk-web-1"
     wait_for(served, 15, 0.5, "18192 served once the other program let go")
     assert len([e for e in daemon.events("tk") if e["type"] == "error"]) == 1
+
+
+def test_scale_down_drains_without_failed_requests(daemon, app):
+    # no retries: only the drain (out of the routes before the stop signal) keeps requests whole
+    xs = "      proxy:\n        retries: {attempts: 0}\n"
+    a = app("dr", "services:\n  web:\n" + shop(replicas=3, port=18193, xskiff=xs))
+    a.up()
+    a.ready("web", 3)
+    p = subprocess.Popen(daemon.nsenter([PY, CLIENT, "http://127.0.0.1:18193/", "300",
+                                         "--keepalive", "--interval", "0.005"]),
+                         stdout=subprocess.PIPE, text=True)
+    time.sleep(0.4)
+    a.cli("scale", "web=1").check()
+    out, _ = p.communicate(timeout=90)
+    res = json.loads(out)["results"]
+    assert len(res) == 300
+    assert not [r for r in res if r[0] != 200], [r for r in res if r[0] != 200][:5]
+    assert res[-1][1] == "dr-web-1"
