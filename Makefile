@@ -90,7 +90,7 @@ bench-proxy: all
 # The demo app's static programs (examples/programs), used by the demo and the system tests.
 EXAMPLES := shopd worker gateway
 examples: $(EXAMPLES:%=build/examples/%)
-build/examples/%: examples/programs/%.c
+build/examples/%: examples/programs/%.c examples/programs/minihttp.h
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -static -O2 -s -std=gnu11 $(WARN) -Wl,--build-id=none \
 		-ffile-prefix-map=$(CURDIR)/examples/programs=. -o $@ $<

@@ -30,27 +30,14 @@
  * catalog:80 ...").  SIGTERM/SIGINT: "shutting down", exit 0.  One poll()
  * loop; each client connection has at most one upstream request at a time
  * (pipelined requests wait their turn).  Client requests are parsed with the
- * same strict rules as shopd.c.
+ * same strict rules as shopd.c (minihttp.h).
  */
 #define _GNU_SOURCE /* memmem, strcasestr, accept4 */
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
 #include <sys/random.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "minihttp.h"
 
 #define MAX_CONN 256
 #define IN_MAX 8192
@@ -59,7 +46,6 @@
 #define IDLE_MS 60000
 #define HOST_MAX 253
 #define DNS_MAX 1232 /* a UDP answer we read; more is cut (and then malformed) */
-#define TCHARS "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 struct upstream {
 	const char *route, *path; /* the gateway's path, the path asked upstream */
@@ -72,7 +58,7 @@ enum state { ST_READ, ST_RESOLVE, ST_CONNECT, ST_SEND, ST_RECV, ST_WRITE };
 struct conn {
 	int fd, ufd; /* fd -1: a free slot; ufd: UDP while resolving, then TCP */
 	enum state st;
-	bool closing, head, have_head;
+	bool have_head;
 	const struct upstream *up;
 	uint16_t qid;	  /* of the DNS query kept in buf[0..qlen) */
 	int ustatus;	  /* once have_head: the upstream's status, */
@@ -81,8 +67,7 @@ struct conn {
 	char uctype[96], userved[96];
 	size_t in_len, qlen, buf_len, buf_off, out_len, out_off;
 	int64_t deadline_ms; /* the upstream's deadline, else the idle limit */
-	int64_t t0_us;
-	char method[8], target[96]; /* of the current request, for the log line */
+	struct http_req req;
 	char in[IN_MAX], buf[UP_MAX], out[OUT_MAX];
 };
 
@@ -94,30 +79,6 @@ struct server {
 	struct upstream ups[2];
 	struct conn conns[MAX_CONN];
 };
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Strict decimal in [lo, hi]: -1 on junk, a sign, overflow or out of range. */
-static int parse_num(const char *s, long lo, long hi, long *ret)
-{
-	char *end;
-	long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*ret = v;
-	return 0;
-}
 
 /* Copies src[0..len) to dst (cap bytes, NUL-terminated), each byte outside
  * printable ASCII, and '"', '\\', '<', '>', '&', replaced by '_': safe in a
@@ -131,22 +92,6 @@ static void copy_safe(char *dst, size_t cap, const char *src, size_t len)
 		dst[i] = ch < 0x20 || ch > 0x7e || strchr("\"\\<>&", ch) ? '_' : (char)ch;
 	}
 	dst[i] = '\0';
-}
-
-static const char *reason_phrase(int status)
-{
-	return status == 200   ? "OK"
-	       : status == 400 ? "Bad Request"
-	       : status == 404 ? "Not Found"
-	       : status == 405 ? "Method Not Allowed"
-	       : status == 431 ? "Request Header Fields Too Large"
-	       : status == 502 ? "Bad Gateway"
-	       : status == 503 ? "Service Unavailable"
-	       : status == 504 ? "Gateway Timeout"
-	       : status == 505 ? "HTTP Version Not Supported"
-	       : status < 400  ? "Other" /* an upstream's: the code is what counts */
-	       : status < 500  ? "Client Error"
-			       : "Server Error";
 }
 
 static void close_upstream(struct conn *c)
@@ -166,26 +111,23 @@ static void respond(struct conn *c, int status, const char *ctype, const char *s
 	int n;
 
 	close_upstream(c);
-	if (status == 400 || status == 405 || status == 431 || status == 505)
-		c->closing = true; /* the rest of the stream cannot be trusted */
+	http_close_after(&c->req, status);
 	n = snprintf(c->out, sizeof(c->out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%s%s%s"
 		     "Connection: %s\r\n\r\n",
-		     status, reason_phrase(status), ctype, len, served ? "X-Served-By: " : "",
+		     status, http_reason(status), ctype, len, served ? "X-Served-By: " : "",
 		     served ? served : "", served ? "\r\n" : "",
 		     status == 405 ? "Allow: GET, HEAD\r\n" : "",
-		     c->closing ? "close" : "keep-alive");
+		     c->req.closing ? "close" : "keep-alive");
 	c->out_len = n < 0 || (size_t)n >= sizeof(c->out) ? 0 : (size_t)n;
-	if (!c->head && len <= sizeof(c->out) - c->out_len) {
+	if (!c->req.head && len <= sizeof(c->out) - c->out_len) {
 		memcpy(c->out + c->out_len, body, len);
 		c->out_len += len;
 	}
 	c->out_off = 0;
 	c->st = ST_WRITE;
 	c->deadline_ms = now_us() / 1000 + IDLE_MS;
-	printf("%s %s %d %.1fms%s%s\n", c->method[0] ? c->method : "-",
-	       c->target[0] ? c->target : "-", status, (double)(now_us() - c->t0_us) / 1000.0,
-	       note ? " " : "", note ? note : "");
+	http_log(&c->req, status, note);
 }
 
 /* A 502 or 504 from the gateway itself; its body and log say "SPEC: why". */
@@ -376,7 +318,7 @@ static void upstream_start(struct server *s, struct conn *c, const struct upstre
 
 	c->up = u;
 	c->have_head = false;
-	c->deadline_ms = c->t0_us / 1000 + s->timeout_ms;
+	c->deadline_ms = c->req.t0_us / 1000 + s->timeout_ms;
 	if (inet_pton(AF_INET, u->host, &a) == 1 || hosts_lookup(u->host, &a) == 0)
 		upstream_connect(c, a);
 	else if (dns_send(c) == 0)
@@ -523,11 +465,11 @@ static void upstream_step(struct conn *c)
 
 static void route(struct server *s, struct conn *c)
 {
-	char *q = strchr(c->target, '?'), body[1024];
-	size_t plen = q ? (size_t)(q - c->target) : strlen(c->target);
+	char *q = strchr(c->req.target, '?'), body[1024];
+	size_t plen = q ? (size_t)(q - c->req.target) : strlen(c->req.target);
 	int n;
 
-#define IS(p) (plen == strlen(p) && !strncmp(c->target, p, plen))
+#define IS(p) (plen == strlen(p) && !strncmp(c->req.target, p, plen))
 	if (IS("/")) {
 		n = snprintf(body, sizeof(body),
 			     "<!doctype html>\n<title>skiff demo shop</title>\n"
@@ -549,87 +491,14 @@ static void route(struct server *s, struct conn *c)
 #undef IS
 }
 
-/* The header lines after the request line (NUL-terminated, each ending in
- * CRLF).  Returns the HTTP status to answer with, 0 if they are fine. */
-static int parse_headers(struct conn *c, char *h, bool http11)
-{
-	bool host = false;
-
-	while (*h) {
-		char *eol = strstr(h, "\r\n"), *colon = h + strspn(h, TCHARS), *v, *e;
-		*eol = '\0';
-		if (colon == h || *colon != ':')
-			return 400; /* an empty name, space before the colon, obs-fold */
-		*colon = '\0';
-		v = colon + 1 + strspn(colon + 1, " \t");
-		for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			;
-		*e = '\0';
-		for (char *p = v; *p; p++)
-			if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
-				return 400; /* a bare CR or another control character */
-		host |= !strcasecmp(h, "host");
-		if (!strcasecmp(h, "transfer-encoding") ||
-		    (!strcasecmp(h, "content-length") && strcmp(v, "0")))
-			return 400; /* no request bodies here */
-		if (!strcasecmp(h, "connection") && strcasestr(v, "close"))
-			c->closing = true;
-		h = eol + 2;
-	}
-	return http11 && !host ? 400 : 0;
-}
-
-/* The request line (NUL-terminated): sets c->method, target, closing, head.
- * Returns the HTTP status to answer with, 0 if it is fine. */
-static int parse_request_line(struct conn *c, char *line)
-{
-	char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL, *ver;
-
-	if (!sp2 || strchr(sp2 + 1, ' ') || sp1 == line || sp1[1] != '/')
-		return 400;
-	*sp1 = *sp2 = '\0';
-	ver = sp2 + 1;
-	for (char *p = sp1 + 1; *p; p++)
-		if (*p < 0x21 || *p > 0x7e)
-			return 400;
-	if (line[strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")] || strlen(line) >= sizeof(c->method) ||
-	    strlen(sp1 + 1) >= sizeof(c->target))
-		return 400;
-	if (strcmp(ver, "HTTP/1.1") && strcmp(ver, "HTTP/1.0"))
-		return strncmp(ver, "HTTP/", 5) ? 400 : 505;
-	strcpy(c->method, line);
-	strcpy(c->target, sp1 + 1);
-	c->closing = strcmp(ver, "HTTP/1.1") != 0;
-	c->head = !strcmp(line, "HEAD");
-	return 0;
-}
-
 /* Answers the request head at the start of c->in, or starts its upstream
  * request.  Returns false when no complete head is buffered yet. */
 static bool handle_request(struct server *s, struct conn *c)
 {
-	char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4), *eol;
-	size_t used;
-	int st;
+	int st = http_take_head(&c->req, c->in, &c->in_len, sizeof(c->in));
 
-	if (!end && c->in_len < sizeof(c->in))
+	if (st < 0)
 		return false;
-	c->method[0] = c->target[0] = '\0';
-	c->head = false; /* parse_request_line sets it and closing */
-	c->t0_us = now_us();
-	used = end ? (size_t)(end - c->in) + 4 : c->in_len;
-	st = !end ? 431 : memchr(c->in, '\0', used) ? 400 : 0; /* too long, or a NUL byte */
-	if (!st) {
-		end[2] = '\0'; /* keeps the last header line's CRLF */
-		eol = strstr(c->in, "\r\n");
-		*eol = '\0';
-		if (!(st = parse_request_line(c, c->in)))
-			st = parse_headers(c, eol + 2, !c->closing);
-	}
-	if (!st && strcmp(c->method, "GET") && strcmp(c->method, "HEAD"))
-		st = 405;
-	memmove(c->in, c->in + used, c->in_len - used);
-	c->in_len -= used;
 	if (st == 405)
 		respond(c, st, "text/plain", NULL, "GET and HEAD only\n", 18, NULL);
 	else if (st)
@@ -652,28 +521,26 @@ static void conn_close(struct server *s, struct conn *c)
  * close c. */
 static void conn_step(struct server *s, struct conn *c, bool readable)
 {
-	ssize_t n = readable ? recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0) : 0;
+	int r = readable ? http_recv(c->fd, c->in, &c->in_len, sizeof(c->in)) : 1;
 
-	if (readable && n <= 0 && (n == 0 || (errno != EAGAIN && errno != EINTR)))
+	if (r < 0)
 		conn_close(s, c); /* EOF (a half-close too) or an error */
-	if (c->fd < 0 || (readable && n < 0))
+	if (c->fd < 0 || r == 0)
 		return;
-	c->in_len += (size_t)n;
 	if (c->st == ST_READ)
 		c->deadline_ms = now_us() / 1000 + IDLE_MS; /* progress */
 	while (c->st == ST_READ || c->st == ST_WRITE) {
-		while (c->st == ST_WRITE && c->out_off < c->out_len) {
-			n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-			if (n < 0 && errno != EAGAIN && errno != EINTR)
-				conn_close(s, c);
-			if (n < 0)
-				return;
-			c->out_off += (size_t)n;
-			c->deadline_ms = now_us() / 1000 + IDLE_MS;
-		}
+		size_t sent = c->out_off;
+		r = c->st == ST_WRITE ? http_send(c->fd, c->out, &c->out_off, c->out_len) : 1;
+		if (c->out_off != sent)
+			c->deadline_ms = now_us() / 1000 + IDLE_MS; /* progress */
+		if (r < 0)
+			conn_close(s, c);
+		if (r <= 0)
+			return;
 		c->out_len = c->out_off = 0;
 		c->st = ST_READ;
-		if (c->closing) {
+		if (c->req.closing) {
 			conn_close(s, c);
 			return;
 		}
@@ -796,9 +663,6 @@ int main(void)
 	const char *port_s = getenv("PORT") ? getenv("PORT") : "8080";
 	const char *addr = getenv("ADDR") ? getenv("ADDR") : "0.0.0.0";
 	const char *timeout_s = getenv("TIMEOUT_MS") ? getenv("TIMEOUT_MS") : "2000";
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
-	sigset_t mask;
 	long port;
 
 	srv.ups[0].route = "/catalog", srv.ups[0].path = "/items";
@@ -811,25 +675,16 @@ int main(void)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	pfd[0] = (struct pollfd){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .events = POLLIN };
+	pfd[0] = (struct pollfd){ .fd = http_signalfd(), .events = POLLIN };
 	(void)gethostname(srv.host, sizeof(srv.host) - 1); /* stays "" if it fails */
 	copy_safe(srv.host, sizeof(srv.host), srv.host, strlen(srv.host));
 	for (size_t i = 0; i < MAX_CONN; i++)
 		srv.conns[i].fd = srv.conns[i].ufd = -1;
-	srv.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || srv.lfd < 0 ||
-	    setsockopt(srv.lfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int)) < 0 ||
-	    bind(srv.lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(srv.lfd, 128) < 0) {
+	srv.lfd = http_listen(addr, &port);
+	if (srv.lfd < 0) {
 		fprintf(stderr, "gateway: listen on %s:%ld: %s\n", addr, port, strerror(errno));
 		return 1;
 	}
-	if (getsockname(srv.lfd, (struct sockaddr *)&sa, &salen) == 0)
-		port = ntohs(sa.sin_port);
 	printf("gateway: listening on %s:%ld (pid %ld, replica %s), catalog %s, "
 	       "recommendations %s, timeout %ld ms\n",
 	       addr, port, (long)getpid(), srv.host, srv.ups[0].spec, srv.ups[1].spec,

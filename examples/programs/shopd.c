@@ -29,37 +29,22 @@
  * no obs-fold, no body, Host in HTTP/1.1, GET and HEAD only (405).
  */
 #define _GNU_SOURCE /* memmem, strcasestr, accept4 */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
+
+#include "minihttp.h"
 
 #define MAX_CONN 512
 #define IN_MAX 8192
 #define OUT_MAX 4096
 #define IDLE_MS 60000
 #define SLOW_MAX_MS 60000
-#define TCHARS "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 struct conn {
 	int fd; /* -1: a free slot */
-	bool closing, head, waiting, crash_after;
+	bool waiting, crash_after;
 	size_t in_len, out_len, out_off;
 	int64_t deadline_ms; /* waiting: when /slow answers; else the idle limit */
-	int64_t t0_us;
-	char method[8], target[96]; /* of the current request, for the log line */
+	struct http_req req;
 	char in[IN_MAX], out[OUT_MAX];
 };
 
@@ -92,30 +77,6 @@ static const char *const PICKS[] = {
 static const char POPULAR[] = "[{\"id\":1,\"name\":\"teapot\"},{\"id\":3,\"name\":\"mug\"},"
 			      "{\"id\":2,\"name\":\"kettle\"}]";
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* Strict decimal in [lo, hi]: -1 on junk, a sign, overflow or out of range. */
-static int parse_num(const char *s, long lo, long hi, long *ret)
-{
-	char *end;
-	long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -1;
-	*ret = v;
-	return 0;
-}
-
 /* Makes s safe to print inside a JSON string. */
 static void json_sanitize(char *s)
 {
@@ -127,31 +88,20 @@ static void json_sanitize(char *s)
 /* Queues the answer to c's current request and logs it. */
 static void respond(struct conn *c, int status, const char *ctype, const char *body)
 {
-	const char *reason = status == 200   ? "OK"
-			     : status == 400 ? "Bad Request"
-			     : status == 404 ? "Not Found"
-			     : status == 405 ? "Method Not Allowed"
-			     : status == 431 ? "Request Header Fields Too Large"
-			     : status == 500 ? "Internal Server Error"
-			     : status == 502 ? "Bad Gateway"
-			     : status == 503 ? "Service Unavailable"
-			     : status == 504 ? "Gateway Timeout"
-			     : status == 505 ? "HTTP Version Not Supported"
-					     : "Server Error"; /* /fail?code=5xx */
+	/* 500 in full here; the other 5xx of /fail?code=N are "Server Error" */
+	const char *reason = status == 500 ? "Internal Server Error" : http_reason(status);
 	int n;
 
-	if (status == 400 || status == 405 || status == 431 || status == 505)
-		c->closing = true; /* the rest of the stream cannot be trusted */
+	http_close_after(&c->req, status);
 	n = snprintf(c->out, sizeof(c->out),
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
 		     "Connection: %s\r\n\r\n%s",
 		     status, reason, ctype, strlen(body),
 		     status == 405 ? "Allow: GET, HEAD\r\n" : "",
-		     c->closing ? "close" : "keep-alive", c->head ? "" : body);
+		     c->req.closing ? "close" : "keep-alive", c->req.head ? "" : body);
 	c->out_len = n < 0 || (size_t)n >= sizeof(c->out) ? sizeof(c->out) - 1 : (size_t)n;
 	c->out_off = 0;
-	printf("%s %s %d %.1fms\n", c->method[0] ? c->method : "-", c->target[0] ? c->target : "-",
-	       status, (double)(now_us() - c->t0_us) / 1000.0);
+	http_log(&c->req, status, NULL);
 }
 
 /* The body of GET /recommendations for s's role, into body (cap bytes). */
@@ -171,11 +121,11 @@ static void recommendations(struct server *s, char *body, size_t cap)
 
 static void route(struct server *s, struct conn *c)
 {
-	char *q = strchr(c->target, '?'), body[1024];
-	size_t plen = q ? (size_t)(q - c->target) : strlen(c->target);
+	char *q = strchr(c->req.target, '?'), body[1024];
+	size_t plen = q ? (size_t)(q - c->req.target) : strlen(c->req.target);
 	long n;
 
-#define IS(p) (plen == strlen(p) && !strncmp(c->target, p, plen))
+#define IS(p) (plen == strlen(p) && !strncmp(c->req.target, p, plen))
 	if (IS("/healthz") && access("/tmp/unhealthy", F_OK) == 0) {
 		respond(c, 500, "text/plain", "unhealthy\n");
 	} else if (IS("/healthz")) {
@@ -189,7 +139,7 @@ static void route(struct server *s, struct conn *c)
 		respond(c, 200, "application/json", body);
 	} else if (IS("/crash")) {
 		c->crash_after = true;
-		c->closing = true;
+		c->req.closing = true;
 		respond(c, 200, "text/plain", "crashing\n");
 	} else if (IS("/slow") &&
 		   (!q || strncmp(q, "?ms=", 4) || parse_num(q + 4, 0, SLOW_MAX_MS, &n) < 0)) {
@@ -216,88 +166,15 @@ static void route(struct server *s, struct conn *c)
 #undef IS
 }
 
-/* The header lines after the request line (NUL-terminated, each ending in
- * CRLF).  Returns the HTTP status to answer with, 0 if they are fine. */
-static int parse_headers(struct conn *c, char *h, bool http11)
-{
-	bool host = false;
-
-	while (*h) {
-		char *eol = strstr(h, "\r\n"), *colon = h + strspn(h, TCHARS), *v, *e;
-		*eol = '\0';
-		if (colon == h || *colon != ':')
-			return 400; /* an empty name, space before the colon, obs-fold */
-		*colon = '\0';
-		v = colon + 1 + strspn(colon + 1, " \t");
-		for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t'); e--)
-			;
-		*e = '\0';
-		for (char *p = v; *p; p++)
-			if (((unsigned char)*p < 0x20 && *p != '\t') || *p == 0x7f)
-				return 400; /* a bare CR or another control character */
-		host |= !strcasecmp(h, "host");
-		if (!strcasecmp(h, "transfer-encoding") ||
-		    (!strcasecmp(h, "content-length") && strcmp(v, "0")))
-			return 400; /* no request bodies here */
-		if (!strcasecmp(h, "connection") && strcasestr(v, "close"))
-			c->closing = true;
-		h = eol + 2;
-	}
-	return http11 && !host ? 400 : 0;
-}
-
-/* The request line (NUL-terminated): sets c->method, target, closing, head.
- * Returns the HTTP status to answer with, 0 if it is fine. */
-static int parse_request_line(struct conn *c, char *line)
-{
-	char *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL, *ver;
-
-	if (!sp2 || strchr(sp2 + 1, ' ') || sp1 == line || sp1[1] != '/')
-		return 400;
-	*sp1 = *sp2 = '\0';
-	ver = sp2 + 1;
-	for (char *p = sp1 + 1; *p; p++)
-		if (*p < 0x21 || *p > 0x7e)
-			return 400;
-	if (line[strspn(line, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")] || strlen(line) >= sizeof(c->method) ||
-	    strlen(sp1 + 1) >= sizeof(c->target))
-		return 400;
-	if (strcmp(ver, "HTTP/1.1") && strcmp(ver, "HTTP/1.0"))
-		return strncmp(ver, "HTTP/", 5) ? 400 : 505;
-	strcpy(c->method, line);
-	strcpy(c->target, sp1 + 1);
-	c->closing = strcmp(ver, "HTTP/1.1") != 0;
-	c->head = !strcmp(line, "HEAD");
-	return 0;
-}
-
 /* Answers the request head at the start of c->in (or arms the /slow timer).
  * Returns false when no complete head is buffered yet. */
 static bool handle_request(struct server *s, struct conn *c)
 {
-	char *end = memmem(c->in, c->in_len, "\r\n\r\n", 4), *eol;
-	size_t used;
-	int st;
+	int st = http_take_head(&c->req, c->in, &c->in_len, sizeof(c->in));
 
-	if (!end && c->in_len < sizeof(c->in))
+	if (st < 0)
 		return false;
-	c->method[0] = c->target[0] = '\0';
-	c->head = false; /* parse_request_line sets it and closing */
-	c->t0_us = now_us();
 	s->requests++;
-	used = end ? (size_t)(end - c->in) + 4 : c->in_len;
-	st = !end ? 431 : memchr(c->in, '\0', used) ? 400 : 0; /* too long, or a NUL byte */
-	if (!st) {
-		end[2] = '\0'; /* keeps the last header line's CRLF */
-		eol = strstr(c->in, "\r\n");
-		*eol = '\0';
-		if (!(st = parse_request_line(c, c->in)))
-			st = parse_headers(c, eol + 2, !c->closing);
-	}
-	if (!st && strcmp(c->method, "GET") && strcmp(c->method, "HEAD"))
-		st = 405;
-	memmove(c->in, c->in + used, c->in_len - used);
-	c->in_len -= used;
 	if (st)
 		respond(c, st, "text/plain", st == 405 ? "GET and HEAD only\n" : "bad request\n");
 	else
@@ -317,30 +194,26 @@ static void conn_close(struct server *s, struct conn *c)
  * c, or exit (/crash). */
 static void conn_step(struct server *s, struct conn *c, bool readable)
 {
-	ssize_t n = readable ? recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len, 0) : 0;
+	int r = readable ? http_recv(c->fd, c->in, &c->in_len, sizeof(c->in)) : 1;
 
-	if (readable && n <= 0 && (n == 0 || (errno != EAGAIN && errno != EINTR)))
+	if (r < 0)
 		conn_close(s, c); /* EOF (a half-close too) or an error */
-	if (c->fd < 0 || (readable && n < 0))
+	if (c->fd < 0 || r == 0)
 		return;
-	c->in_len += (size_t)n;
 	if (!c->waiting)
 		c->deadline_ms = now_us() / 1000 + IDLE_MS; /* progress */
 	for (;;) {
-		while (c->out_off < c->out_len) {
-			n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
-			if (n < 0 && errno != EAGAIN && errno != EINTR)
-				conn_close(s, c);
-			if (n < 0)
-				return;
-			c->out_off += (size_t)n;
-		}
+		r = http_send(c->fd, c->out, &c->out_off, c->out_len);
+		if (r < 0)
+			conn_close(s, c);
+		if (r <= 0)
+			return;
 		c->out_len = c->out_off = 0;
 		if (c->crash_after) {
 			printf("crash requested, exiting 3\n");
 			exit(3);
 		}
-		if (c->closing && !c->waiting)
+		if (c->req.closing && !c->waiting)
 			conn_close(s, c);
 		if (c->waiting || c->fd < 0 || !handle_request(s, c))
 			return;
@@ -392,9 +265,6 @@ int main(void)
 	const char *port_s = getenv("PORT") ? getenv("PORT") : "8080";
 	const char *addr = getenv("ADDR") ? getenv("ADDR") : "0.0.0.0";
 	const char *role = getenv("ROLE");
-	struct sockaddr_in sa;
-	socklen_t salen = sizeof(sa);
-	sigset_t mask;
 	long port;
 
 	snprintf(srv.name, sizeof(srv.name), "%s",
@@ -417,26 +287,17 @@ int main(void)
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	pfd[0] = (struct pollfd){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .events = POLLIN };
+	pfd[0] = (struct pollfd){ .fd = http_signalfd(), .events = POLLIN };
 	(void)gethostname(srv.host, sizeof(srv.host) - 1); /* stays "" if it fails */
 	json_sanitize(srv.name);
 	json_sanitize(srv.host);
 	for (size_t i = 0; i < MAX_CONN; i++)
 		srv.conns[i].fd = -1;
-	srv.lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	sa = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	if (inet_pton(AF_INET, addr, &sa.sin_addr) != 1 || srv.lfd < 0 ||
-	    setsockopt(srv.lfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int)) < 0 ||
-	    bind(srv.lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(srv.lfd, 128) < 0) {
+	srv.lfd = http_listen(addr, &port);
+	if (srv.lfd < 0) {
 		fprintf(stderr, "shopd: listen on %s:%ld: %s\n", addr, port, strerror(errno));
 		return 1;
 	}
-	if (getsockname(srv.lfd, (struct sockaddr *)&sa, &salen) == 0)
-		port = ntohs(sa.sin_port);
 	printf("shopd: %s listening on %s:%ld (pid %ld, replica %s)\n", srv.name, addr, port,
 	       (long)getpid(), srv.host);
 	for (;;) {
