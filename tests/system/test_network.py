@@ -380,7 +380,7 @@ def test_egress_is_opt_in_and_removed_on_down(daemon, app):
 
 
 def test_janitor_removes_links_of_unknown_apps(daemon, app):
-    a = app("jn", "services:\n  web:\n" + shop())
+    a = app("jn", "services:\n  web:\n" + shop(xskiff="      proxy: {internal: true}\n"))
     a.up()
     a.ready("web", 1)
     bridge = a.network()["bridge"]
@@ -403,6 +403,13 @@ def test_janitor_removes_links_of_unknown_apps(daemon, app):
         rep = a.ready("web", 1)[0]
         body = daemon.nsrun("curl", "-sS", "--max-time", "5", f"http://{rep['address']}:8080/").check().out
         assert json.loads(body)["replica"] == "jn-web-1"
+        # the restarted daemon serves the app's DNS zone and virtual address again
+        net = a.network()
+        vip = net["services"]["web"]["virtual_address"]
+        wait_for(lambda: dig(daemon, net["gateway"], "web")[0] == [vip] or None, 10, 0.2,
+                 "DNS after the restart")
+        res = a.load(f"http://{vip}:8080/", 3)
+        assert all(r[0] == 200 and r[1] == "jn-web-1" for r in res), res
     finally:
         daemon.nsrun("ip", "link", "del", "sk-other")
         daemon.nsrun("ip", "link", "del", "sk-deadbeef")

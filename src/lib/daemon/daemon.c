@@ -223,6 +223,22 @@ static void replica_adopt(struct sk_daemon *d, struct sk_dreplica *r)
 	sk_reconcile_replica_exited(r, code, when);
 }
 
+/* Apps with a network get their bridge (and virtual addresses, DNS zone) back at once. */
+static void nets_resume(struct sk_daemon *d)
+{
+	struct sk_error *err = NULL;
+
+	for (size_t i = 0; i < d->n_apps; i++) {
+		struct sk_dapp *a = d->apps[i];
+		if (!a->net || a->deleting)
+			continue;
+		if (sk_dnet_app_ensure(a, &err) < 0) {
+			sk_warn("app '%s': network: %s", a->name, err->msg);
+			sk_error_free(TAKE_PTR(err));
+		}
+	}
+}
+
 static void adopt_all(struct sk_daemon *d)
 {
 	_cleanup_strv_ char **ids = NULL;
@@ -422,6 +438,7 @@ static int daemon_setup(struct sk_daemon *d, struct sk_error **err)
 		return r;
 	adopt_all(d);
 	sk_dnet_janitor(d);
+	nets_resume(d);
 	r = sk_routes_start(d, err);
 	if (r < 0)
 		return r;
