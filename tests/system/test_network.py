@@ -374,9 +374,21 @@ def test_egress_is_opt_in_and_removed_on_down(daemon, app):
     assert b.network()["subnet"] not in rules
     fwd = daemon.nsrun("cat", "/proc/sys/net/ipv4/ip_forward").check().out.strip()
     assert fwd == "1"
+
+    def rule_gone():
+        r = daemon.nsrun("nft", "list", "table", "ip", "skiff")
+        return r.rc != 0 or subnet not in r.out
+    # `up` without egress takes the rule away; the replica keeps running
+    pid = a.ps("web")[0]["pid"]
+    a.file.write_text(a.file.read_text().replace("x-skiff: {egress: true}\n", ""))
+    a.up()
+    wait_for(rule_gone, 10, 0.1, "masquerade rule removed")
+    assert a.ps("web")[0]["pid"] == pid and a.network()["egress"] is False
+    a.file.write_text("x-skiff: {egress: true}\n" + a.file.read_text())
+    a.up()
+    wait_for(lambda: not rule_gone() or None, 10, 0.1, "masquerade rule back")
     a.cli("down").check()
-    r = daemon.nsrun("nft", "list", "table", "ip", "skiff")
-    assert r.rc != 0 or subnet not in r.out
+    assert rule_gone()
 
 
 def test_janitor_removes_links_of_unknown_apps(daemon, app):

@@ -114,9 +114,10 @@ struct sk_dnet {
 	char *subnet; /* "10.89.3.0/24" */
 	struct in_addr net, gw;
 	int prefix;
-	char *bridge; /* "sk-<8 hex>" */
-	bool up;      /* the bridge is known to exist in this daemon's life */
-	bool egress;  /* NAT enabled */
+	char *bridge;	   /* "sk-<8 hex>" */
+	bool up;	   /* the bridge is known to exist in this daemon's life */
+	bool egress;	   /* NAT enabled */
+	bool egress_known; /* egress says what the kernel has (set by the first sync) */
 	struct sk_dlease {
 		struct in_addr addr;
 		char *owner; /* container id, or "vip:<service>" */
@@ -245,6 +246,8 @@ bool sk_dnet_wanted(const struct sk_app_service *def);
 void sk_dnet_app_load(struct sk_dapp *a);
 /* Makes sure the app's subnet is chosen and its bridge exists (before a replica launches). */
 int sk_dnet_app_ensure(struct sk_dapp *a, struct sk_error **err);
+/* Follows app-level settings that need no replica change (x-skiff.egress); each reconcile pass. */
+void sk_dnet_app_sync(struct sk_dapp *a);
 /* Removes the app's bridge, NAT, leases and faults (after `down`). */
 void sk_dnet_app_teardown(struct sk_dapp *a);
 /* Leases an address for the replica (kept across restarts until the replica is removed). */

@@ -196,6 +196,34 @@ static int subnet_pick(struct sk_daemon *d, char **ret, struct sk_error **err)
 	return sk_error_set(err, ENOSPC, "no free /24 left in 10.89.0.0/16 for another app");
 }
 
+/*
+ * NAT as the model says (x-skiff.egress may change with `up` alone).  The
+ * first call in a daemon's life also removes a rule a previous daemon left
+ * for an app that no longer wants it.
+ */
+static int egress_sync(struct sk_dapp *a, struct sk_error **err)
+{
+	struct sk_dnet *n = a->net;
+	bool want = a->model && a->model->x_skiff.egress;
+	_cleanup_free_ char *tag = NULL;
+	int r;
+
+	if (n->egress_known && want == n->egress)
+		return 0;
+	tag = sk_asprintf("%s:%s", a->d->tag, a->name);
+	if (want)
+		r = sk_net_egress_enable(tag, n->bridge, n->net, n->prefix, err);
+	else
+		r = sk_net_egress_disable(tag, err);
+	if (r < 0 && !(r == -ENOENT && !want))
+		return r;
+	if (r < 0 && err)
+		sk_error_free(TAKE_PTR(*err));
+	n->egress = want;
+	n->egress_known = true;
+	return 0;
+}
+
 int sk_dnet_app_ensure(struct sk_dapp *a, struct sk_error **err)
 {
 	struct sk_daemon *d = a->d;
@@ -235,14 +263,20 @@ int sk_dnet_app_ensure(struct sk_dapp *a, struct sk_error **err)
 				(void)sk_dnet_service_vip(a->s[i], true, NULL);
 		sk_routes_queue(d);
 	}
-	if (a->model && a->model->x_skiff.egress && !a->net->egress) {
-		_cleanup_free_ char *tag = sk_asprintf("%s:%s", d->tag, a->name);
-		r = sk_net_egress_enable(tag, a->net->bridge, a->net->net, a->net->prefix, err);
-		if (r < 0)
-			return r;
-		a->net->egress = true;
+	return egress_sync(a, err);
+}
+
+void sk_dnet_app_sync(struct sk_dapp *a)
+{
+	struct sk_error *err = NULL;
+
+	if (!a->net || !a->net->up || a->deleting)
+		return;
+	if (egress_sync(a, &err) < 0) {
+		sk_log_error("app '%s': %s", a->name, err->msg);
+		sk_daemon_event(a->d, a->name, NULL, 0, SK_STORE_EV_ERROR, NULL, "%s", err->msg);
+		sk_error_free(err);
 	}
-	return 0;
 }
 
 void sk_dnet_app_teardown(struct sk_dapp *a)

@@ -537,6 +537,7 @@ static void reconcile_cb(struct sk_loop *loop, void *userdata)
 					replica_step(d, a->s[k]->r[j]);
 		app_prune(d, a);
 		app_vips(a);
+		sk_dnet_app_sync(a);
 	}
 	sk_routes_queue(d);
 	sk_reconcile_check_waiters(d);
