@@ -503,3 +503,28 @@ def test_scale_down_drains_without_failed_requests(daemon, app):
     assert len(res) == 300
     assert not [r for r in res if r[0] != 200], [r for r in res if r[0] != 200][:5]
     assert res[-1][1] == "dr-web-1"
+
+
+def test_dns_port_taken_keeps_routes_and_is_retried(daemon, app):
+    # another program holds the app's gateway:53 before the bridge exists (IP_FREEBIND)
+    holder = subprocess.Popen(daemon.nsenter([PY, "-c",
+                              "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                              "s.setsockopt(socket.SOL_IP, 15, 1)\n"
+                              "s.bind(('10.89.201.1',53))\nprint('up',flush=True)\ntime.sleep(60)\n"]),
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "up"
+        a = app("dt", "x-skiff: {subnet: 10.89.201.0/24}\nservices:\n  web:\n" + shop(port=18194))
+        a.up()
+        a.ready("web", 1)
+        # the proxy's routes are published although the DNS zone is not
+        res = a.load("http://127.0.0.1:18194/", 3)
+        assert all(r[0] == 200 for r in res), res
+        wait_for(lambda: [e for e in daemon.events() if e["type"] == "error"
+                          and ":53" in e["message"]] or None, 10, 0.1, "dns error event")
+    finally:
+        holder.kill()
+        holder.wait()
+    gw = a.network()["gateway"]
+    wait_for(lambda: dig(daemon, gw, "web")[0] == [a.ps("web")[0]["address"]] or None, 15, 0.5,
+             "DNS served once port 53 is free")

@@ -383,54 +383,94 @@ static size_t listener_named(const struct sk_proxy_config *pc, const char *msg)
 }
 
 /*
- * Publishes the proxy's table.  A listener that cannot be opened (the port is
- * taken by another program, two apps publish the same port) is left out with
- * an error event, so one app's bad port does not freeze every route.
+ * Something left out of a publication (a port, a DNS zone): said once (log
+ * and event) until the reason changes, remembered in *now for the next time.
  */
-static bool proxy_publish(struct sk_daemon *d, struct sk_proxy_config *pc)
+static void drop_note(struct sk_daemon *d, char **now, const char *app, const char *service,
+		      const char *what)
+{
+	char *all;
+
+	if (!d->routes_dropped || !strstr(d->routes_dropped, what)) {
+		sk_log_error("%s", what);
+		sk_daemon_event(d, app, service, 0, SK_STORE_EV_ERROR, NULL, "%s", what);
+	}
+	all = sk_asprintf("%s%s\n", *now ? *now : "", what);
+	free(*now);
+	*now = all;
+}
+
+/*
+ * Publishes the proxy's table.  A listener that cannot be opened (the port is
+ * taken by another program, two apps publish the same port) is left out, so
+ * one app's bad port does not freeze every route; true when one was.
+ */
+static bool proxy_publish(struct sk_daemon *d, struct sk_proxy_config *pc, char **now)
 {
 	struct sk_error *err = NULL;
-	char *dropped_now = NULL;
 	bool dropped = false;
 
 	for (unsigned tries = 0; sk_proxy_publish(d->proxy, pc, &err) < 0; tries++) {
 		size_t i = tries < 16 ? listener_named(pc, err->msg) : SIZE_MAX;
 		const struct sk_proxy_cluster *cl = NULL;
 		const struct sockaddr_in *sin;
+		_cleanup_free_ char *what = NULL;
 		char a[INET_ADDRSTRLEN];
 
 		if (i == SIZE_MAX) {
-			sk_log_error("proxy: %s", err->msg);
-			sk_daemon_event(d, NULL, NULL, 0, SK_STORE_EV_ERROR, NULL, "proxy: %s",
-					err->msg);
+			what = sk_asprintf("proxy: %s", err->msg);
+			drop_note(d, now, NULL, NULL, what);
 			sk_error_free(err);
-			return dropped;
+			return true;
 		}
 		for (size_t k = 0; k < pc->n_clusters && !cl; k++)
 			if (!strcmp(pc->clusters[k].name, pc->listeners[i].cluster))
 				cl = &pc->clusters[k];
 		sin = (const struct sockaddr_in *)&pc->listeners[i].addr;
 		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
-		_cleanup_free_ char *what =
+		what =
 		    sk_asprintf("port %s:%u not published: %s", a, ntohs(sin->sin_port), err->msg);
 		sk_error_free(TAKE_PTR(err));
+		drop_note(d, now, cl ? cl->app : NULL, cl ? cl->service : NULL, what);
 		dropped = true;
-		/* retried every RETRY_NS; said once until the reason changes */
-		if (!d->routes_dropped || !strstr(d->routes_dropped, what)) {
-			sk_log_error("proxy: %s (%s)", what, pc->listeners[i].cluster);
-			sk_daemon_event(d, cl ? cl->app : NULL, cl ? cl->service : NULL, 0,
-					SK_STORE_EV_ERROR, NULL, "%s", what);
-		}
-		char *all = sk_asprintf("%s%s\n", dropped_now ? dropped_now : "", what);
-		free(dropped_now);
-		dropped_now = all;
 		free(pc->listeners[i].cluster);
 		memmove(pc->listeners + i, pc->listeners + i + 1,
 			(pc->n_listeners - i - 1) * sizeof(*pc->listeners));
 		pc->n_listeners--;
 	}
-	free(d->routes_dropped);
-	d->routes_dropped = TAKE_PTR(dropped_now);
+	return dropped;
+}
+
+/* The same for DNS: a zone whose address cannot be served is left out. */
+static bool dns_publish(struct sk_daemon *d, struct build *b, char **now)
+{
+	struct sk_error *err = NULL;
+	bool dropped = false;
+
+	for (unsigned tries = 0; sk_dns_publish(d->dns, b->zones, b->n_zones, &err) < 0; tries++) {
+		_cleanup_free_ char *what = sk_asprintf("%s", err->msg);
+		size_t i = SIZE_MAX;
+
+		for (size_t k = 0; k < b->n_zones && i == SIZE_MAX && tries < 16; k++) {
+			char a[INET_ADDRSTRLEN], q[INET_ADDRSTRLEN + 8];
+			inet_ntop(AF_INET, &b->zones[k].listen, a, sizeof(a));
+			snprintf(q, sizeof(q), "%s:", a);
+			if (strstr(err->msg, q))
+				i = k;
+		}
+		sk_error_free(TAKE_PTR(err));
+		drop_note(d, now, NULL, NULL, what);
+		if (i == SIZE_MAX)
+			return true;
+		dropped = true;
+		for (size_t j = 0; j < b->zones[i].n_records; j++) {
+			free(b->zones[i].records[j].name);
+			free(b->zones[i].records[j].addrs);
+		}
+		free(b->zones[i].records);
+		memmove(b->zones + i, b->zones + i + 1, (b->n_zones - i - 1) * sizeof(*b->zones));
+		b->n_zones--;
+	}
 	return dropped;
 }
 
@@ -446,7 +486,7 @@ static void routes_publish_cb(struct sk_loop *loop, void *userdata)
 {
 	struct sk_daemon *d = userdata;
 	struct build b = { 0 };
-	struct sk_error *err = NULL;
+	char *dropped = NULL;
 
 	d->routes_defer = NULL;
 	routes_build(d, &b);
@@ -454,17 +494,15 @@ static void routes_publish_cb(struct sk_loop *loop, void *userdata)
 		build_release(&b);
 		return;
 	}
-	if (d->proxy && proxy_publish(d, &b.pc)) {
+	if ((d->proxy && proxy_publish(d, &b.pc, &dropped)) |
+	    (d->dns && dns_publish(d, &b, &dropped))) {
 		if (!d->routes_retry)
 			d->routes_retry = sk_loop_timer_add(d->loop, RETRY_NS, 0, retry_cb, d);
 		else
 			sk_loop_timer_set(d->routes_retry, RETRY_NS, 0);
 	}
-	if (d->dns && sk_dns_publish(d->dns, b.zones, b.n_zones, &err) < 0) {
-		sk_log_error("dns: %s", err->msg);
-		sk_daemon_event(d, NULL, NULL, 0, SK_STORE_EV_ERROR, NULL, "dns: %s", err->msg);
-		sk_error_free(TAKE_PTR(err));
-	}
+	free(d->routes_dropped);
+	d->routes_dropped = TAKE_PTR(dropped);
 	sk_debug("routes: %zu listener(s), %zu cluster(s), %zu zone(s)", b.pc.n_listeners,
 		 b.pc.n_clusters, b.n_zones);
 	free(d->routes_sig);
