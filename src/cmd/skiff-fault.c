@@ -12,6 +12,7 @@
  * them again (the API is public).
  */
 #include <getopt.h>
+#include <math.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static bool percent_ok(const char *s, double *ret)
 	char *end = NULL;
 	double v = strtod(s, &end);
 
-	if (!*s || !end || (*end && strcmp(end, "%")) || v < 0 || v > 100)
+	if (!*s || !end || (*end && strcmp(end, "%")) || !isfinite(v) || v < 0 || v > 100)
 		return false;
 	*ret = v;
 	return true;
@@ -153,6 +154,10 @@ static int parse_fault(int argc, char **argv, struct skiff_app_sel *sel, json_t 
 	}
 	if (*ret_clear && any) {
 		fprintf(stderr, "skiff: fault: --clear takes no other fault option\n");
+		return 2;
+	}
+	if ((*ret_clear || any) && optind >= argc) {
+		fprintf(stderr, "skiff: fault: which SERVICE?\n");
 		return 2;
 	}
 	if (!*ret_clear && optind < argc && !any) {

@@ -109,9 +109,25 @@ class Daemon:
                     s.connect(self.sock)
                 break
             except OSError:
-                assert self.keeper.poll() is None, f"skiffd exited: {self.log_tail()}"
-                assert time.monotonic() < deadline, f"skiffd socket never answered: {self.log_tail()}"
+                problem = (f"skiffd exited: {self.log_tail()}" if self.keeper.poll() is not None else
+                           f"skiffd socket never answered: {self.log_tail()}"
+                           if time.monotonic() >= deadline else None)
+                if problem:
+                    self.abandon()
+                    raise AssertionError(problem)
                 time.sleep(0.05)
+
+    def abandon(self):
+        """A start that failed: end the keeper and the daemon (by pid), drop the netns."""
+        pid = self.daemon_pid()
+        for p in (pid, self.keeper.pid if self.keeper else None):
+            if p:
+                with contextlib.suppress(OSError):
+                    os.kill(p, signal.SIGKILL)
+        if self.keeper:
+            with contextlib.suppress(Exception):
+                self.keeper.wait(5)
+        self.leaks()
 
     def daemon_pid(self):
         try:

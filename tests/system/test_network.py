@@ -528,3 +528,17 @@ def test_dns_port_taken_keeps_routes_and_is_retried(daemon, app):
     gw = a.network()["gateway"]
     wait_for(lambda: dig(daemon, gw, "web")[0] == [a.ps("web")[0]["address"]] or None, 15, 0.5,
              "DNS served once port 53 is free")
+
+
+def test_fallback_to_a_host_network_service_does_not_freeze_routes(daemon, app):
+    text = ("services:\n  web:\n" + shop(port=18195, xskiff="      fallback: h\n") +
+            f"  h:\n    image: {SHOP}\n    network_mode: host\n    environment: {{PORT: '18196'}}\n")
+    a = app("fh", text)
+    a.up()
+    a.ready("web", 1)
+    a.cli("scale", "web=2").check()
+    a.ready("web", 2)
+    res = a.load("http://127.0.0.1:18195/", 20)
+    assert all(r[0] == 200 for r in res), res
+    assert {r[1] for r in res} == {"fh-web-1", "fh-web-2"}
+    assert not [e for e in daemon.events("fh") if e["type"] == "error"]

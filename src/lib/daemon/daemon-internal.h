@@ -86,6 +86,7 @@ struct sk_dreplica {
 	bool has_addr;
 	struct in_addr addr;
 	bool draining; /* out of the routes, stop signal after the drain period */
+	struct sk_loop_timer *drain_timer;
 };
 
 struct sk_dservice {
@@ -118,6 +119,7 @@ struct sk_dnet {
 	bool up;	   /* the bridge is known to exist in this daemon's life */
 	bool egress;	   /* NAT enabled */
 	bool egress_known; /* egress says what the kernel has (set by the first sync) */
+	char *last_error;  /* the last error reported as an event (each is said once) */
 	struct sk_dlease {
 		struct in_addr addr;
 		char *owner; /* container id, or "vip:<service>" */
@@ -217,6 +219,8 @@ int sk_dservice_load_image(struct sk_dservice *s, struct sk_error **err);
 void sk_reconcile_queue(struct sk_daemon *d);
 void sk_reconcile_exit(struct sk_daemon *d, pid_t pid, int exit_code, int64_t time_ns);
 void sk_replica_stop(struct sk_dreplica *r);
+/* The stop signal now, without the drain (a stop a previous daemon had begun). */
+void sk_replica_stop_now(struct sk_dreplica *r);
 void sk_reconcile_check_waiters(struct sk_daemon *d);
 bool sk_replica_live(const struct sk_dreplica *r);
 /* From launch.c: the container runs / was removed after an exit or a failed launch. */
@@ -242,6 +246,9 @@ void sk_health_stop(struct sk_dreplica *r);
 /* dnet.c: app networks, address leases, per-replica attachment */
 /* Whether replicas of the service get a veth on the app's bridge (network_mode default). */
 bool sk_dnet_wanted(const struct sk_app_service *def);
+void sk_dnet_free(struct sk_dnet *n);
+/* Reports an error of the app's network as a log line and an event, unless it was the last one. */
+void sk_dnet_note(struct sk_dapp *a, const char *service, const char *msg);
 /* Loads the app's network and leases from the store (no kernel action). */
 void sk_dnet_app_load(struct sk_dapp *a);
 /* Makes sure the app's subnet is chosen and its bridge exists (before a replica launches). */

@@ -201,7 +201,7 @@ static void replica_adopt(struct sk_daemon *d, struct sk_dreplica *r)
 		}
 		if (st == SK_STORE_OBS_STOPPING) { /* finish the stop it was in */
 			r->phase = P_RUNNING;
-			sk_replica_stop(r);
+			sk_replica_stop_now(r);
 		} else {
 			/* a replica that was healthy stays in the routes while its checks resume */
 			enum sk_store_health h = r->obs.health;

@@ -67,10 +67,11 @@ static char *addr_str(struct in_addr a)
 	return sk_strdup(inet_ntop(AF_INET, &a, buf, sizeof(buf)));
 }
 
-static void dnet_free(struct sk_dnet *n)
+void sk_dnet_free(struct sk_dnet *n)
 {
 	if (!n)
 		return;
+	free(n->last_error);
 	for (size_t i = 0; i < n->n_leases; i++)
 		free(n->leases[i].owner);
 	free(n->leases);
@@ -132,7 +133,7 @@ static struct sk_dnet *dnet_new(struct sk_daemon *d, const char *app, const char
 	struct sk_dnet *n = sk_malloc0(sizeof(*n));
 
 	if (sk_ipam_parse_cidr(subnet, &n->net, &n->prefix, err) < 0) {
-		dnet_free(n);
+		sk_dnet_free(n);
 		return NULL;
 	}
 	n->subnet = sk_strdup(subnet);
@@ -151,7 +152,7 @@ void sk_dnet_app_load(struct sk_dapp *a)
 
 	if (sk_store_net_get(d->store, a->name, &subnet, &bridge, &err) < 0)
 		goto out;
-	dnet_free(a->net);
+	sk_dnet_free(a->net);
 	a->net = dnet_new(d, a->name, subnet, &err);
 	if (!a->net)
 		goto out;
@@ -224,6 +225,52 @@ static int egress_sync(struct sk_dapp *a, struct sk_error **err)
 	return 0;
 }
 
+void sk_dnet_note(struct sk_dapp *a, const char *service, const char *msg)
+{
+	if (a->net && a->net->last_error && !strcmp(a->net->last_error, msg))
+		return; /* said already */
+	sk_log_error("app '%s': %s", a->name, msg);
+	sk_daemon_event(a->d, a->name, service, 0, SK_STORE_EV_ERROR, NULL, "%s", msg);
+	if (a->net) {
+		free(a->net->last_error);
+		a->net->last_error = sk_strdup(msg);
+	}
+}
+
+static bool cidr_overlap(struct in_addr a, int pa, struct in_addr b, int pb)
+{
+	int p = pa < pb ? pa : pb;
+	uint32_t mask = p ? htonl(~0u << (32 - p)) : 0;
+
+	return (a.s_addr & mask) == (b.s_addr & mask);
+}
+
+/* An explicit x-skiff.subnet must not overlap another app's or a route of the host. */
+static int subnet_check(struct sk_dapp *a, const char *want, struct sk_error **err)
+{
+	_cleanup_strv_ char **apps = NULL, **subnets = NULL;
+	_cleanup_free_ char *bridge = bridge_name(a->d, a->name);
+	struct in_addr net, o;
+	int prefix, op, r;
+
+	r = sk_ipam_parse_cidr(want, &net, &prefix, err);
+	if (r < 0)
+		return r;
+	r = sk_store_net_list(a->d->store, &apps, &subnets, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; subnets && subnets[i]; i++)
+		if (strcmp(apps[i], a->name) &&
+		    sk_ipam_parse_cidr(subnets[i], &o, &op, NULL) == 0 &&
+		    cidr_overlap(net, prefix, o, op))
+			return sk_error_set(err, EEXIST, "x-skiff.subnet %s overlaps app '%s' (%s)",
+					    want, apps[i], subnets[i]);
+	if (!sk_net_link_exists(bridge) && sk_net_route_overlaps(net, prefix))
+		return sk_error_set(err, EEXIST, "x-skiff.subnet %s overlaps a route of this host",
+				    want);
+	return 0;
+}
+
 int sk_dnet_app_ensure(struct sk_dapp *a, struct sk_error **err)
 {
 	struct sk_daemon *d = a->d;
@@ -232,14 +279,28 @@ int sk_dnet_app_ensure(struct sk_dapp *a, struct sk_error **err)
 	_cleanup_free_ char *picked = NULL;
 	int r;
 
-	if (a->net && want && strcmp(a->net->subnet, want) && a->net->n_leases == 0) {
-		/* the file asks for another subnet and nothing holds an address: move */
-		(void)sk_net_link_delete(a->net->bridge, NULL);
-		dnet_free(TAKE_PTR(a->net));
+	if (!a->net) /* rows a previous life of the app left (a failed down): reuse them */
+		sk_dnet_app_load(a);
+	if (a->net && want && strcmp(a->net->subnet, want)) {
+		if (a->net->n_leases == 0) {
+			/* the file asks for another subnet and nothing holds an address: move */
+			(void)sk_net_link_delete(a->net->bridge, NULL);
+			sk_dnet_free(TAKE_PTR(a->net));
+		} else {
+			_cleanup_free_ char *m = sk_asprintf(
+			    "x-skiff.subnet %s: the app keeps %s while addresses are leased in it "
+			    "(skiff down, then up, to move)",
+			    want, a->net->subnet);
+			sk_dnet_note(a, NULL, m);
+		}
 	}
 	if (!a->net) {
 		if (!want) {
 			r = subnet_pick(d, &picked, err);
+			if (r < 0)
+				return r;
+		} else {
+			r = subnet_check(a, want, err);
 			if (r < 0)
 				return r;
 		}
@@ -248,7 +309,7 @@ int sk_dnet_app_ensure(struct sk_dapp *a, struct sk_error **err)
 			return -EINVAL;
 		r = sk_store_net_put(d->store, a->name, a->net->subnet, a->net->bridge, err);
 		if (r < 0) {
-			dnet_free(TAKE_PTR(a->net));
+			sk_dnet_free(TAKE_PTR(a->net));
 			return r;
 		}
 	}
@@ -273,8 +334,7 @@ void sk_dnet_app_sync(struct sk_dapp *a)
 	if (!a->net || !a->net->up || a->deleting)
 		return;
 	if (egress_sync(a, &err) < 0) {
-		sk_log_error("app '%s': %s", a->name, err->msg);
-		sk_daemon_event(a->d, a->name, NULL, 0, SK_STORE_EV_ERROR, NULL, "%s", err->msg);
+		sk_dnet_note(a, NULL, err->msg);
 		sk_error_free(err);
 	}
 }
@@ -286,7 +346,7 @@ void sk_dnet_app_teardown(struct sk_dapp *a)
 	_cleanup_free_ char *tag = sk_asprintf("%s:%s", d->tag, a->name);
 	struct sk_error *err = NULL;
 
-	if (a->net && a->net->egress && sk_net_egress_disable(tag, &err) < 0) {
+	if (sk_net_egress_disable(tag, &err) < 0) { /* whatever this daemon believes */
 		sk_warn("app '%s': %s", a->name, err->msg);
 		sk_error_free(TAKE_PTR(err));
 	}
@@ -299,7 +359,7 @@ void sk_dnet_app_teardown(struct sk_dapp *a)
 		sk_warn("app '%s': %s", a->name, err->msg);
 		sk_error_free(TAKE_PTR(err));
 	}
-	dnet_free(TAKE_PTR(a->net));
+	sk_dnet_free(TAKE_PTR(a->net));
 	for (size_t i = 0; i < a->n_s; i++) {
 		a->s[i]->has_vip = false;
 		for (size_t j = 0; j < a->s[i]->n_r; j++)
@@ -505,6 +565,7 @@ int sk_dnet_replica_attach(struct sk_dreplica *r, const char *bundle, char **ret
 		.addr = r->addr,
 		.prefix = n->prefix,
 		.gw = n->gw,
+		.mac_from_addr = true,
 	};
 	int ret;
 
@@ -552,7 +613,7 @@ static bool replica_known(struct sk_daemon *d, const char *id)
 		for (size_t j = 0; j < d->apps[i]->n_s; j++)
 			for (size_t k = 0; k < d->apps[i]->s[j]->n_r; k++) {
 				struct sk_dreplica *r = d->apps[i]->s[j]->r[k];
-				if (!strcmp(r->id, id) && r->phase == P_RUNNING)
+				if (!strcmp(r->id, id) && sk_replica_live(r))
 					return true;
 			}
 	return false;
@@ -585,7 +646,7 @@ void sk_dnet_janitor(struct sk_daemon *d)
 					     m++) {
 						struct sk_dreplica *r = d->apps[j]->s[k]->r[m];
 						_cleanup_free_ char *h = sk_dnet_host_if(d, r->id);
-						keep = !strcmp(h, name) && r->phase == P_RUNNING;
+						keep = !strcmp(h, name) && sk_replica_live(r);
 					}
 		}
 		if (keep)

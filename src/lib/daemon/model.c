@@ -62,6 +62,8 @@ void sk_dreplica_free(struct sk_dreplica *r)
 	sk_launch_cancel(r);
 	if (r->timer)
 		sk_loop_timer_remove(r->timer);
+	if (r->drain_timer)
+		sk_loop_timer_remove(r->drain_timer);
 	free(r->id);
 	free(r->config_hash);
 	free(r->log_path);
@@ -91,6 +93,7 @@ void sk_dapp_free(struct sk_dapp *a)
 	free(a->name);
 	free(a->model_json);
 	sk_app_free(a->model);
+	sk_dnet_free(a->net);
 	free(a);
 }
 
@@ -229,6 +232,12 @@ static void app_rebind(struct sk_dapp *a, struct sk_app *model, json_t *changes)
 		if (!def) {
 			if (!s->removed && changes)
 				json_object_set_new(changes, s->name, json_string("removed"));
+			if (s->def != &s->ghost) {
+				/* the old model is freed below: keep what stopping needs */
+				s->ghost.stop_grace_period_ns = s->def->stop_grace_period_ns;
+				s->ghost.network_mode = s->def->network_mode;
+				s->def = &s->ghost;
+			}
 			s->removed = true;
 			sk_dservice_set_replicas(s, 0);
 			continue;

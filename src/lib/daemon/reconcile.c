@@ -148,12 +148,12 @@ static void timer_clear(struct sk_dreplica *r)
 	}
 }
 
-static void stop_now(struct sk_dreplica *r);
-
 static void drain_cb(struct sk_loop *loop, struct sk_loop_timer *t, void *userdata)
 {
 	struct sk_dreplica *r = userdata;
 
+	sk_loop_timer_remove(r->drain_timer);
+	r->drain_timer = NULL;
 	/* wanted again meanwhile (scaled back up): back into the routes, no stop */
 	if (replica_wanted(r) && !r->recreate && !r->restart_now &&
 	    !strcmp(r->config_hash, r->svc->hash)) {
@@ -161,7 +161,7 @@ static void drain_cb(struct sk_loop *loop, struct sk_loop_timer *t, void *userda
 		sk_routes_queue(r->svc->app->d);
 		return;
 	}
-	stop_now(r);
+	sk_replica_stop_now(r);
 }
 
 /*
@@ -181,13 +181,15 @@ void sk_replica_stop(struct sk_dreplica *r)
 	    !d->shutting_down) {
 		r->draining = true;
 		sk_routes_queue(d);
-		timer_arm(r, DRAIN_NS, drain_cb);
+		if (r->drain_timer)
+			sk_loop_timer_remove(r->drain_timer);
+		r->drain_timer = sk_loop_timer_add(d->loop, (uint64_t)DRAIN_NS, 0, drain_cb, r);
 		return;
 	}
-	stop_now(r);
+	sk_replica_stop_now(r);
 }
 
-static void stop_now(struct sk_dreplica *r)
+void sk_replica_stop_now(struct sk_dreplica *r)
 {
 	struct sk_dservice *s = r->svc;
 	struct sk_error *err = NULL;
@@ -420,7 +422,7 @@ static void replica_step(struct sk_daemon *d, struct sk_dreplica *r)
 		}
 		return;
 	}
-	if (r->phase == P_RUNNING && strcmp(r->config_hash, s->hash)) {
+	if (r->phase == P_RUNNING && !r->draining && strcmp(r->config_hash, s->hash)) {
 		r->recreate = true;
 		sk_daemon_event(d, s->app->name, s->name, r->index, SK_STORE_EV_UPDATE, NULL,
 				"recreating with the new configuration");
@@ -484,6 +486,8 @@ static void app_prune(struct sk_daemon *d, struct sk_dapp *a)
 		}
 		if (s->has_vip)
 			(void)sk_dnet_service_vip(s, false, NULL);
+		if (sk_store_fault_put(d->store, a->name, s->name, NULL, &err) < 0)
+			sk_error_free(TAKE_PTR(err));
 		if (sk_store_service_delete(d->store, a->name, s->name, &err) < 0) {
 			sk_warn("service '%s': %s", s->name, err->msg);
 			sk_error_free(err);
@@ -507,9 +511,9 @@ static void app_vips(struct sk_dapp *a)
 		if (want == s->has_vip)
 			continue;
 		if (sk_dnet_service_vip(s, want, &err) < 0) {
-			sk_log_error("service '%s': virtual address: %s", s->name, err->msg);
-			sk_daemon_event(a->d, a->name, s->name, 0, SK_STORE_EV_ERROR, NULL,
-					"virtual address: %s", err->msg);
+			_cleanup_free_ char *m =
+			    sk_asprintf("service '%s': virtual address: %s", s->name, err->msg);
+			sk_dnet_note(a, s->name, m);
 			sk_error_free(TAKE_PTR(err));
 		}
 	}

@@ -214,7 +214,10 @@ static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port)
 	if (def->x_skiff.fallback) {
 		struct sk_dservice *fb = sk_dservice_find(a, def->x_skiff.fallback);
 		uint16_t ports[MAX_PORTS];
-		size_t n = fb && fb->def && !fb->removed ? service_ports(fb->def, ports) : 0;
+		/* only a service on the app's network has clusters (host/none modes do not) */
+		size_t n = fb && !fb->removed && sk_dnet_wanted(fb->def)
+			       ? service_ports(fb->def, ports)
+			       : 0;
 		uint16_t use = 0;
 		for (size_t i = 0; i < n && !use; i++)
 			if (ports[i] == port)
@@ -411,7 +414,7 @@ static bool proxy_publish(struct sk_daemon *d, struct sk_proxy_config *pc, char 
 	bool dropped = false;
 
 	for (unsigned tries = 0; sk_proxy_publish(d->proxy, pc, &err) < 0; tries++) {
-		size_t i = tries < 16 ? listener_named(pc, err->msg) : SIZE_MAX;
+		size_t i = tries <= pc->n_listeners ? listener_named(pc, err->msg) : SIZE_MAX;
 		const struct sk_proxy_cluster *cl = NULL;
 		const struct sockaddr_in *sin;
 		_cleanup_free_ char *what = NULL;
@@ -451,7 +454,7 @@ static bool dns_publish(struct sk_daemon *d, struct build *b, char **now)
 		_cleanup_free_ char *what = sk_asprintf("%s", err->msg);
 		size_t i = SIZE_MAX;
 
-		for (size_t k = 0; k < b->n_zones && i == SIZE_MAX && tries < 16; k++) {
+		for (size_t k = 0; k < b->n_zones && i == SIZE_MAX && tries <= b->n_zones; k++) {
 			char a[INET_ADDRSTRLEN], q[INET_ADDRSTRLEN + 8];
 			inet_ntop(AF_INET, &b->zones[k].listen, a, sizeof(a));
 			snprintf(q, sizeof(q), "%s:", a);

@@ -50,8 +50,9 @@ struct sk_net_attach {
 	const char *ifname;	/* container side name, e.g. "eth0" */
 	struct in_addr addr;	/* container side address */
 	int prefix;
-	struct in_addr gw; /* default route via; INADDR_ANY: none */
-	unsigned mtu;	   /* 0: the bridge's MTU */
+	struct in_addr gw;  /* default route via; INADDR_ANY: none */
+	unsigned mtu;	    /* 0: the bridge's MTU */
+	bool mac_from_addr; /* container side MAC 02:42:<addr> (stable across restarts) */
 };
 
 /*

@@ -6,10 +6,15 @@
  * skiffd is multi-threaded (proxy and DNS threads), so nothing here moves
  * the calling thread: a short-lived helper thread unshare()s or setns()es,
  * does its one job and exits, taking its namespace with it.  Network
- * namespaces are per thread, so the others never notice.
+ * namespaces are per thread, so the others never notice.  A single-threaded
+ * process (skiffd's forked launch helpers) does the job on its own thread
+ * and setns()es back: threads must not be made after fork() of a
+ * multi-threaded process.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sched.h>
@@ -39,7 +44,7 @@ static void *create_thread(void *arg)
 		j->r = -errno;
 		return NULL;
 	}
-	snprintf(self, sizeof(self), "/proc/self/task/%d/ns/net", (int)gettid());
+	snprintf(self, sizeof(self), "/proc/%d/task/%d/ns/net", (int)getpid(), (int)gettid());
 	if (mount(self, j->path, NULL, MS_BIND, NULL) < 0) {
 		j->what = "bind mount";
 		j->r = -errno;
@@ -59,12 +64,55 @@ static void *open_thread(void *arg)
 	return NULL;
 }
 
-/* Runs fn(j) on a new thread and waits for it.  0 or -errno (pthread_create). */
+/* Whether this process has one thread (/proc/self/status "Threads:"). */
+static bool single_threaded(void)
+{
+	char buf[4096];
+	const char *t;
+	ssize_t n;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	t = strstr(buf, "\nThreads:");
+	return t && strtol(t + 9, NULL, 10) == 1;
+}
+
+/*
+ * Runs fn(j) in the calling thread and puts the thread back into its network
+ * namespace after: for a single-threaded process, such as a helper forked
+ * from skiffd, where pthread_create() is unsafe (a lock another thread held
+ * at fork time, ASan's thread registry among them, is never released).
+ */
+static int run_inline(void *(*fn)(void *), struct ns_job *j)
+{
+	_cleanup_close_ int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (self < 0)
+		return -errno;
+	(void)fn(j);
+	if (setns(self, CLONE_NEWNET) < 0)
+		abort(); /* stuck in another namespace: nothing after this would be right */
+	return 0;
+}
+
+/*
+ * Runs fn(j) on a new thread and waits for it (or inline when the process is
+ * single-threaded).  0 or -errno (pthread_create).
+ */
 static int run_thread(void *(*fn)(void *), struct ns_job *j)
 {
 	pthread_t t;
 	sigset_t all, old;
 	int r;
+
+	if (single_threaded())
+		return run_inline(fn, j);
 
 	/* the helper thread takes no signals (a SIGTERM meant for the caller's loop) */
 	sigfillset(&all);

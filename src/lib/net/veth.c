@@ -42,6 +42,13 @@ static int veth_create(struct sk_nl *nl, const struct sk_net_attach *a, unsigned
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, a->ifname);
 	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)nsfd);
+	if (a->mac_from_addr) {
+		/* 02:42 + the IPv4 address (Docker's scheme): a replica restarted with its
+		 * leased address has the same MAC, so neighbour caches stay right */
+		uint8_t mac[6] = { 0x02, 0x42 };
+		memcpy(mac + 2, &a->addr.s_addr, 4);
+		mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(mac), mac);
+	}
 	mnl_attr_nest_end(nlh, p);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, info);
