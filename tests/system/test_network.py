@@ -542,3 +542,18 @@ def test_fallback_to_a_host_network_service_does_not_freeze_routes(daemon, app):
     assert all(r[0] == 200 for r in res), res
     assert {r[1] for r in res} == {"fh-web-1", "fh-web-2"}
     assert not [e for e in daemon.events("fh") if e["type"] == "error"]
+
+
+def test_a_lone_replica_is_never_blackholed_by_ejection(daemon, app):
+    # its 5xx eject it, but with every endpoint ejected the proxy still uses it
+    # (panic routing), so it serves again the moment it recovers
+    xs = "      proxy:\n        retries: {attempts: 0}\n        outlier: {consecutive_5xx: 3, base_ejection_time: 60s}\n"
+    a = app("lone", "services:\n  web:\n" + shop(port=18197, xskiff=xs))
+    a.up()
+    a.ready("web", 1)
+    a.cli("exec", "web", "touch", "/tmp/fail").check()
+    res = a.load("http://127.0.0.1:18197/", 8)
+    assert all(r[0] == 503 and r[1] == "lone-web-1" for r in res), res
+    a.cli("exec", "web", "rm", "/tmp/fail").check()
+    res = a.load("http://127.0.0.1:18197/", 4)
+    assert all(r[0] == 200 for r in res), res

@@ -127,6 +127,16 @@ static void test_outlier(void **state)
 	f.c.policy.outlier_consecutive_failures = 1;
 	assert_true(sk_proxy_outlier_record(&f.c, &f.eps[0], false, false, true, 1));
 	assert_int_equal(sk_proxy_pick(&f.c, 0, 2, 0), -1);
+	/* ...but then panic routing still uses it rather than failing everything */
+	assert_int_equal(sk_proxy_pick_panic(&f.c, 0, 2), 0);
+	assert_int_equal(sk_proxy_pick_panic(&f.c, 1, 2), 0); /* tried: still the only one */
+
+	/* no panic while any endpoint is in */
+	setup(&f, 2, SK_PROXY_ROUND_ROBIN);
+	f.c.policy.outlier_consecutive_failures = 1;
+	assert_true(sk_proxy_outlier_record(&f.c, &f.eps[0], false, false, true, 1));
+	assert_int_equal(sk_proxy_pick_panic(&f.c, 0, 2), -1);
+	assert_int_equal(sk_proxy_pick(&f.c, 2, 2, 0), 1);
 }
 
 static void test_budget_backoff(void **state)

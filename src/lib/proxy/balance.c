@@ -84,6 +84,25 @@ int sk_proxy_pick(struct sk_proxy_scluster *c, uint64_t avoid, uint64_t now, uin
 	return -1;
 }
 
+int sk_proxy_pick_panic(struct sk_proxy_scluster *c, uint64_t avoid, uint64_t now)
+{
+	uint64_t start;
+
+	for (size_t i = 0; i < c->n_eps; i++)
+		if (!sk_proxy_ejected(&c->eps[i], now))
+			return -1; /* not a panic: some endpoint is in, only tried ones left */
+	if (c->n_eps == 0)
+		return -1;
+	start = atomic_fetch_add_explicit(&c->st->rr, 1, memory_order_relaxed);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t k = 0; k < c->n_eps; k++) {
+			size_t i = (size_t)((start + k) % c->n_eps);
+			if (pass == 1 || i >= 64 || !(avoid & (1ull << i)))
+				return (int)i;
+		}
+	return -1;
+}
+
 static size_t ejected_count(struct sk_proxy_scluster *c, uint64_t now)
 {
 	size_t n = 0;

@@ -268,9 +268,13 @@ static void begin_try(struct sk_proxy_sess *s)
 	}
 	idx = sk_proxy_pick(c, s->tried, w->now, sk_proxy_rand(w));
 	if (idx < 0) {
-		if (!go_fallback(s))
+		if (go_fallback(s))
+			return;
+		idx = sk_proxy_pick_panic(c, s->tried, w->now);
+		if (idx < 0) {
 			respond(s, 503, "no endpoint available", false);
-		return;
+			return;
+		}
 	}
 	s->ep = &c->eps[idx];
 	if (idx < 64)

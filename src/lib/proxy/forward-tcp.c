@@ -34,6 +34,8 @@ static void tcp_connect(struct sk_proxy_sess *s)
 		int err = 0, idx = sk_proxy_pick(c, s->tried, w->now, sk_proxy_rand(w));
 		struct sk_proxy_uconn *u;
 
+		if (idx < 0 && c->fallback < 0)
+			idx = sk_proxy_pick_panic(c, s->tried, w->now);
 		if (idx < 0 || (idx < 64 && (s->tried & (1ull << idx))))
 			break;
 		s->tried |= idx < 64 ? 1ull << idx : 0;

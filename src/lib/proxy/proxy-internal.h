@@ -281,6 +281,13 @@ void sk_proxy_tcp_timer(struct sk_proxy_sess *s);
 bool sk_proxy_ejected(const struct sk_proxy_sep *ep, uint64_t now);
 /* Picks an endpoint index not ejected, preferring ones not in `avoid`; -1 when none. */
 int sk_proxy_pick(struct sk_proxy_scluster *c, uint64_t avoid, uint64_t now, uint64_t rnd);
+/*
+ * Panic routing (Envoy's healthy panic threshold, at 0 %): when every
+ * endpoint of the cluster is ejected, one of them anyway (untried first),
+ * rather than failing every request until an ejection ends.  -1 when some
+ * endpoint is not ejected or there is none.  Callers try the fallback first.
+ */
+int sk_proxy_pick_panic(struct sk_proxy_scluster *c, uint64_t avoid, uint64_t now);
 /* Records a try's outcome; returns true when it ejected the endpoint. */
 bool sk_proxy_outlier_record(struct sk_proxy_scluster *c, struct sk_proxy_sep *ep, bool ok,
 			     bool is_5xx, bool is_failure, uint64_t now);
