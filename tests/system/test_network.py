@@ -557,3 +557,25 @@ def test_a_lone_replica_is_never_blackholed_by_ejection(daemon, app):
     a.cli("exec", "web", "rm", "/tmp/fail").check()
     res = a.load("http://127.0.0.1:18197/", 4)
     assert all(r[0] == 200 for r in res), res
+
+
+def test_virtual_address_keeps_working_from_containers_after_a_restart(daemon, app):
+    # the bridge has a fixed MAC: otherwise it changes as veths come and go and
+    # containers' neighbour entries for the virtual address go stale
+    xs = "      proxy: {internal: true}\n"
+    a = app("rs", "services:\n  web:\n" + shop(replicas=2, xskiff=xs) + "  cli:\n" + shop())
+    a.up()
+    a.ready("web", 2)
+    a.ready("cli", 1)
+    vip = a.network()["services"]["web"]["virtual_address"]
+    # busybox nc with an address (busybox-static's name lookups are not reliable)
+    get = ["exec", "cli", "sh", "-c",
+           f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {vip} 8080"]
+    assert '"replica"' in a.cli(*get).check().out
+    a.cli("restart", "web").check()
+    a.ready("web", 2)
+    ok = 0
+    for _ in range(4):
+        r = a.cli(*get)
+        ok += r.rc == 0 and '"replica"' in r.out
+    assert ok == 4

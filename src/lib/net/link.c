@@ -61,8 +61,16 @@ int sk_net_bridge_ensure(const char *name, const char *alias, struct in_addr gw,
 		struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 		struct nlattr *info;
 
+		/* A fixed MAC, 02:42 + the gateway address: a bridge otherwise takes the lowest
+		 * MAC of its ports, which changes as veths come and go, and containers'
+		 * neighbour entries for the gateway and the virtual addresses on the bridge
+		 * would point at a MAC nobody answers to any more. */
+		uint8_t mac[6] = { 0x02, 0x42 };
+
+		memcpy(mac + 2, &gw.s_addr, 4);
 		ifi->ifi_family = AF_UNSPEC;
 		mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+		mnl_attr_put(nlh, IFLA_ADDRESS, sizeof(mac), mac);
 		info = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 		mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 		mnl_attr_nest_end(nlh, info);
