@@ -70,7 +70,8 @@ static void add_row(struct skiff_table *t, json_t *rep, int64_t now)
 			      uptime,
 			      cpu,
 			      mem,
-			      pid };
+			      pid,
+			      *str(rep, "address") ? str(rep, "address") : "-" };
 	skiff_table_add(t, row);
 }
 
@@ -85,7 +86,7 @@ int skiff_cmd_ps(const struct skiff_opts *o, int argc, char **argv)
 		{ 0 },
 	};
 	static const char *const headers[] = { "NAME",	 "SERVICE", "STATE", "HEALTH", "RESTARTS",
-					       "UPTIME", "CPU",	    "MEM",   "PID" };
+					       "UPTIME", "CPU",	    "MEM",   "PID",    "ADDRESS" };
 	_cleanup_(sk_api_client_freep) struct sk_api_client *c = NULL;
 	_cleanup_free_ char *app = NULL;
 	struct skiff_app_sel sel;
