@@ -261,7 +261,8 @@ def test_up_attached_follows_logs_and_stops_on_sigint(skiffd, project):
 # ---------------------------------------------------------------- ps
 
 def ps_answer():
-    return {"replicas": [replica("db", 1, health="healthy", started_ns=time.time_ns() - 192 * 10**9 - 10**8),
+    return {"replicas": [replica("db", 1, health="healthy", started_ns=time.time_ns() - 192 * 10**9 - 10**8,
+                                 address="10.89.1.2"),
                          replica("web", 1), replica("web", 2, state="exited", exit_code=137)]}
 
 
@@ -273,9 +274,12 @@ def test_ps_table(skiffd):
     r = run(skiffd, "ps", "-p", "myshop")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["NAME", "SERVICE", "STATE", "HEALTH", "RESTARTS", "UPTIME", "CPU", "MEM", "PID"]
-    assert lines[1].split() == ["myshop-db-1", "db", "running", "healthy", "0", "3m12s", "1.50s", "12.5MiB", "4242"]
+    assert lines[0].split() == ["NAME", "SERVICE", "STATE", "HEALTH", "RESTARTS", "UPTIME", "CPU", "MEM", "PID",
+                                "ADDRESS"]
+    assert lines[1].split() == ["myshop-db-1", "db", "running", "healthy", "0", "3m12s", "1.50s", "12.5MiB", "4242",
+                                "10.89.1.2"]
     assert lines[2].split()[:4] == ["myshop-web-1", "web", "running", "-"]
+    assert lines[2].split()[-1] == "-"  # no address (host network, none)
     assert len(lines) == 3  # exited only with -a
     assert lines[0].index("SERVICE") == lines[1].index("db  ")
     r = run(skiffd, "ps", "-p", "myshop", "-a")
