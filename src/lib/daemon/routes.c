@@ -497,8 +497,10 @@ static void routes_publish_cb(struct sk_loop *loop, void *userdata)
 		build_release(&b);
 		return;
 	}
-	if ((d->proxy && proxy_publish(d, &b.pc, &dropped)) |
-	    (d->dns && dns_publish(d, &b, &dropped))) {
+	/* both, always: one failing must not keep the other from publishing */
+	bool proxy_short = d->proxy && proxy_publish(d, &b.pc, &dropped);
+	bool dns_short = d->dns && dns_publish(d, &b, &dropped);
+	if (proxy_short || dns_short) {
 		if (!d->routes_retry)
 			d->routes_retry = sk_loop_timer_add(d->loop, RETRY_NS, 0, retry_cb, d);
 		else
