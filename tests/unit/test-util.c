@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "base/error.h"
 #include "base/util.h"
@@ -87,6 +89,29 @@ static void test_files(void **state)
 	assert_int_equal(sk_rm_rf(dir), 0);
 }
 
+static void test_close_fds_except(void **state)
+{
+	int fds[6], st = 0;
+	pid_t pid;
+
+	for (int i = 0; i < 6; i++)
+		assert_true((fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) > 2);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int bad = 0;
+		sk_close_fds_except(fds[4], fds[1]);
+		for (int i = 0; i < 6; i++)
+			bad |= (fcntl(fds[i], F_GETFD) >= 0) != (i == 1 || i == 4);
+		bad |= fcntl(2, F_GETFD) < 0; /* stdio stays */
+		_exit(bad);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	for (int i = 0; i < 6; i++)
+		close(fds[i]);
+}
+
 static void test_strv(void **state)
 {
 	_cleanup_strv_ char **v = NULL;
@@ -108,9 +133,13 @@ static void test_strv(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_int64), cmocka_unit_test(test_parse_uint64),
-		cmocka_unit_test(test_parse_int),   cmocka_unit_test(test_error_chain),
-		cmocka_unit_test(test_files),	    cmocka_unit_test(test_strv),
+		cmocka_unit_test(test_parse_int64),
+		cmocka_unit_test(test_parse_uint64),
+		cmocka_unit_test(test_parse_int),
+		cmocka_unit_test(test_error_chain),
+		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_strv),
+		cmocka_unit_test(test_close_fds_except),
 	};
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

@@ -44,6 +44,12 @@ char **sk_strv_copy(char *const *v);
 /* Appends a copy of s to *v (NULL-terminated, owned). */
 void sk_strv_push(char ***v, const char *s);
 char *sk_path_join(const char *a, const char *b);
+/*
+ * In a child forked from a process with sockets it must not keep (skiffd's
+ * API and proxy listeners, proxy connections): closes every fd above 2 but
+ * keep_a and keep_b (-1: none).
+ */
+void sk_close_fds_except(int keep_a, int keep_b);
 
 /* Converts CLOCK_MONOTONIC to nanoseconds. */
 uint64_t sk_now_ns(void);

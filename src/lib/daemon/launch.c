@@ -168,6 +168,7 @@ static _Noreturn void helper_create_main(struct sk_dreplica *r, int out, int err
 	helper_child_setup();
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 || dup2(errfd, 2) < 0)
 		_exit(1);
+	sk_close_fds_except(rep, -1); /* skiffd's sockets stay skiffd's */
 	if (helper_create(r, bundle, rep, &err) == 0)
 		_exit(0);
 	report(rep, "E %s", err->msg);
@@ -211,6 +212,7 @@ static _Noreturn void helper_cleanup_main(struct sk_daemon *d, const char *id, i
 	int code = 0;
 
 	helper_child_setup();
+	sk_close_fds_except(rep, -1);
 	ooms = oom_kills(d, id);
 	if (sk_container_delete(&d->rt, id, true, &err) < 0 && err->code != ENOENT) {
 		report(rep, "E %s", err->msg);

@@ -255,6 +255,7 @@ static void net_child(const struct sk_probe_spec *s, int res)
 _Noreturn static void child_main(const struct sk_probe_spec *s, int out, int res)
 {
 	child_reset();
+	sk_close_fds_except(out, res);
 	if (s->kind == SK_PROBE_EXEC)
 		exec_child(s, out, res);
 	else

@@ -209,6 +209,9 @@ static void uconn_close(struct sk_proxy_uconn *u)
 
 	if (u->pooled)
 		uconn_unlink_pool(u);
+	/* explicit: a process forked meanwhile (skiffd's launch helpers) may hold a copy
+	 * of the fd, and epoll drops a registration only when every copy is closed */
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, u->fd, NULL);
 	close(u->fd);
 	u->fd = -1;
 	u->s = NULL;
@@ -381,6 +384,7 @@ void sk_proxy_sess_close(struct sk_proxy_sess *s)
 		s->u = NULL;
 	}
 	sk_proxy_timer_stop(w, &s->timer);
+	(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, s->fd, NULL); /* see uconn_close() */
 	close(s->fd);
 	s->fd = -1;
 	if (s->prev)
