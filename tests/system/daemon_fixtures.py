@@ -292,3 +292,58 @@ class Daemon:
     def remove(self):
         if not self.mounts_under():
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# ---- shared by the test modules that drive a module-wide Daemon
+
+def finish(d):
+    """Module teardown: down every app, stop skiffd, fail on anything left behind."""
+    problems = d.stop()
+    if problems:
+        print("skiffd log tail:\n" + d.log_tail())
+    assert not problems, "daemon teardown: " + "; ".join(problems)
+    d.remove()
+
+
+def log_on_failure(request, d):
+    """An autouse fixture's body: prints skiffd's log tail when the test failed."""
+    failed = request.session.testsfailed
+    yield
+    if request.session.testsfailed > failed:
+        print("---- skiffd log tail\n" + d.log_tail())
+
+
+class ComposeApp:
+    """One compose project in tmp_path driven through the real CLI."""
+
+    def __init__(self, daemon, tmp_path, name, text):
+        self.d, self.name = daemon, name
+        self.dir = tmp_path / name
+        self.dir.mkdir(exist_ok=True)
+        self.file = self.dir / "compose.yaml"
+        self.write(text)
+
+    def write(self, text):
+        self.file.write_text(text)
+
+    def cli(self, *args, **kw):
+        return self.d.cli("-f", self.file, "-p", self.name, *args, **kw)
+
+    def up(self):
+        return self.cli("up", "-d").check()
+
+
+def app_factory(daemon, tmp_path, cls):
+    """A fixture's body: yields make(name, text) -> cls; downs every app it made after the test."""
+    made = []
+
+    def make(name, text):
+        a = cls(daemon, tmp_path, name, text)
+        made.append(a)
+        return a
+    yield make
+    for a in made:
+        st, _ = daemon.api("GET", f"/v1/apps/{a.name}")
+        if st == 200:
+            a.cli("down", "-v")
+

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import proc_status, read, wait_for
-from daemon_fixtures import IMAGE, Daemon, free_port
+from daemon_fixtures import IMAGE, ComposeApp, Daemon, app_factory, finish, free_port, log_on_failure
 
 pytestmark = [pytest.mark.root, pytest.mark.cgroup_v1]
 
@@ -29,39 +29,19 @@ def daemon():
         pytest.skip("needs root")
     d = Daemon(extra_args=["--metrics-addr", f"127.0.0.1:{METRICS_PORT}"])
     yield d
-    problems = d.stop()
-    if problems:
-        print("skiffd log tail:\n" + d.log_tail())
-    assert not problems, "daemon teardown: " + "; ".join(problems)
-    d.remove()
+    finish(d)
 
 
 @pytest.fixture(autouse=True)
 def daemon_log_on_failure(request, daemon):
-    failed = request.session.testsfailed
-    yield
-    if request.session.testsfailed > failed:
-        print("---- skiffd log tail\n" + daemon.log_tail())
+    yield from log_on_failure(request, daemon)
 
 
-class App:
-    """One compose project in tmp_path driven through the CLI."""
-
-    def __init__(self, daemon, tmp_path, name, text):
-        self.d, self.name = daemon, name
-        self.dir = tmp_path / name
-        self.dir.mkdir(exist_ok=True)
-        self.file = self.dir / "compose.yaml"
-        self.write(text)
+class App(ComposeApp):
+    """One compose project in tmp_path (IMAGE and LOOP stand for the test image and a loop)."""
 
     def write(self, text):
         self.file.write_text(text.replace("IMAGE", IMAGE).replace("LOOP", LOOP))
-
-    def cli(self, *args, **kw):
-        return self.d.cli("-f", self.file, "-p", self.name, *args, **kw)
-
-    def up(self):
-        return self.cli("up", "-d").check()
 
     def down(self, *args):
         return self.cli("down", *args).check()
@@ -98,17 +78,7 @@ class App:
 
 @pytest.fixture
 def app(daemon, tmp_path):
-    made = []
-
-    def make(name, text):
-        a = App(daemon, tmp_path, name, text)
-        made.append(a)
-        return a
-    yield make
-    for a in made:
-        st, _ = daemon.api("GET", f"/v1/apps/{a.name}")
-        if st == 200:
-            a.cli("down", "-v")
+    yield from app_factory(daemon, tmp_path, App)
 
 
 def alive(pid):

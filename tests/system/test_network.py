@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import REPO, wait_for
-from daemon_fixtures import Daemon
+from daemon_fixtures import ComposeApp, Daemon, app_factory, finish, log_on_failure
 
 pytestmark = [pytest.mark.root, pytest.mark.cgroup_v1]
 
@@ -38,35 +38,15 @@ def daemon():
                    timeout=120, capture_output=True)
     d.cli("image", "import", os.path.join(out, "shop"), "--name", SHOP).check()
     yield d
-    problems = d.stop()
-    if problems:
-        print("skiffd log tail:\n" + d.log_tail())
-    assert not problems, "daemon teardown: " + "; ".join(problems)
-    d.remove()
+    finish(d)
 
 
 @pytest.fixture(autouse=True)
 def daemon_log_on_failure(request, daemon):
-    failed = request.session.testsfailed
-    yield
-    if request.session.testsfailed > failed:
-        print("---- skiffd log tail\n" + daemon.log_tail())
+    yield from log_on_failure(request, daemon)
 
 
-class App:
-    def __init__(self, daemon, tmp_path, name, text):
-        self.d, self.name = daemon, name
-        self.dir = tmp_path / name
-        self.dir.mkdir(exist_ok=True)
-        self.file = self.dir / "compose.yaml"
-        self.file.write_text(text)
-
-    def cli(self, *args, **kw):
-        return self.d.cli("-f", self.file, "-p", self.name, *args, **kw)
-
-    def up(self):
-        return self.cli("up", "-d").check()
-
+class App(ComposeApp):
     def ps(self, service=None):
         return [r for r in self.d.ps(self.name) if service is None or r["service"] == service]
 
@@ -88,17 +68,7 @@ class App:
 
 @pytest.fixture
 def app(daemon, tmp_path):
-    made = []
-
-    def make(name, text):
-        a = App(daemon, tmp_path, name, text)
-        made.append(a)
-        return a
-    yield make
-    for a in made:
-        st, _ = daemon.api("GET", f"/v1/apps/{a.name}")
-        if st == 200:
-            a.cli("down", "-v")
+    yield from app_factory(daemon, tmp_path, App)
 
 
 def shop(role="catalog", replicas=1, port=None, xskiff="", extra=""):
