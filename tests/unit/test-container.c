@@ -734,6 +734,16 @@ static void test_run(void **state)
 	/* run deletes what it made */
 	assert_nothing_left(f, "runner");
 
+	/* run blocks signals while it waits; the container starts with none blocked */
+	free(out);
+	out = NULL;
+	write_config(f, "runner",
+		     "'sh','-c','while read k v; do [ $k = SigBlk: ] && echo $v; done "
+		     "</proc/self/status; exit 0'");
+	assert_int_equal(sk_test_fork(child_run, &a, &out), 0);
+	assert_string_equal(out, "0000000000000000\nstatus=0");
+	assert_nothing_left(f, "runner");
+
 	/* a run that cannot start reports why and leaves nothing */
 	free(out);
 	out = NULL;

@@ -199,6 +199,8 @@ int sk_container_exec(const struct sk_runtime *rt, const char *id, const struct 
 	_cleanup_close_ int pty_sock = -1, master = -1;
 	struct exec_ctx c = { .p = p, .o = o, .sync_fd = -1, .console_fd = -1 };
 	pid_t pid = 0;
+	sigset_t old;
+	bool blocked = false;
 	int r;
 
 	*ret_status = 0;
@@ -236,6 +238,10 @@ int sk_container_exec(const struct sk_runtime *rt, const char *id, const struct 
 			goto out;
 		}
 	}
+	if (!o->detach) {
+		sk_runtime_block_signals(&old);
+		blocked = true;
+	}
 	if ((r = exec_spawn(st, &c, cg, &pid, err)) < 0)
 		goto out;
 	if (o->pid_file) {
@@ -253,10 +259,13 @@ int sk_container_exec(const struct sk_runtime *rt, const char *id, const struct 
 		r = master;
 		goto out;
 	}
-	r = sk_runtime_wait_forward(pid, master, ret_status);
+	blocked = false;
+	r = sk_runtime_wait_forward(pid, master, &old, ret_status);
 	if (r < 0)
 		sk_error_set(err, -r, "wait for exec process");
 out:
+	if (blocked)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	exec_release(&c);
 	return r;
 }

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -127,6 +128,10 @@ int sk_exec_process(const struct sk_process *p, struct sk_error **err)
 	r = sk_exec_resolve(p, &path, err);
 	if (r < 0)
 		return r;
+	/* run and exec block every signal before their process may run */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(path, p->args, p->env ? p->env : empty_env);
 	r = errno;
 	return set_plain(err, r, "exec %s: %s", path, go_strerror(r, buf, sizeof(buf)));

@@ -9,6 +9,7 @@
 #ifndef SK_RUNTIME_INIT_H
 #define SK_RUNTIME_INIT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -76,10 +77,20 @@ int sk_runtime_apply_resources(struct sk_cgroup *cg, const struct sk_resources *
 			       struct sk_error **err);
 
 /*
+ * Blocks every signal in the caller; *ret_old gets the mask it had. run and
+ * exec call it before their process can run, so a signal sent the moment
+ * the process shows life waits for sk_runtime_wait_forward instead of
+ * killing the runtime. The process itself starts with an empty mask
+ * (sk_exec_process).
+ */
+void sk_runtime_block_signals(sigset_t *ret_old);
+
+/*
  * Waits for pid (a child of the caller), forwarding every catchable signal
  * to it and, when master >= 0, proxying stdin/stdout to that pty master.
- * *ret_status gets the exit code (128+N for signal N).  Used by run and exec.
+ * Signals must be blocked (sk_runtime_block_signals); old is restored on
+ * return. *ret_status gets the exit code (128+N for signal N).
  */
-int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status);
+int sk_runtime_wait_forward(pid_t pid, int master, const sigset_t *old, int *ret_status);
 
 #endif

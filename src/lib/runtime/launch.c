@@ -603,10 +603,6 @@ static void copy_fd(int from, int to, bool *open_)
 		*open_ = false;
 }
 
-/*
- * Waits for pid, forwarding every catchable signal to it and, when master
- * is a pty master, copying stdin to it and its output to stdout.
- */
 int sk_runtime_apply_resources(struct sk_cgroup *cg, const struct sk_resources *in,
 			       struct sk_error **err)
 {
@@ -632,18 +628,35 @@ int sk_runtime_apply_resources(struct sk_cgroup *cg, const struct sk_resources *
 	return sk_cgroup_apply(cg, &r, err);
 }
 
-int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status)
+void sk_runtime_block_signals(sigset_t *ret_old)
 {
-	sigset_t all, old;
+	sigset_t all;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, ret_old);
+}
+
+/*
+ * Waits for pid, forwarding every catchable signal to it and, when master
+ * is a pty master, copying stdin to it and its output to stdout. The caller
+ * blocked every signal (sk_runtime_block_signals) before pid could run, so a
+ * signal sent as soon as the process shows life is forwarded, not lost; old
+ * is restored on return.
+ */
+int sk_runtime_wait_forward(pid_t pid, int master, const sigset_t *old, int *ret_status)
+{
+	sigset_t all;
 	struct termios saved;
 	bool raw = false, in_open = master >= 0, out_open = master >= 0;
 	int status = 0;
 
 	sigfillset(&all);
-	sigprocmask(SIG_BLOCK, &all, &old);
 	_cleanup_close_ int sfd = signalfd(-1, &all, SFD_CLOEXEC);
-	if (sfd < 0)
-		return -errno;
+	if (sfd < 0) {
+		int r = -errno;
+		sigprocmask(SIG_SETMASK, old, NULL);
+		return r;
+	}
 	copy_winsize(master);
 	if (master >= 0 && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		struct termios t = saved;
@@ -686,7 +699,7 @@ int sk_runtime_wait_forward(pid_t pid, int master, int *ret_status)
 	}
 	if (raw)
 		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	sigprocmask(SIG_SETMASK, old, NULL);
 	*ret_status = exit_code(status);
 	return 0;
 }
@@ -701,9 +714,16 @@ int sk_container_run(const struct sk_runtime *rt, const char *id, const struct s
 	_cleanup_error_ struct sk_error *derr = NULL;
 	int r;
 
+	sigset_t old;
+	bool blocked = false;
+
 	*ret_status = 0;
 	if ((r = launch_create(&l, false, err)) < 0)
 		goto out;
+	if (!o->detach) {
+		sk_runtime_block_signals(&old);
+		blocked = true;
+	}
 	if ((r = wait_exec(&l, err)) < 0) {
 		launch_cleanup(&l);
 		goto out;
@@ -721,7 +741,8 @@ int sk_container_run(const struct sk_runtime *rt, const char *id, const struct s
 	}
 	pid_t pid = l.pid;
 	l.pid = 0;
-	r = sk_runtime_wait_forward(pid, l.pty_master, ret_status);
+	blocked = false;
+	r = sk_runtime_wait_forward(pid, l.pty_master, &old, ret_status);
 	if (r < 0)
 		sk_error_set(err, -r, "wait for container");
 	/* What `delete` does, from what we hold in memory. */
@@ -739,6 +760,8 @@ int sk_container_run(const struct sk_runtime *rt, const char *id, const struct s
 		sk_warn("%s", derr->msg);
 	l.made_dir = false;
 out:
+	if (blocked)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	launch_release(&l);
 	return r;
 }
