@@ -523,6 +523,36 @@ def test_kill_daemon_keeps_containers(daemon, app):
     assert lines and lines[0]["msg"].startswith("tick"), "no line written while skiffd was down"
 
 
+ONFAIL = """\
+services:
+  onfail:
+    image: IMAGE
+    command: ["sh", "-c", "sleep 1.5; exit 3"]
+    restart: on-failure:2
+"""
+
+
+def test_restart_limit_survives_daemon_restart(daemon, app):
+    """on-failure:2 counts the attempts made before a kill -9 of skiffd."""
+    a = app("rl", ONFAIL)
+    a.up()
+    first = a.running("onfail")
+    second = a.running("onfail", not_pid=first["pid"], timeout=5)
+    assert a.rep("onfail")["restarts"] == 1
+    old = daemon.daemon_pid()
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: not alive(old), 3, what="skiffd dead")
+    wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p), 4, 0.05, "a new skiffd")
+    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 5, 0.05, "new skiffd answering")
+    assert second["pid"] != first["pid"]
+    r = wait_for(lambda: (x := a.rep("onfail")) and x["state"] == "exited" and x["restarts"] >= 2 and x,
+                 10, what="onfail exited after its last attempt")
+    time.sleep(2)  # a third attempt would have started and be running by now
+    r = a.rep("onfail")
+    assert r["state"] == "exited" and r["restarts"] == 2 and r["exit_code"] == 3, r
+    assert len(a.events("start", "onfail")) == 3, a.events(service="onfail")
+
+
 # ------------------------------------------------------------------ metrics
 
 def test_metrics(daemon, app):

@@ -266,6 +266,38 @@ static void make_db(const char *dir, const char *sql)
 	sqlite3_close(h);
 }
 
+/* A v2 database (before replicas.attempts) is migrated; its rows stay. */
+static void test_migrate_v2(void **state)
+{
+	struct fixture *f = *state;
+	struct sk_store_replica r = replica("web", 1, "c1");
+	struct sk_store_replica got = { 0 };
+	_cleanup_free_ char *db = sk_path_join(f->dir, "skiff.db");
+	sqlite3 *h = NULL;
+	int v = 0;
+
+	put_shop(f->s);
+	r.obs.attempts = 5;
+	ok(sk_store_replica_upsert(f->s, &r, E));
+	sk_store_close(f->s);
+	f->s = NULL;
+	/* what skiff with schema v2 left */
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h,
+				      "ALTER TABLE replicas DROP COLUMN attempts;"
+				      "DELETE FROM schema_version WHERE version = 3",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(h);
+	ok(sk_store_open(f->dir, NULL, &f->s, E));
+	ok(sk_store_schema_version(f->s, &v, E));
+	assert_int_equal(v, 3);
+	ok(sk_store_replica_get(f->s, "shop", "web", 1, &got, E));
+	assert_string_equal(got.container_id, "c1");
+	assert_int_equal(got.obs.attempts, 0);
+	sk_store_replica_release(&got);
+}
+
 static void test_newer_or_foreign_refused(void **state)
 {
 	struct fixture *f = *state;
@@ -278,7 +310,7 @@ static void test_newer_or_foreign_refused(void **state)
 		       "INTEGER NOT NULL);"
 		       "INSERT INTO schema_version VALUES (99, 0)");
 	expect_fail(sk_store_open(newer, NULL, &s, &e), EPROTO,
-		    "schema version 99, newer than this skiff's 2");
+		    "schema version 99, newer than this skiff's 3");
 	assert_null(s);
 	e = NULL;
 	make_db(foreign, "CREATE TABLE photos (id INTEGER)");
@@ -552,6 +584,7 @@ static void test_replicas(void **state)
 		.health = SK_STORE_HEALTH_UNHEALTHY,
 		.health_failures = 4,
 		.started_ns = 1690000000000000000LL,
+		.attempts = 2,
 	};
 	ok(sk_store_replica_observe(f->s, "shop", "web", 2, &obs, E));
 	ok(sk_store_replica_set_desired(f->s, "shop", "web", 2, SK_STORE_DESIRED_STOPPED, E));
@@ -560,6 +593,7 @@ static void test_replicas(void **state)
 	assert_int_equal(got.obs.pid, 4242);
 	assert_int_equal(got.obs.pid_start_time, 123456789012ULL);
 	assert_int_equal(got.obs.restarts, 3);
+	assert_int_equal(got.obs.attempts, 2);
 	assert_true(got.obs.has_exit);
 	assert_int_equal(got.obs.exit_code, 137);
 	assert_int_equal(got.obs.exit_ns, 1700000000000000000LL);
@@ -1127,6 +1161,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_cloexec, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_persists, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_migrate_empty_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_v2, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_or_foreign_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unwritable_dir, setup, teardown),

@@ -70,7 +70,6 @@ struct sk_dreplica {
 	int report_fd;
 	struct sk_loop_timer *timer; /* backoff, stop grace, restart-count reset */
 	int64_t backoff_ns;	     /* next backoff (0 first) */
-	int64_t attempts;	     /* restarts since the last reset, for max_attempts */
 	int64_t stop_sent_ns;
 
 	/* health */

@@ -222,7 +222,7 @@ static bool policy_restarts(struct sk_dreplica *r)
 
 	if (def->restart_policy.set) {
 		const struct sk_app_restart_policy *p = &def->restart_policy;
-		if (p->max_attempts > 0 && r->attempts >= p->max_attempts)
+		if (p->max_attempts > 0 && r->obs.attempts >= p->max_attempts)
 			return false;
 		return p->condition == SK_APP_RP_ANY ||
 		       (p->condition == SK_APP_RP_ON_FAILURE && failed);
@@ -233,7 +233,7 @@ static bool policy_restarts(struct sk_dreplica *r)
 		return true;
 	case SK_APP_RESTART_ON_FAILURE:
 		return failed &&
-		       (def->restart_max_retries == 0 || r->attempts < def->restart_max_retries);
+		       (def->restart_max_retries == 0 || r->obs.attempts < def->restart_max_retries);
 	default:
 		return false;
 	}
@@ -286,13 +286,13 @@ static void replica_down(struct sk_dreplica *r)
 	r->backoff_ns = delay == 0 ? BACKOFF_FIRST_NS : delay * 2;
 	if (r->backoff_ns > BACKOFF_MAX_NS)
 		r->backoff_ns = BACKOFF_MAX_NS;
-	r->attempts++;
+	r->obs.attempts++;
 	r->obs.restarts++;
 	sk_daemon_event(d, s->app->name, s->name, r->index, SK_STORE_EV_RESTART,
-			json_pack("{s:I, s:I}", "attempt", (json_int_t)r->attempts, "backoff_ms",
+			json_pack("{s:I, s:I}", "attempt", (json_int_t)r->obs.attempts, "backoff_ms",
 				  (json_int_t)(delay / 1000000)),
 			"restarting in %" PRId64 " ms (attempt %" PRId64 ")", delay / 1000000,
-			r->attempts);
+			r->obs.attempts);
 	if (delay == 0) {
 		r->phase = P_IDLE;
 		observe(r, SK_STORE_OBS_BACKOFF);
@@ -314,7 +314,10 @@ static void running_long_cb(struct sk_loop *loop, struct sk_loop_timer *t, void 
 
 	/* 10 s of running: a later crash restarts at once again */
 	r->backoff_ns = 0;
-	r->attempts = 0;
+	if (r->obs.attempts) {
+		r->obs.attempts = 0;
+		sk_dreplica_save(r);
+	}
 }
 
 /* Called by launch.c when the container runs. */

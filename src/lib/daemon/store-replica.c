@@ -78,7 +78,7 @@ void sk_store_replicas_free(struct sk_store_replica *v, size_t n)
 	"(SELECT s.id FROM services s JOIN apps a ON a.id = s.app_id WHERE a.name = ?1 AND "       \
 	"s.name = ?2)"
 
-/* Binds the observed fields to parameters ?4 .. ?13. */
+/* Binds the observed fields to parameters ?4 .. ?14. */
 static void bind_obs(sqlite3_stmt *st, const struct sk_store_replica_obs *o)
 {
 	store_bind_text(st, 4, sk_store_observed_name(o->state));
@@ -96,6 +96,7 @@ static void bind_obs(sqlite3_stmt *st, const struct sk_store_replica_obs *o)
 	sqlite3_bind_int64(st, 11, o->health_failures);
 	sqlite3_bind_int64(st, 12, o->started_ns);
 	sqlite3_bind_int64(st, 13, store_now_ns());
+	sqlite3_bind_int64(st, 14, o->attempts);
 }
 
 static void bind_key(sqlite3_stmt *st, const char *app, const char *service, int64_t index)
@@ -115,16 +116,15 @@ int sk_store_replica_upsert(struct sk_store *s, const struct sk_store_replica *r
 {
 	static const char sql[] =
 	    "INSERT INTO replicas (service_id, idx, observed, pid, pid_start_time, restarts,"
-	    " exit_code, exit_ns, health, health_failures, started_ns, updated_ns,"
+	    " exit_code, exit_ns, health, health_failures, started_ns, updated_ns, attempts,"
 	    " container_id, config_hash, desired, log_path)"
 	    " VALUES (" SERVICE_ID
-	    ", ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+	    ", ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
 	    " ON CONFLICT (service_id, idx) DO UPDATE SET observed = ?4, pid = ?5, pid_start_time "
 	    "= ?6,"
 	    " restarts = ?7, exit_code = ?8, exit_ns = ?9, health = ?10, health_failures = ?11,"
-	    " started_ns = ?12, updated_ns = ?13, container_id = ?14, config_hash = ?15, desired = "
-	    "?16,"
-	    " log_path = ?17";
+	    " started_ns = ?12, updated_ns = ?13, attempts = ?14, container_id = ?15,"
+	    " config_hash = ?16, desired = ?17, log_path = ?18";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -133,10 +133,10 @@ int sk_store_replica_upsert(struct sk_store *s, const struct sk_store_replica *r
 		return r;
 	bind_key(st, rep->app, rep->service, rep->index);
 	bind_obs(st, &rep->obs);
-	store_bind_text(st, 14, rep->container_id);
-	store_bind_text(st, 15, rep->config_hash);
-	store_bind_text(st, 16, desired_name(rep->desired));
-	store_bind_text(st, 17, rep->log_path);
+	store_bind_text(st, 15, rep->container_id);
+	store_bind_text(st, 16, rep->config_hash);
+	store_bind_text(st, 17, desired_name(rep->desired));
+	store_bind_text(st, 18, rep->log_path);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT_NOTNULL)
 		return sk_error_set(err, ENOENT,
@@ -155,7 +155,7 @@ int sk_store_replica_observe(struct sk_store *s, const char *app, const char *se
 	static const char sql[] =
 	    "UPDATE replicas SET observed = ?4, pid = ?5, pid_start_time = ?6, restarts = ?7,"
 	    " exit_code = ?8, exit_ns = ?9, health = ?10, health_failures = ?11, started_ns = ?12,"
-	    " updated_ns = ?13 WHERE service_id = " SERVICE_ID " AND idx = ?3";
+	    " updated_ns = ?13, attempts = ?14 WHERE service_id = " SERVICE_ID " AND idx = ?3";
 	_cleanup_stmt_ sqlite3_stmt *st = NULL;
 	int r, rc;
 
@@ -204,7 +204,7 @@ int sk_store_replica_set_desired(struct sk_store *s, const char *app, const char
 	"r.observed,"                                                                              \
 	" r.pid, r.pid_start_time, r.restarts, r.exit_code, r.exit_ns, r.health, "                 \
 	"r.health_failures,"                                                                       \
-	" r.started_ns, r.updated_ns"                                                              \
+	" r.started_ns, r.updated_ns, r.attempts"                                                  \
 	" FROM replicas r JOIN services s ON s.id = r.service_id JOIN apps a ON a.id = s.app_id"
 
 static void read_replica(sqlite3_stmt *st, struct sk_store_replica *r)
@@ -232,6 +232,7 @@ static void read_replica(sqlite3_stmt *st, struct sk_store_replica *r)
 	o->health_failures = sqlite3_column_int64(st, 14);
 	o->started_ns = sqlite3_column_int64(st, 15);
 	r->updated_ns = sqlite3_column_int64(st, 16);
+	o->attempts = sqlite3_column_int64(st, 17);
 }
 
 int sk_store_replica_get(struct sk_store *s, const char *app, const char *service, int64_t index,

@@ -41,6 +41,11 @@
  *   the kernel objects they describe (a bridge outliving its row would be
  *   invisible to the janitor's bookkeeping).
  *
+ * Schema v3:
+ *
+ *   replicas gains attempts: restarts since the last reset (10 s of
+ *   running), so on-failure:N and max_attempts hold across skiffd restarts
+ *
  * A migration is SQL run in the same transaction as its schema_version row.
  * Append to `migrations`; never edit a shipped entry.
  */
@@ -136,6 +141,8 @@ static const char *const migrations[] = {
 	" fault_json TEXT NOT NULL CHECK (json_valid(fault_json)),"
 	" PRIMARY KEY (app, service)"
 	") STRICT, WITHOUT ROWID;",
+	/* v3 */
+	"ALTER TABLE replicas ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0);",
 };
 
 _Static_assert(SK_ELEMENTSOF(migrations) == SK_STORE_SCHEMA_VERSION,

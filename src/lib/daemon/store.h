@@ -58,7 +58,7 @@
 #define SK_STORE_DEFAULT_DIR "/var/lib/skiff"
 #define SK_STORE_DB_NAME "skiff.db"
 /* The schema version this build writes (see store-schema.c). */
-#define SK_STORE_SCHEMA_VERSION 2
+#define SK_STORE_SCHEMA_VERSION 3
 
 struct sk_store;
 
@@ -244,6 +244,7 @@ struct sk_store_replica_obs {
 	int pid;		 /* 0: none */
 	uint64_t pid_start_time; /* /proc/PID/stat starttime, ticks since boot */
 	int64_t restarts;
+	int64_t attempts; /* restarts since the last reset, for on-failure:N / max_attempts */
 	bool has_exit; /* exit_code and exit_ns are set */
 	int exit_code; /* 128 + signal for a signal death */
 	int64_t exit_ns;
