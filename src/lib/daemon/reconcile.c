@@ -232,8 +232,8 @@ static bool policy_restarts(struct sk_dreplica *r)
 	case SK_APP_RESTART_UNLESS_STOPPED:
 		return true;
 	case SK_APP_RESTART_ON_FAILURE:
-		return failed &&
-		       (def->restart_max_retries == 0 || r->obs.attempts < def->restart_max_retries);
+		return failed && (def->restart_max_retries == 0 ||
+				  r->obs.attempts < def->restart_max_retries);
 	default:
 		return false;
 	}
@@ -289,8 +289,8 @@ static void replica_down(struct sk_dreplica *r)
 	r->obs.attempts++;
 	r->obs.restarts++;
 	sk_daemon_event(d, s->app->name, s->name, r->index, SK_STORE_EV_RESTART,
-			json_pack("{s:I, s:I}", "attempt", (json_int_t)r->obs.attempts, "backoff_ms",
-				  (json_int_t)(delay / 1000000)),
+			json_pack("{s:I, s:I}", "attempt", (json_int_t)r->obs.attempts,
+				  "backoff_ms", (json_int_t)(delay / 1000000)),
 			"restarting in %" PRId64 " ms (attempt %" PRId64 ")", delay / 1000000,
 			r->obs.attempts);
 	if (delay == 0) {

@@ -245,8 +245,8 @@ struct sk_store_replica_obs {
 	uint64_t pid_start_time; /* /proc/PID/stat starttime, ticks since boot */
 	int64_t restarts;
 	int64_t attempts; /* restarts since the last reset, for on-failure:N / max_attempts */
-	bool has_exit; /* exit_code and exit_ns are set */
-	int exit_code; /* 128 + signal for a signal death */
+	bool has_exit;	  /* exit_code and exit_ns are set */
+	int exit_code;	  /* 128 + signal for a signal death */
 	int64_t exit_ns;
 	enum sk_store_health health;
 	int64_t health_failures; /* consecutive */
