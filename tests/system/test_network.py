@@ -549,3 +549,37 @@ def test_virtual_address_keeps_working_from_containers_after_a_restart(daemon, a
         r = a.cli(*get)
         ok += r.rc == 0 and '"replica"' in r.out
     assert ok == 4
+
+
+def test_published_port_waits_instead_of_refusing_while_skiffd_restarts(daemon, app):
+    """The keeper holds the published ports' sockets: after kill -9 of skiffd,
+    connections queue until the restarted skiffd serves them; `down` then frees
+    the port (the keeper's copies are dropped too)."""
+    a = app("kp", "services:\n  web:\n" + shop(replicas=2, port=18190))
+    a.up()
+    a.ready("web", 2)
+    p = subprocess.Popen(daemon.nsenter([PY, CLIENT, "http://127.0.0.1:18190/", "300",
+                                         "--interval", "0.01", "--timeout", "15"]),
+                         stdout=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        pid = daemon.daemon_pid()
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: daemon.daemon_pid() not in (None, pid) and
+                 daemon.api("GET", "/v1/info")[0] == 200 or None, 20, 0.1, "skiffd restarted")
+        out, _ = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    res = json.loads(out)["results"]
+    assert len(res) == 300
+    refused = [r for r in res if "ConnectionRefused" in r[3]]
+    assert not refused, refused[:3]
+    # at most the request in flight when skiffd died fails; those sent while it was dead waited
+    failed = [r for r in res if r[0] != 200]
+    assert len(failed) <= 1, failed[:5]
+    assert max(r[2] for r in res) > 300, "no request waited for the restart"
+    a.cli("down").check()
+    r = daemon.nsrun("curl", "-sS", "--max-time", "3", "http://127.0.0.1:18190/")
+    assert r.rc == 7, r  # connection refused: neither skiffd nor the keeper holds the port

@@ -20,6 +20,8 @@
 #include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -533,6 +535,115 @@ static void test_spawn(void **state)
 	assert_int_equal(keeper_stop(f), 0);
 }
 
+/* A listening socket on 127.0.0.1 (an ephemeral port): its fd, and its port in *port. */
+static int listener(int *port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int connect_port(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* HELLO; the sockets answered as HELD before READY (at most max); exits are skipped. */
+static size_t hello_held(int fd, int *held, size_t max)
+{
+	size_t n = 0;
+
+	assert_int_equal(sk_keeper_hello(fd, NULL), 0);
+	for (;;) {
+		struct sk_keeper_msg m = recv_msg(fd);
+		if (m.type == SK_KEEPER_MSG_READY)
+			return n;
+		if (m.type != SK_KEEPER_MSG_HELD)
+			continue;
+		assert_true(m.fd >= 0 && n < max);
+		held[n++] = m.fd;
+	}
+}
+
+/*
+ * HOLD keeps a listening socket for the next daemon: a connection made while
+ * nobody else has the socket waits in its backlog and is accepted from the
+ * copy a later HELLO gets; DROP closes it, and the port is free.
+ */
+static void test_hold(void **state)
+{
+	struct fixture *f = *state;
+	char key[SK_KEEPER_MAX_KEY], got[SK_KEEPER_MAX_KEY], want[64];
+	int port, lfd, fd, held[4], c, a, p[2];
+	struct sk_keeper_msg m;
+	struct sk_error *e = NULL;
+
+	keeper_start(f, "idle", 60000 * MS, false);
+	fd = client(f);
+	lfd = listener(&port);
+	assert_int_equal(sk_keeper_socket_key(lfd, key, sizeof(key)), 0);
+	snprintf(want, sizeof(want), "tcp 127.0.0.1:%d", port);
+	assert_string_equal(key, want);
+	assert_int_equal(sk_keeper_hold(fd, &lfd, 1, NULL), 0);
+	assert_int_equal(hello_held(fd, held, 4), 1); /* HOLD is answered by nothing */
+	close(held[0]);
+	close(lfd); /* the "daemon" dies: only the keeper has the socket */
+
+	c = connect_port(port);
+	assert_true(c >= 0); /* queued, not refused */
+	assert_int_equal(write(c, "hi", 2), 2);
+	close(fd);
+
+	fd = client(f); /* the next daemon */
+	assert_int_equal(hello_held(fd, held, 4), 1);
+	assert_int_equal(sk_keeper_socket_key(held[0], got, sizeof(got)), 0);
+	assert_string_equal(got, key);
+	a = accept4(held[0], NULL, NULL, SOCK_CLOEXEC);
+	assert_true(a >= 0);
+	char buf[4] = { 0 };
+	assert_int_equal(read(a, buf, sizeof(buf)), 2);
+	assert_string_equal(buf, "hi");
+	close(a);
+	close(c);
+	close(held[0]);
+
+	/* a pipe is no socket to hold */
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(sk_keeper_hold(fd, &p[0], 1, NULL), 0);
+	m = recv_msg(fd);
+	assert_int_equal(m.type, SK_KEEPER_MSG_ERROR);
+	close(p[0]);
+	close(p[1]);
+
+	/* DROP of another key keeps it; of its key closes it: the port is free */
+	assert_int_equal(sk_keeper_drop(fd, "tcp 127.0.0.1:1", NULL), 0);
+	assert_int_equal(hello_held(fd, held, 4), 1);
+	close(held[0]);
+	assert_int_equal(sk_keeper_drop(fd, key, &e), 0);
+	assert_int_equal(hello_held(fd, held, 4), 0);
+	assert_int_equal(connect_port(port), -1);
+	assert_int_equal(errno, ECONNREFUSED);
+	close(fd);
+	assert_int_equal(keeper_stop(f), 0);
+}
+
 static void test_stop_without_daemon(void **state)
 {
 	struct fixture *f = *state;
@@ -712,6 +823,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_backoff, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_line_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spawn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_without_daemon, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protocol_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_one_keeper, setup, teardown),

@@ -178,6 +178,12 @@ struct sk_daemon {
 	char *routes_sig;     /* what was published last */
 	char *routes_dropped; /* listeners left out of it, and why (one line each) */
 	struct sk_loop_timer *routes_retry;
+	/* listening sockets the keeper holds (see keeper.h HOLD): their keys */
+	char **held_keys;
+	size_t n_held_keys;
+	int *held_fds; /* HELD at hello, handed to the proxy at routes start */
+	size_t n_held_fds;
+	bool held_refresh; /* the first publish drops the old holds and holds anew */
 
 	/* exits the keeper reported for pids not (yet) known: matched at launch */
 	struct {

@@ -123,6 +123,8 @@ static void keeper_io_cb(struct sk_loop *loop, struct sk_loop_io *io, int fd, ui
 			sk_reconcile_exit(d, m.pid, m.exit_code, m.time_ns);
 		else if (m.type == SK_KEEPER_MSG_ERROR)
 			sk_warn("keeper: %s", m.text);
+		else if (m.type == SK_KEEPER_MSG_HELD)
+			close(m.fd); /* only answers a hello */
 	}
 }
 
@@ -156,6 +158,10 @@ static int keeper_attach(struct sk_daemon *d, struct sk_error **err)
 			break;
 		if (m.type == SK_KEEPER_MSG_EXIT)
 			sk_reconcile_exit(d, m.pid, m.exit_code, m.time_ns);
+		if (m.type == SK_KEEPER_MSG_HELD) {
+			d->held_fds = sk_realloc(d->held_fds, (d->n_held_fds + 1) * sizeof(int));
+			d->held_fds[d->n_held_fds++] = m.fd;
+		}
 	}
 	fl = fcntl(d->keeper_fd, F_GETFL);
 	if (fl < 0 || fcntl(d->keeper_fd, F_SETFL, fl | O_NONBLOCK) < 0)

@@ -6,7 +6,9 @@
  */
 #include "daemon/keeper.h"
 
+#include <arpa/inet.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,19 +26,19 @@ bool sk_keeper_id_valid(const char *id)
 	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
 }
 
-/* Sends one datagram with up to two fds (-1 entries are skipped). */
-static int send_msg(int fd, const char *text, const int *fds, size_t n_fds, struct sk_error **err)
+ssize_t sk_keeper_sendmsg(int fd, const char *text, const int *fds, size_t n_fds, int flags)
 {
 	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(SK_KEEPER_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} u = { 0 };
 	struct iovec iov = { .iov_base = (void *)text, .iov_len = strlen(text) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	int pass[2];
+	int pass[SK_KEEPER_MAX_FDS];
 	size_t n = 0;
+	ssize_t r;
 
-	for (size_t i = 0; i < n_fds && i < 2; i++)
+	for (size_t i = 0; i < n_fds && i < SK_KEEPER_MAX_FDS; i++)
 		if (fds[i] >= 0)
 			pass[n++] = fds[i];
 	if (n > 0) {
@@ -49,13 +51,71 @@ static int send_msg(int fd, const char *text, const int *fds, size_t n_fds, stru
 		cm->cmsg_len = CMSG_LEN(n * sizeof(int));
 		memcpy(CMSG_DATA(cm), pass, n * sizeof(int));
 	}
-	for (;;) {
-		if (sendmsg(fd, &mh, MSG_NOSIGNAL) >= 0)
-			return 0;
-		if (errno != EINTR)
-			return sk_error_errno(err, "keeper: send '%.*s'", (int)strcspn(text, " "),
-					      text);
+	do
+		r = sendmsg(fd, &mh, MSG_NOSIGNAL | flags);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* Sends one datagram with up to SK_KEEPER_MAX_FDS fds (-1 entries are skipped). */
+static int send_msg(int fd, const char *text, const int *fds, size_t n_fds, struct sk_error **err)
+{
+	if (sk_keeper_sendmsg(fd, text, fds, n_fds, 0) < 0)
+		return sk_error_errno(err, "keeper: send '%.*s'", (int)strcspn(text, " "), text);
+	return 0;
+}
+
+int sk_keeper_addr_key(int type, const struct sockaddr *sa, char *buf, size_t n)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *proto = type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : NULL;
+	int w;
+
+	if (!proto)
+		return -EAFNOSUPPORT;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const void *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+		w = snprintf(buf, n, "%s %s:%u", proto, host, ntohs(s4->sin_port));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+		inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+		w = snprintf(buf, n, "%s [%s]:%u", proto, host, ntohs(s6->sin6_port));
+	} else {
+		return -EAFNOSUPPORT;
 	}
+	return w < 0 || (size_t)w >= n ? -ENAMETOOLONG : 0;
+}
+
+int sk_keeper_socket_key(int fd, char *buf, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int type;
+	socklen_t tl = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -errno;
+	return sk_keeper_addr_key(type, (struct sockaddr *)&ss, buf, n);
+}
+
+int sk_keeper_hold(int fd, const int *fds, size_t n_fds, struct sk_error **err)
+{
+	for (size_t i = 0; i < n_fds; i += SK_KEEPER_MAX_FDS) {
+		size_t n = n_fds - i < SK_KEEPER_MAX_FDS ? n_fds - i : SK_KEEPER_MAX_FDS;
+		int r = send_msg(fd, "HOLD", fds + i, n, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int sk_keeper_drop(int fd, const char *key, struct sk_error **err)
+{
+	_cleanup_free_ char *msg = sk_asprintf("DROP %s", key);
+
+	return send_msg(fd, msg, NULL, 0, err);
 }
 
 int sk_keeper_connect(const char *run_dir, int *ret_fd, struct sk_error **err)
@@ -131,12 +191,21 @@ static int parse_exit(char *args, struct sk_keeper_msg *m)
 
 int sk_keeper_recv(int fd, struct sk_keeper_msg *ret, struct sk_error **err)
 {
+	union {
+		char buf[CMSG_SPACE(SK_KEEPER_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} u;
 	char buf[SK_KEEPER_MAX_MSG + 1];
-	struct sk_keeper_msg m = { 0 };
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) - 1 };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct sk_keeper_msg m = { .fd = -1 };
 	ssize_t n;
 
 	do
-		n = recv(fd, buf, sizeof(buf) - 1, MSG_CMSG_CLOEXEC);
+		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && errno == EAGAIN)
 		return -EAGAIN;
@@ -144,8 +213,28 @@ int sk_keeper_recv(int fd, struct sk_keeper_msg *ret, struct sk_error **err)
 		return sk_error_errno(err, "keeper: receive");
 	if (n == 0)
 		return sk_error_set(err, ECONNRESET, "keeper: connection closed");
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int got;
+			memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (m.fd < 0)
+				m.fd = got;
+			else
+				close(got);
+		}
+	}
 	buf[n] = '\0';
-	if (strcmp(buf, "READY") == 0) {
+	if (m.fd >= 0 && strcmp(buf, "HELD") != 0) {
+		close(m.fd);
+		return sk_error_set(err, EBADMSG, "keeper: unexpected fd with '%.64s'", buf);
+	}
+	if (strcmp(buf, "HELD") == 0) {
+		if (m.fd < 0)
+			return sk_error_set(err, EBADMSG, "keeper: HELD without a socket");
+		m.type = SK_KEEPER_MSG_HELD;
+	} else if (strcmp(buf, "READY") == 0) {
 		m.type = SK_KEEPER_MSG_READY;
 	} else if (sk_str_has_prefix(buf, "ERROR ")) {
 		m.type = SK_KEEPER_MSG_ERROR;

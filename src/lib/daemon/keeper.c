@@ -43,8 +43,9 @@ extern char **environ;
 #define FLUSH_PERIOD NSEC	  /* a partial line waits 1-2 s before it is written as P */
 #define MAX_CLIENTS 64
 #define MAX_QUEUE (SK_KEEPER_MAX_EXITS + 64)
-#define MAX_FDS 4	    /* received per message; more are cut (and closed) by the kernel */
+#define MAX_FDS SK_KEEPER_MAX_FDS /* received per message; more are cut (and closed) */
 #define READS_PER_WAKEUP 16 /* per pipe per readiness, so one chatty container cannot starve */
+#define MAX_HELD 1024	    /* listening sockets held for the daemon */
 
 struct keeper;
 
@@ -60,8 +61,14 @@ struct client {
 	int fd;
 	struct sk_loop_io *io;
 	bool hello, dead;
-	char **q; /* queued datagrams, q[q_head..q_len) */
+	struct qmsg *q; /* queued datagrams, q[q_head..q_len) */
 	size_t q_head, q_len, q_cap;
+};
+
+/* A queued datagram, with the fd it passes (ours to close) or -1. */
+struct qmsg {
+	char *s;
+	int fd;
 };
 
 struct log_stream {
@@ -94,6 +101,8 @@ struct keeper {
 	struct sk_loop_timer *flush_timer, *restart_timer;
 	struct exit_rec *exits;
 	size_t n_exits;
+	int *held; /* listening sockets the daemon asked us to hold (HOLD) */
+	size_t n_held;
 	pid_t daemon;
 	uint64_t daemon_start, delay;
 	bool stopping, pid_written;
@@ -116,8 +125,11 @@ static void client_free(struct client *cl)
 	sk_loop_io_remove(cl->io);
 	if (cl->fd >= 0)
 		close(cl->fd);
-	for (size_t i = cl->q_head; i < cl->q_len; i++)
-		free(cl->q[i]);
+	for (size_t i = cl->q_head; i < cl->q_len; i++) {
+		free(cl->q[i].s);
+		if (cl->q[i].fd >= 0)
+			close(cl->q[i].fd);
+	}
 	free(cl->q);
 	free(cl);
 }
@@ -158,9 +170,12 @@ static void client_flush(struct client *cl)
 	uint32_t want;
 
 	while (!cl->dead && cl->q_head < cl->q_len) {
-		const char *m = cl->q[cl->q_head];
-		if (send(cl->fd, m, strlen(m), MSG_NOSIGNAL | MSG_DONTWAIT) >= 0) {
-			free(cl->q[cl->q_head++]);
+		struct qmsg *m = &cl->q[cl->q_head];
+		if (sk_keeper_sendmsg(cl->fd, m->s, &m->fd, m->fd >= 0, MSG_DONTWAIT) >= 0) {
+			free(m->s);
+			if (m->fd >= 0)
+				close(m->fd);
+			cl->q_head++;
 			continue;
 		}
 		if (errno == EINTR)
@@ -178,29 +193,37 @@ static void client_flush(struct client *cl)
 		(void)sk_loop_io_modify(cl->io, want, NULL);
 }
 
-/* Queues a datagram (without sending it: call client_flush() after). */
-static void client_queue(struct client *cl, char *msg)
+/*
+ * Queues a datagram passing fd (taken; -1 for none) without sending it: call
+ * client_flush() after.
+ */
+static void client_queue_fd(struct client *cl, char *msg, int fd)
 {
+	if (!cl->dead && cl->q_len - cl->q_head >= MAX_QUEUE) {
+		sk_warn("keeper: a client does not read its messages, disconnecting it");
+		client_kill(cl);
+	}
 	if (cl->dead) {
 		free(msg);
-		return;
-	}
-	if (cl->q_len - cl->q_head >= MAX_QUEUE) {
-		sk_warn("keeper: a client does not read its messages, disconnecting it");
-		free(msg);
-		client_kill(cl);
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	if (cl->q_head > 0 && cl->q_len == cl->q_cap) {
-		memmove(cl->q, cl->q + cl->q_head, (cl->q_len - cl->q_head) * sizeof(char *));
+		memmove(cl->q, cl->q + cl->q_head, (cl->q_len - cl->q_head) * sizeof(*cl->q));
 		cl->q_len -= cl->q_head;
 		cl->q_head = 0;
 	}
 	if (cl->q_len == cl->q_cap) {
 		cl->q_cap = cl->q_cap ? cl->q_cap * 2 : 16;
-		cl->q = sk_realloc(cl->q, cl->q_cap * sizeof(char *));
+		cl->q = sk_realloc(cl->q, cl->q_cap * sizeof(*cl->q));
 	}
-	cl->q[cl->q_len++] = msg;
+	cl->q[cl->q_len++] = (struct qmsg){ msg, fd };
+}
+
+static void client_queue(struct client *cl, char *msg)
+{
+	client_queue_fd(cl, msg, -1);
 }
 
 static void client_reply(struct client *cl, char *msg)
@@ -559,6 +582,42 @@ static void sigterm_cb(struct sk_loop *loop, struct sk_loop_signal *sig,
 		finish(k);
 }
 
+/* ---- held listening sockets ---- */
+
+/* "HOLD" with one or more listening sockets: kept until DROPped or the keeper ends. */
+static int handle_hold(struct keeper *k, int *fds, size_t n_fds, struct sk_error **err)
+{
+	if (n_fds == 0)
+		return sk_error_set(err, EINVAL, "hold: no socket");
+	if (k->n_held + n_fds > MAX_HELD)
+		return sk_error_set(err, ENOSPC, "hold: more than %d sockets", MAX_HELD);
+	for (size_t i = 0; i < n_fds; i++) {
+		char key[SK_KEEPER_MAX_KEY];
+		if (sk_keeper_socket_key(fds[i], key, sizeof(key)) < 0)
+			return sk_error_set(err, EINVAL, "hold: fd %zu is not a bound socket", i);
+	}
+	for (size_t i = 0; i < n_fds; i++) {
+		k->held[k->n_held++] = fds[i];
+		fds[i] = -1;
+	}
+	return 0;
+}
+
+/* "DROP <key>": closes every held socket bound to that address. */
+static void handle_drop(struct keeper *k, const char *key)
+{
+	for (size_t i = 0; i < k->n_held;) {
+		char have[SK_KEEPER_MAX_KEY];
+		if (sk_keeper_socket_key(k->held[i], have, sizeof(have)) == 0 &&
+		    strcmp(have, key) != 0) {
+			i++;
+			continue;
+		}
+		close(k->held[i]);
+		k->held[i] = k->held[--k->n_held];
+	}
+}
+
 /* ---- requests ---- */
 
 static int handle_spawn(struct keeper *k, struct sk_error **err)
@@ -580,13 +639,22 @@ static int handle_msg(struct client *cl, char *msg, int *fds, size_t n_fds, stru
 
 	if (sk_str_has_prefix(msg, "LOG "))
 		return handle_log(k, msg + 4, fds, n_fds, err);
+	if (strcmp(msg, "HOLD") == 0)
+		return handle_hold(k, fds, n_fds, err);
 	if (n_fds > 0)
 		return sk_error_set(err, EINVAL, "unexpected fds with '%.32s'", msg);
 	if (strcmp(msg, "HELLO") == 0) {
 		cl->hello = true;
+		for (size_t i = 0; i < k->n_held; i++) {
+			int fd = fcntl(k->held[i], F_DUPFD_CLOEXEC, 3);
+			if (fd >= 0)
+				client_queue_fd(cl, sk_strdup("HELD"), fd);
+		}
 		for (size_t i = 0; i < k->n_exits; i++)
 			client_queue(cl, exit_msg(&k->exits[i]));
 		client_reply(cl, sk_strdup("READY"));
+	} else if (sk_str_has_prefix(msg, "DROP ")) {
+		handle_drop(k, msg + 5);
 	} else if (sk_str_has_prefix(msg, "ACK ")) {
 		r = sk_parse_int(msg + 4, &pid);
 		if (r < 0 || pid <= 0)
@@ -797,6 +865,9 @@ static void keeper_release(struct keeper *k)
 	}
 	if (k->pid_written)
 		(void)unlink(k->pid_path);
+	for (size_t i = 0; i < k->n_held; i++)
+		close(k->held[i]);
+	free(k->held);
 	free(k->exits);
 	free(k->sock_path);
 	free(k->pid_path);
@@ -814,6 +885,7 @@ int sk_keeper_run(const struct sk_keeper_config *c, pid_t daemon_pid, struct sk_
 			      .sock_path = sk_path_join(c->run_dir, "keeper.sock"),
 			      .pid_path = sk_path_join(c->run_dir, "keeper.pid"),
 			      .exits = sk_new0(struct exit_rec, SK_KEEPER_MAX_EXITS),
+			      .held = sk_new0(int, MAX_HELD),
 			      .delay = c->restart_delay_ns ? c->restart_delay_ns : DEFAULT_DELAY };
 	r = keeper_setup(k, daemon_pid, err);
 	if (r >= 0) {

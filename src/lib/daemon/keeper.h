@@ -16,12 +16,20 @@
  *                      LOG <id> <max_size> <max_files> <o|-><e|-> <path>   + 1 or 2 fds
  *                      ACK <pid>
  *                      SPAWN
+ *                      HOLD                                   + 1 to 4 listening sockets
+ *                      DROP <key>
  *   keeper -> client   EXIT <pid> <exit_code> <time_ns>
+ *                      HELD                                   + 1 socket
  *                      READY
  *                      ERROR <text>
  *
- * HELLO is answered with every unacknowledged EXIT, then READY; later exits
- * are sent as they happen to every client that said HELLO.  LOG has no
+ * HELLO is answered with a HELD per socket held, every unacknowledged EXIT,
+ * then READY; later exits are sent as they happen to every client that said
+ * HELLO.  HOLD hands over copies of the proxy's listening sockets: while
+ * skiffd is dead and restarting, the kernel keeps queueing connections to
+ * published ports on them (clients wait instead of being refused), and the
+ * next skiffd takes them back from the HELD answers.  DROP closes the held
+ * sockets bound to <key> (sk_keeper_addr_key(): "tcp 0.0.0.0:8080").  LOG has no
  * answer unless it is refused (ERROR).  SPAWN is answered with READY or
  * ERROR.  Exits are kept in memory only (at most SK_KEEPER_MAX_EXITS): they
  * survive the daemon, not the keeper.
@@ -31,6 +39,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include "base/error.h"
@@ -38,6 +47,8 @@
 #define SK_KEEPER_MAX_EXITS 4096 /* unacknowledged exits kept; the oldest is dropped past it */
 #define SK_KEEPER_MAX_MSG 4608	 /* bytes in a datagram: a path plus a few numbers */
 #define SK_KEEPER_MAX_ID 128
+#define SK_KEEPER_MAX_FDS 4  /* fds in one datagram */
+#define SK_KEEPER_MAX_KEY 80 /* "udp [v6 address]:port" */
 
 struct sk_keeper_config {
 	const char *run_dir; /* socket at <run_dir>/keeper.sock, pid file <run_dir>/keeper.pid */
@@ -105,10 +116,34 @@ int sk_keeper_ack(int fd, pid_t pid, struct sk_error **err);
  */
 int sk_keeper_spawn_daemon(int fd, struct sk_error **err);
 
-enum sk_keeper_msg_type { SK_KEEPER_MSG_EXIT, SK_KEEPER_MSG_READY, SK_KEEPER_MSG_ERROR };
+/*
+ * Hands the keeper copies of listening sockets to hold (the caller keeps
+ * and closes its own).  Refusals arrive later as SK_KEEPER_MSG_ERROR.
+ */
+int sk_keeper_hold(int fd, const int *fds, size_t n_fds, struct sk_error **err);
+
+/* The keeper closes every socket it holds bound to key (no answer). */
+int sk_keeper_drop(int fd, const char *key, struct sk_error **err);
+
+/* "tcp 10.0.0.1:80", "udp [::1]:53": the key of a SOCK_STREAM/SOCK_DGRAM address. */
+int sk_keeper_addr_key(int type, const struct sockaddr *sa, char *buf, size_t n);
+
+/* The key of the address fd is bound to; negative errno for no socket. */
+int sk_keeper_socket_key(int fd, char *buf, size_t n);
+
+/* sendmsg() of text with up to SK_KEEPER_MAX_FDS fds (-1 skipped); flags added. */
+ssize_t sk_keeper_sendmsg(int fd, const char *text, const int *fds, size_t n_fds, int flags);
+
+enum sk_keeper_msg_type {
+	SK_KEEPER_MSG_EXIT,
+	SK_KEEPER_MSG_READY,
+	SK_KEEPER_MSG_ERROR,
+	SK_KEEPER_MSG_HELD,
+};
 
 struct sk_keeper_msg {
 	enum sk_keeper_msg_type type;
+	int fd;		 /* HELD: a listening socket, the caller's to close; else -1 */
 	pid_t pid;	 /* EXIT */
 	int exit_code;	 /* EXIT: code, or 128 + signal */
 	int64_t time_ns; /* EXIT: CLOCK_REALTIME ns when reaped */

@@ -18,6 +18,11 @@
  * Publishing is coalesced through a deferred call and skipped when nothing
  * changed (a text signature of what would be published).  The proxy and the
  * responder copy what they get; nothing here waits on their threads.
+ *
+ * The keeper holds a copy of every published listening socket (keeper_sync):
+ * while skiffd is dead and restarting, connections to published ports queue
+ * in the kernel instead of being refused, and the next skiffd's proxy takes
+ * the same sockets back (sk_proxy_adopt) and serves them.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,6 +35,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "daemon/daemon-internal.h"
+#include "daemon/keeper.h"
 #include "net/dns.h"
 #include "proxy/proxy.h"
 
@@ -477,6 +483,83 @@ static bool dns_publish(struct sk_daemon *d, struct build *b, char **now)
 	return dropped;
 }
 
+static ssize_t held_find(struct sk_daemon *d, const char *key)
+{
+	for (size_t i = 0; i < d->n_held_keys; i++)
+		if (!strcmp(d->held_keys[i], key))
+			return (ssize_t)i;
+	return -1;
+}
+
+static void held_drop(struct sk_daemon *d, size_t i)
+{
+	struct sk_error *err = NULL;
+
+	if (sk_keeper_drop(d->keeper_fd, d->held_keys[i], &err) < 0) {
+		sk_warn("%s", err->msg);
+		sk_error_free(err);
+	}
+	free(d->held_keys[i]);
+	d->held_keys[i] = d->held_keys[--d->n_held_keys];
+}
+
+/*
+ * Gives the keeper copies of the listening sockets published now and takes
+ * back those of listeners gone.  The first publish after a start adopted
+ * what the keeper held: those holds are dropped and made anew from the
+ * sockets in use, so no copy of a socket nobody serves stays in a port's
+ * SO_REUSEPORT group.
+ */
+static void keeper_sync(struct sk_daemon *d, const struct sk_proxy_config *pc)
+{
+	bool *live = sk_new0(bool, d->n_held_keys + pc->n_listeners + 1);
+
+	if (d->held_refresh) {
+		d->held_refresh = false;
+		sk_proxy_close_spares(d->proxy);
+		while (d->n_held_keys > 0 && d->keeper_fd >= 0)
+			held_drop(d, d->n_held_keys - 1);
+	}
+	if (d->keeper_fd < 0) {
+		free(live);
+		return;
+	}
+	for (size_t i = 0; i < pc->n_listeners; i++) {
+		const struct sk_proxy_listener *l = &pc->listeners[i];
+		int fds[16];
+		char key[SK_KEEPER_MAX_KEY];
+		size_t n = sk_proxy_listener_fds(d->proxy, SOCK_STREAM, &l->addr, l->addrlen, fds,
+						 SK_ELEMENTSOF(fds));
+		struct sk_error *err = NULL;
+		ssize_t at;
+
+		if (n == 0)
+			continue;
+		if (sk_keeper_socket_key(fds[0], key, sizeof(key)) < 0) {
+			n = 0; /* closed below */
+		} else if ((at = held_find(d, key)) >= 0) {
+			live[at] = true;
+		} else if (sk_keeper_hold(d->keeper_fd, fds, n, &err) < 0) {
+			sk_warn("%s", err->msg);
+			sk_error_free(err);
+		} else {
+			d->held_keys =
+			    sk_realloc(d->held_keys, (d->n_held_keys + 1) * sizeof(char *));
+			live[d->n_held_keys] = true;
+			d->held_keys[d->n_held_keys++] = sk_strdup(key);
+		}
+		for (size_t k = 0; k < n; k++)
+			close(fds[k]);
+	}
+	for (size_t i = d->n_held_keys; i-- > 0;)
+		if (!live[i]) {
+			held_drop(d,
+				  i); /* moves the last key to i: it is live or checked already */
+			live[i] = live[d->n_held_keys];
+		}
+	free(live);
+}
+
 static void retry_cb(struct sk_loop *loop, struct sk_loop_timer *t, void *userdata)
 {
 	struct sk_daemon *d = userdata;
@@ -500,6 +583,8 @@ static void routes_publish_cb(struct sk_loop *loop, void *userdata)
 	/* both, always: one failing must not keep the other from publishing */
 	bool proxy_short = d->proxy && proxy_publish(d, &b.pc, &dropped);
 	bool dns_short = d->dns && dns_publish(d, &b, &dropped);
+	if (d->proxy)
+		keeper_sync(d, &b.pc);
 	if (proxy_short || dns_short) {
 		if (!d->routes_retry)
 			d->routes_retry = sk_loop_timer_add(d->loop, RETRY_NS, 0, retry_cb, d);
@@ -540,6 +625,21 @@ int sk_routes_start(struct sk_daemon *d, struct sk_error **err)
 		sk_error_prefix(err, "proxy");
 		return r;
 	}
+	/* what the keeper held for the last skiffd: served again from the first publish */
+	for (size_t i = 0; i < d->n_held_fds; i++) {
+		char key[SK_KEEPER_MAX_KEY];
+
+		if (sk_keeper_socket_key(d->held_fds[i], key, sizeof(key)) == 0 &&
+		    held_find(d, key) < 0) {
+			d->held_keys =
+			    sk_realloc(d->held_keys, (d->n_held_keys + 1) * sizeof(char *));
+			d->held_keys[d->n_held_keys++] = sk_strdup(key);
+		}
+		sk_proxy_adopt(d->proxy, d->held_fds[i]);
+	}
+	free(TAKE_PTR(d->held_fds));
+	d->n_held_fds = 0;
+	d->held_refresh = true;
 	r = sk_dns_new(&dopts, &d->dns, err);
 	if (r < 0) {
 		sk_error_prefix(err, "dns");
@@ -559,6 +659,14 @@ void sk_routes_stop(struct sk_daemon *d)
 	sk_proxy_free(TAKE_PTR(d->proxy));
 	sk_dns_free(TAKE_PTR(d->dns));
 	free(TAKE_PTR(d->routes_sig));
+	for (size_t i = 0; i < d->n_held_fds; i++)
+		close(d->held_fds[i]);
+	free(TAKE_PTR(d->held_fds));
+	d->n_held_fds = 0;
+	for (size_t i = 0; i < d->n_held_keys; i++)
+		free(d->held_keys[i]);
+	free(TAKE_PTR(d->held_keys));
+	d->n_held_keys = 0;
 }
 
 void sk_routes_metrics(struct sk_daemon *d, char **text)

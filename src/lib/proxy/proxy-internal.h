@@ -97,6 +97,7 @@ struct sk_proxy_lsock {
 	_Atomic int snaps; /* snapshots naming it: the sockets close when none is left */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	int type; /* SOCK_STREAM */
 	unsigned n;
 	struct sk_proxy_ltag {
 		struct sk_proxy_tag tag;
@@ -179,6 +180,8 @@ struct sk_proxy {
 	struct sk_proxy_snap *cur; /* under lock */
 	uint64_t epoch;
 	struct sk_proxy_cstate *cstates; /* under lock */
+	int *spares; /* adopted listening sockets not (yet) in use, under lock */
+	size_t n_spares;
 };
 
 /* An upstream connection: in use by one session, or idle in a pool. */

@@ -133,6 +133,70 @@ static void addr_str(const struct sockaddr_storage *a, char *buf, size_t n)
 	}
 }
 
+/* An adopted socket of this type bound to addr, taken from the spares; else -1. */
+static int spare_take(struct sk_proxy *p, int type, const struct sockaddr_storage *addr,
+		      socklen_t addrlen)
+{
+	for (size_t i = 0; i < p->n_spares; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss), tl = sizeof(int);
+		int t, fd = p->spares[i];
+
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &tl) < 0 || t != type ||
+		    getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+		    !addr_eq(&ss, len, addr, addrlen))
+			continue;
+		p->spares[i] = p->spares[--p->n_spares];
+		return fd;
+	}
+	return -1;
+}
+
+void sk_proxy_adopt(struct sk_proxy *p, int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		close(fd);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->spares = sk_realloc(p->spares, (p->n_spares + 1) * sizeof(int));
+	p->spares[p->n_spares++] = fd;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void sk_proxy_close_spares(struct sk_proxy *p)
+{
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->n_spares; i++)
+		close(p->spares[i]);
+	p->n_spares = 0;
+	pthread_mutex_unlock(&p->lock);
+}
+
+size_t sk_proxy_listener_fds(struct sk_proxy *p, int type, const struct sockaddr_storage *addr,
+			     socklen_t addrlen, int *out, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (size_t k = 0; p->cur && k < p->cur->n_listeners; k++) {
+		const struct sk_proxy_lsock *ls = p->cur->listeners[k].ls;
+
+		if (ls->type != type || !addr_eq(&ls->addr, ls->addrlen, addr, addrlen))
+			continue;
+		for (unsigned i = 0; i < ls->n && n < max; i++) {
+			int fd = ls->fds[i] >= 0 ? fcntl(ls->fds[i], F_DUPFD_CLOEXEC, 3) : -1;
+			if (fd >= 0)
+				out[n++] = fd;
+		}
+		break;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
 static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l,
 		      struct sk_proxy_lsock **ret, struct sk_error **err)
 {
@@ -144,6 +208,7 @@ static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l,
 	atomic_init(&ls->snaps, 1);
 	ls->addr = l->addr;
 	ls->addrlen = l->addrlen;
+	ls->type = SOCK_STREAM;
 	ls->n = p->threads;
 	ls->fds = sk_new0(int, p->threads);
 	ls->tags = sk_new0(struct sk_proxy_ltag, p->threads);
@@ -154,8 +219,13 @@ static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l,
 	}
 	addr_str(&l->addr, name, sizeof(name));
 	for (unsigned i = 0; i < ls->n; i++) {
-		int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int fd = spare_take(p, ls->type, &l->addr, l->addrlen);
 
+		if (fd >= 0) { /* held across a restart of the daemon: bound and listening */
+			ls->fds[i] = fd;
+			continue;
+		}
+		fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0) {
 			sk_proxy_lsock_unref(ls);
 			return sk_error_errno(err, "socket for listener '%s'", name);
@@ -416,6 +486,9 @@ void sk_proxy_free(struct sk_proxy *p)
 		sk_proxy_snap_unref(atomic_exchange(&w->pending, NULL));
 	}
 	sk_proxy_snap_unref(p->cur);
+	for (size_t i = 0; i < p->n_spares; i++)
+		close(p->spares[i]);
+	free(p->spares);
 	while (p->cstates) {
 		struct sk_proxy_cstate *c = p->cstates;
 

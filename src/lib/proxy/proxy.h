@@ -122,6 +122,24 @@ int sk_proxy_new(const struct sk_proxy_opts *o, struct sk_proxy **ret, struct sk
 int sk_proxy_publish(struct sk_proxy *p, const struct sk_proxy_config *c, struct sk_error **err);
 
 /*
+ * Takes fd, a listening socket a previous proxy opened (kept by skiff's
+ * keeper while skiffd restarted), as a spare: a later publish that opens a
+ * listener of the same type and address uses it instead of a new socket,
+ * so connections queued on it while nobody accepted are served.
+ */
+void sk_proxy_adopt(struct sk_proxy *p, int fd);
+
+/* Closes the spares no publish has used. */
+void sk_proxy_close_spares(struct sk_proxy *p);
+
+/*
+ * Copies (dup, CLOEXEC) of the listening sockets of the current listener of
+ * this type (SOCK_STREAM, SOCK_DGRAM) and address, at most max: the count.
+ */
+size_t sk_proxy_listener_fds(struct sk_proxy *p, int type, const struct sockaddr_storage *addr,
+			     socklen_t addrlen, int *out, size_t max);
+
+/*
  * Appends the proxy's metrics in Prometheus text exposition format to a
  * newly allocated *ret_text (caller frees): skiff_service_requests_total
  * {app,service,method,code}, skiff_service_request_duration_seconds
