@@ -383,7 +383,7 @@ static bool on_response_head(struct sk_proxy_sess *s)
 		return false;
 	}
 	if (is5 && c->fallback >= 0 && s->replayable && s->rq == SK_PROXY_RQ_DONE) {
-		sk_proxy_ctr_add(&s->ep->st->requests[3], 1);
+		sk_proxy_ctr_add(&s->ep->st->requests[sk_proxy_status_class(status)], 1);
 		sk_proxy_uconn_release(s->u, false);
 		s->u = NULL;
 		end_try(s);

@@ -77,7 +77,7 @@ static void connected(struct sk_proxy_sess *s)
 	s->u->connected = true;
 	s->phase = SK_PROXY_P_RESP;
 	sk_proxy_outlier_record(c, s->ep, true, false, false, s->w->now);
-	sk_proxy_ctr_add(&s->ep->st->requests[0], 1);
+	sk_proxy_ctr_add(&s->ep->st->requests[sk_proxy_status_class(200)], 1);
 	sk_proxy_stats_request(c->st, s->w->idx, TCP_METHOD, 200, s->w->now - s->started);
 	s->timed = false;
 	s->last_active = s->w->now;

@@ -26,7 +26,7 @@
 #define SK_PROXY_MAX_THREADS 64
 #define SK_PROXY_NBUCKETS 15
 #define SK_PROXY_NMETHODS 10 /* GET HEAD POST PUT DELETE PATCH OPTIONS TRACE CONNECT OTHER */
-#define SK_PROXY_NCLASSES 4  /* 2xx 3xx 4xx 5xx */
+#define SK_PROXY_NCLASSES 5  /* 1xx (a 101 upgrade) 2xx 3xx 4xx 5xx */
 
 #define SK_PROXY_IN_SIZE (16 * 1024)  /* client and upstream input; bounds a head */
 #define SK_PROXY_OUT_SIZE (20 * 1024) /* client output: a rewritten head fits */
