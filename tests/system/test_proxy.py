@@ -638,16 +638,32 @@ def test_hop_by_hop_headers_are_not_forwarded(lab):
     assert out["closed"] and [r["status"] for r in out["responses"]] == [200], out["raw"][:500]
 
 
-def test_upgrade_is_not_tunneled_in_http_mode(lab):
+def test_upgrade_answered_without_101_is_an_ordinary_response(lab):
     b = lab.backend("upg")
     p = simple(lab, [b])
-    out = lab.client(p.addr, path="/echo", keepalive=True,
-                     headers=["Connection: Upgrade", "Upgrade: websocket", "Trailer: X-T"])
-    all_ok(out, 1)
-    names = {k for k, _ in echo_headers(out)}
-    assert not names & {"upgrade", "trailer"}, names
-    for k, v in echo_headers(out):
-        assert not (k == "connection" and "upgrade" in v.lower()), v
+    out = lab.client(p.addr, path="/echo", n=2, keepalive=True,
+                     headers=["Connection: keep-alive, Upgrade, X-Foo", "Upgrade: websocket", "X-Foo: 1",
+                              "Trailer: X-T"])
+    all_ok(out, 2)
+    # the upgrade was offered to the backend, which did not take it: still HTTP on the same connection
+    assert [r["conn"] for r in out["results"]] == [1, 1], [brief(r) for r in out["results"]]
+    hs = echo_headers(out)
+    assert ("upgrade", "websocket") in hs and ("connection", "upgrade") in hs, hs
+    names = {k for k, _ in hs}
+    assert not names & {"trailer", "x-foo", "keep-alive"}, names
+
+
+def test_upgrade_with_a_body_or_another_method_is_not_forwarded(lab):
+    b = lab.backend("upg2")
+    p = simple(lab, [b])
+    ws = ["Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
+    for kw in ({"method": "POST", "body_size": 10}, {"method": "GET", "body_size": 3, "chunked": True},
+               {"method": "DELETE"}):
+        out = lab.client(p.addr, path="/echo", headers=ws, **kw)
+        all_ok(out, 1)
+        hs = echo_headers(out)
+        assert "upgrade" not in {k for k, _ in hs}, (kw, hs)
+        assert not any(k == "connection" and "upgrade" in v.lower() for k, v in hs), (kw, hs)
 
 
 def test_response_carries_the_upstream_id(lab):
