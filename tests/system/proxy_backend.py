@@ -23,6 +23,14 @@ Paths, served in modes ok / failn (after N) / slow:
   /eof?n=N        N bytes delimited by closing the connection (no length)
   /badresp        an ambiguous response (Content-Length and chunked), then close
   /status/CODE    answers CODE
+  /ws             a WebSocket (RFC 6455): a GET with Connection: upgrade,
+                  Upgrade: websocket and Sec-WebSocket-Key gets 101 with
+                  Sec-WebSocket-Accept, then every text or binary frame is
+                  answered with a frame of the same opcode whose payload is
+                  "<ID>: " + the payload; pings get pongs, a close frame is
+                  answered and ends the connection (as does an unmasked
+                  frame, with 1002).  Any other request to /ws: 426.  The log
+                  gets {"id", "conn", "event": "ws-end", "frames", "how"}.
 Every response carries x-backend-id: ID.  Request bodies (Content-Length or
 chunked) are read in a streaming way and only hashed.  With --log, one JSON
 line per request (id, conn, method, target, headers, body_len, body_sha256)
@@ -34,15 +42,18 @@ is appended and flushed before the response is sent.
 Prints "listening <port>" on stdout once the socket is bound.
 """
 import argparse
+import base64
 import hashlib
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
 
 PATTERN = bytes(range(256)) * 256  # 64 KiB
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 def pattern(n):
@@ -55,6 +66,43 @@ def pattern(n):
 
 class BadRequest(Exception):
     pass
+
+
+def ws_frame(opcode, payload, mask=None):
+    """One final WebSocket frame; masked with the 4 bytes `mask` if given."""
+    n = len(payload)
+    head = bytes([0x80 | opcode])
+    m = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([m | n])
+    elif n < 65536:
+        head += bytes([m | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([m | 127]) + struct.pack("!Q", n)
+    if mask:
+        payload = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        head += mask
+    return head + payload
+
+
+def ws_read(f):
+    """(opcode, masked, unmasked payload) of the next frame from a binary
+    file, or None at EOF."""
+    h = f.read(2)
+    if len(h) < 2:
+        return None
+    opcode, masked, n = h[0] & 0x0F, bool(h[1] & 0x80), h[1] & 0x7F
+    if n == 126:
+        n = struct.unpack("!H", f.read(2))[0]
+    elif n == 127:
+        n = struct.unpack("!Q", f.read(8))[0]
+    mask = f.read(4) if masked else None
+    data = f.read(n)
+    if len(data) < n:
+        return None
+    if mask:
+        data = bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+    return opcode, masked, data
 
 
 class Backend:
@@ -128,6 +176,12 @@ class Backend:
                 close = version != "HTTP/1.1" or "close" in ",".join(hd.get("connection", [])).lower()
                 if mode == "close":
                     return
+                if target.partition("?")[0] == "/ws":
+                    if self.websocket(conn, f, cid, method, hd):
+                        return
+                    if close:
+                        return
+                    continue
                 if mode == "fail" or (mode.startswith("failn:") and n <= int(mode[6:])):
                     self.respond(conn, 500, b"failing\n", close, head=method == "HEAD")
                 elif not self.route(conn, method, target, headers, blen, bsha, bhead, close, mode):
@@ -239,7 +293,8 @@ class Backend:
 
     def respond(self, conn, status, body, close, ctype="text/plain", head=False):
         """A response with Content-Length; after HEAD, without the body."""
-        reason = {200: "OK", 400: "Bad Request", 500: "Internal Server Error", 503: "Service Unavailable"}
+        reason = {200: "OK", 400: "Bad Request", 426: "Upgrade Required", 500: "Internal Server Error",
+                  503: "Service Unavailable"}
         head_ = (f"HTTP/1.1 {status} {reason.get(status, 'Whatever')}\r\nContent-Type: {ctype}\r\n"
                  f"Content-Length: {len(body)}\r\nx-backend-id: {self.args.id}\r\n"
                  + ("Connection: close\r\n" if close else "") + "\r\n").encode()
@@ -247,6 +302,45 @@ class Backend:
 
     def raw_response(self, conn, status, body, close):
         self.respond(conn, status, body, close)
+
+    # ---- WebSocket
+    def websocket(self, conn, f, cid, method, hd):
+        """Serves /ws; True when the connection was upgraded (and is done)."""
+        def tokens(name):
+            return [t.strip().lower() for t in ",".join(hd.get(name, [])).split(",")]
+        key = hd.get("sec-websocket-key", [""])[0]
+        if method != "GET" or "upgrade" not in tokens("connection") or "websocket" not in tokens("upgrade") \
+                or not key:
+            self.respond(conn, 426, b"websocket upgrade required\n", False)
+            return False
+        accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        conn.sendall((f"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Accept: {accept}\r\nx-backend-id: {self.args.id}\r\n\r\n").encode())
+        frames, how = 0, "eof"
+        try:
+            while True:
+                fr = ws_read(f)
+                if fr is None:
+                    break
+                opcode, masked, data = fr
+                frames += 1
+                if not masked:
+                    conn.sendall(ws_frame(0x8, struct.pack("!H", 1002)))
+                    how = "unmasked"
+                    break
+                if opcode in (0x1, 0x2):
+                    conn.sendall(ws_frame(opcode, f"{self.args.id}: ".encode() + data))
+                elif opcode == 0x9:
+                    conn.sendall(ws_frame(0xA, data))
+                elif opcode == 0x8:
+                    conn.sendall(ws_frame(0x8, data[:2]))
+                    how = "close"
+                    break
+        except (ConnectionError, OSError):
+            how = "error"
+        self.record({"id": self.args.id, "conn": cid, "event": "ws-end", "frames": frames, "how": how,
+                     "t": time.time()})
+        return True
 
     # ---- TCP
     def serve_tcp(self, conn, cid):

@@ -29,16 +29,30 @@ Raw bytes:
 TCP echo:
   --tcp-echo N   sends pattern(N) on one connection, reads N bytes back
   -> {"sent", "received", "equal", "latency", "error"}
+
+WebSocket (RFC 6455):
+  --websocket TEXT   a handshake to --path (a random Sec-WebSocket-Key, the
+                     --header fields added), then one masked text frame TEXT,
+                     one frame read back, then a close frame (code 1000) and
+                     the answer to it, and the end of the connection
+  --ws-pipelined     the text frame goes in the same write as the handshake
+  --ws-abrupt        after the reply, close the socket without a close frame
+  -> {"status", "headers", "accept_ok", "reply", "reply_opcode", "close_code",
+      "closed", "error"}
 """
 import argparse
+import base64
 import hashlib
 import json
+import os
 import socket
+import struct
 import sys
 import threading
 import time
 
 PATTERN = bytes(range(256)) * 256  # 64 KiB
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 def pattern(n):
@@ -362,6 +376,77 @@ def run_tcp_echo(a):
     return out
 
 
+def ws_frame(opcode, payload):
+    """One final, masked client frame (payloads under 64 KiB)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    head = bytes([0x80 | opcode]) + (bytes([0x80 | n]) if n < 126 else bytes([0x80 | 126]) + struct.pack("!H", n))
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_read(r):
+    """(opcode, payload) of the next (unmasked) server frame."""
+    buf = bytearray()
+    r.exact(2, buf.extend)
+    opcode, masked, n = buf[0] & 0x0F, buf[1] & 0x80, buf[1] & 0x7F
+    ext = {126: 2, 127: 8}.get(n, 0)
+    if ext:
+        b = bytearray()
+        r.exact(ext, b.extend)
+        n = int.from_bytes(b, "big")
+    if masked:
+        raise ValueError("masked frame from the server")
+    data = bytearray()
+    r.exact(n, data.extend)
+    return opcode, bytes(data)
+
+
+def run_websocket(a):
+    out = {"status": None, "headers": {}, "accept_ok": False, "reply": None, "reply_opcode": None,
+           "close_code": None, "closed": False, "error": None}
+    key = base64.b64encode(os.urandom(16)).decode()
+    head = (f"GET {a.path} HTTP/1.1\r\nHost: {a.host_header}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            + "".join(h + "\r\n" for h in a.header) + "\r\n").encode("latin-1")
+    frame = ws_frame(0x1, a.websocket.encode())
+    try:
+        s = connect(a)
+        r = Reader(s)
+        s.sendall(head + frame if a.ws_pipelined else head)
+        parts = r.line().decode("latin-1").split(" ", 2)
+        out["status"] = int(parts[1])
+        while True:
+            h = r.line()
+            if not h:
+                break
+            k, _, v = h.decode("latin-1").partition(":")
+            out["headers"][k.strip().lower()] = v.strip()
+        if out["status"] != 101:
+            s.close()
+            return out
+        want = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+        out["accept_ok"] = out["headers"].get("sec-websocket-accept") == want
+        if not a.ws_pipelined:
+            s.sendall(frame)
+        out["reply_opcode"], reply = ws_read(r)
+        out["reply"] = reply.decode("utf-8", "replace")
+        if a.ws_abrupt:
+            s.close()
+            return out
+        s.sendall(ws_frame(0x8, struct.pack("!H", 1000)))
+        opcode, data = ws_read(r)
+        if opcode == 0x8 and len(data) >= 2:
+            out["close_code"] = struct.unpack("!H", data[:2])[0]
+        try:
+            r.fill()
+        except Closed:
+            out["closed"] = True
+        s.close()
+    except (OSError, Closed, ValueError) as e:
+        out["error"] = f"{type(e).__name__}: {e}"
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--addr", required=True)
@@ -383,6 +468,9 @@ def main():
     ap.add_argument("--raw-hex")
     ap.add_argument("--tcp-echo", type=int)
     ap.add_argument("--shut-wr", action="store_true")
+    ap.add_argument("--websocket")
+    ap.add_argument("--ws-pipelined", action="store_true")
+    ap.add_argument("--ws-abrupt", action="store_true")
     a = ap.parse_args()
     a.host, _, port = a.addr.rpartition(":")
     a.port = int(port)
@@ -392,6 +480,8 @@ def main():
         out = run_raw(a)
     elif a.tcp_echo is not None:
         out = run_tcp_echo(a)
+    elif a.websocket is not None:
+        out = run_websocket(a)
     elif a.pipeline:
         out = {"results": run_pipeline(a)}
     else:

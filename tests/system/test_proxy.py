@@ -208,7 +208,8 @@ class Lab:
 
     def client_argv(self, addr, n=1, concurrency=1, keepalive=False, method="GET", path="/",
                     headers=(), body_size=None, chunked=False, expect_continue=False, interval_ms=0,
-                    deadline=20, timeout=10, pipeline=None, raw=None, tcp_echo=None, idle=1.0, shut_wr=False):
+                    deadline=20, timeout=10, pipeline=None, raw=None, tcp_echo=None, idle=1.0, shut_wr=False,
+                    websocket=None, ws_pipelined=False, ws_abrupt=False):
         argv = [PYTHON, CLIENT, "--addr", addr, "--n", n, "--concurrency", concurrency, "--method", method,
                 "--path", path, "--deadline", deadline, "--timeout", timeout, "--idle", idle,
                 "--interval-ms", interval_ms]
@@ -230,6 +231,12 @@ class Lab:
             argv += ["--tcp-echo", tcp_echo]
         if shut_wr:
             argv.append("--shut-wr")
+        if websocket is not None:
+            argv += ["--websocket", websocket]
+        if ws_pipelined:
+            argv.append("--ws-pipelined")
+        if ws_abrupt:
+            argv.append("--ws-abrupt")
         return in_ns(self.ns, argv)
 
     def client(self, addr, **kw):
@@ -638,16 +645,80 @@ def test_hop_by_hop_headers_are_not_forwarded(lab):
     assert out["closed"] and [r["status"] for r in out["responses"]] == [200], out["raw"][:500]
 
 
-def test_upgrade_is_not_tunneled_in_http_mode(lab):
+def test_upgrade_answered_without_101_is_an_ordinary_response(lab):
     b = lab.backend("upg")
     p = simple(lab, [b])
-    out = lab.client(p.addr, path="/echo", keepalive=True,
-                     headers=["Connection: Upgrade", "Upgrade: websocket", "Trailer: X-T"])
-    all_ok(out, 1)
-    names = {k for k, _ in echo_headers(out)}
-    assert not names & {"upgrade", "trailer"}, names
-    for k, v in echo_headers(out):
-        assert not (k == "connection" and "upgrade" in v.lower()), v
+    out = lab.client(p.addr, path="/echo", n=2, keepalive=True,
+                     headers=["Connection: keep-alive, Upgrade, X-Foo", "Upgrade: websocket", "X-Foo: 1",
+                              "Trailer: X-T"])
+    all_ok(out, 2)
+    # the upgrade was offered to the backend, which did not take it: still HTTP on the same connection
+    assert [r["conn"] for r in out["results"]] == [1, 1], [brief(r) for r in out["results"]]
+    hs = echo_headers(out)
+    assert ("upgrade", "websocket") in hs and ("connection", "upgrade") in hs, hs
+    names = {k for k, _ in hs}
+    assert not names & {"trailer", "x-foo", "keep-alive"}, names
+
+
+def test_upgrade_with_a_body_or_another_method_is_not_forwarded(lab):
+    b = lab.backend("upg2")
+    p = simple(lab, [b])
+    ws = ["Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
+    for kw in ({"method": "POST", "body_size": 10}, {"method": "GET", "body_size": 3, "chunked": True},
+               {"method": "DELETE"}):
+        out = lab.client(p.addr, path="/echo", headers=ws, **kw)
+        all_ok(out, 1)
+        hs = echo_headers(out)
+        assert "upgrade" not in {k for k, _ in hs}, (kw, hs)
+        assert not any(k == "connection" and "upgrade" in v.lower() for k, v in hs), (kw, hs)
+        # so the WebSocket endpoint refuses it as a plain request
+        assert statuses(lab.client(p.addr, path="/ws", headers=ws, **kw)) == [426], kw
+
+
+# ============================================================= WebSocket
+
+@pytest.mark.parametrize("pipelined", [False, True], ids=["frame-after-101", "frame-with-handshake"])
+def test_websocket_handshake_and_echo_through_http_mode(lab, pipelined):
+    b = lab.backend("ws1")
+    p = simple(lab, [b])
+    out = lab.client(p.addr, path="/ws", websocket="hello through the proxy", ws_pipelined=pipelined)
+    assert out["error"] is None and out["status"] == 101, out
+    assert out["accept_ok"], out
+    h = out["headers"]
+    assert h.get("upgrade", "").lower() == "websocket" and h.get("connection", "").lower() == "upgrade", h
+    assert h.get("x-skiff-upstream") == "ws1" and "content-length" not in h, h
+    assert out["reply_opcode"] == 1 and out["reply"] == "ws1: hello through the proxy", out
+    assert out["close_code"] == 1000 and out["closed"], out
+    ends = [r for r in b.requests() if r.get("event") == "ws-end"]
+    assert len(ends) == 1 and ends[0]["how"] == "close" and ends[0]["frames"] == 2, ends
+
+
+def test_websocket_client_going_away_ends_the_upstream(lab):
+    b = lab.backend("ws2")
+    p = simple(lab, [b])
+    out = lab.client(p.addr, path="/ws", websocket="bye", ws_abrupt=True)
+    assert out["reply"] == "ws2: bye", out
+    ends = wait_for(lambda: [r for r in b.requests() if r.get("event") == "ws-end"], timeout=5,
+                    what="the backend to see the end of the tunnel")
+    assert ends[0]["how"] in ("eof", "error") and ends[0]["frames"] == 1, ends
+
+
+def test_websocket_counts_once_as_1xx(lab):
+    b = lab.backend("ws3")
+    p = lab.proxy(config(cluster("chat/ws:80", [b], app="chat", service="ws")))
+    for i in range(3):
+        out = lab.client(p.addr, path="/ws", websocket=f"m{i}")
+        assert out["reply"] == f"ws3: m{i}" and out["closed"], out
+    lab_ = {"app": "chat", "service": "ws"}
+
+    def settled():
+        m = get_metrics(p)
+        return m if msum(m, "skiff_service_active_connections", **lab_) == 0 else None
+    m = wait_for(settled, timeout=5, what="the tunnels to close")
+    assert msum(m, "skiff_service_requests_total", method="GET", code="1xx", **lab_) == 3
+    assert msum(m, "skiff_service_requests_total", **lab_) == 3
+    assert msum(m, "skiff_endpoint_requests_total", replica="ws3", code="1xx", **lab_) == 3
+    assert msum(m, "skiff_service_request_duration_seconds_count", **lab_) == 3
 
 
 def test_response_carries_the_upstream_id(lab):

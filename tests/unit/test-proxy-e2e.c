@@ -6,7 +6,8 @@
  * X-Forwarded-*, bodies (Content-Length beyond the replay buffer, chunked),
  * pipelining, HEAD, chunked and close-delimited responses, HTTP/1.0
  * clients, 503/502/504, retries, smuggling rejection, fallback, fault
- * aborts, bulkhead, TCP mode and the metrics text.
+ * aborts, bulkhead, TCP mode, HTTP upgrades (a backend that answers 101 and
+ * then echoes upper-cased) and the metrics text.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,7 +29,8 @@
 #include "base/util.h"
 #include "proxy/proxy.h"
 
-enum be_mode { BE_OK, BE_503, BE_HANG, BE_CLOSE, BE_CHUNKED, BE_EOF };
+/* BE_UPGRADE: 101 to any request, a greeting, then upper-cased echo of every byte */
+enum be_mode { BE_OK, BE_503, BE_HANG, BE_CLOSE, BE_CHUNKED, BE_EOF, BE_UPGRADE };
 
 #define BE_CONNS 32
 
@@ -37,6 +39,7 @@ struct backend {
 	int lfd, port, stop[2];
 	pthread_t thr;
 	_Atomic int mode, accepts, requests;
+	_Atomic int tunnel_eofs; /* upgraded connections that saw the proxy's EOF */
 };
 
 struct be_conn {
@@ -45,7 +48,9 @@ struct be_conn {
 	size_t len;
 	struct sk_http_parser p;
 	char line[512];
+	char upg[128]; /* " upgrade=V connection=V" when the request had Upgrade */
 	size_t body;
+	bool tunnel; /* answered 101: bytes from now on */
 };
 
 static int listen_any(int *ret_port)
@@ -68,6 +73,15 @@ static int free_port(void)
 
 	close(fd);
 	return port;
+}
+
+/* The tunnel's echo: the bytes back, upper-cased (so they went through here). */
+static void be_echo(struct be_conn *c, char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] >= 'a' && p[i] <= 'z')
+			p[i] = (char)(p[i] - 'a' + 'A');
+	(void)sk_write_all(c->fd, p, n);
 }
 
 static void be_reply(struct backend *b, struct be_conn *c)
@@ -96,6 +110,14 @@ static void be_reply(struct backend *b, struct be_conn *c)
 		break;
 	case BE_EOF:
 		n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\n\r\n%s %s", b->name, c->line);
+		break;
+	case BE_UPGRADE:
+		/* the head and the first tunnel bytes in one write */
+		n = snprintf(out, sizeof(out),
+			     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+			     "Connection: Upgrade\r\n\r\n%s %s\n",
+			     b->name, c->line);
+		c->tunnel = true;
 		break;
 	default:
 		n = snprintf(out, sizeof(out),
@@ -129,11 +151,18 @@ static void be_input(struct backend *b, struct be_conn *c)
 			const struct sk_http_header *x = sk_http_msg_header(m, "x-forwarded-for");
 			const struct sk_http_header *pr =
 			    sk_http_msg_header(m, "x-forwarded-proto");
+			const struct sk_http_header *up = sk_http_msg_header(m, "upgrade");
+			const struct sk_http_header *co = sk_http_msg_header(m, "connection");
 
 			snprintf(c->line, sizeof(c->line), "%.*s %.*s xff=%.*s proto=%.*s",
 				 (int)m->method.len, m->method.p, (int)m->target.len, m->target.p,
 				 x ? (int)x->value.len : 0, x ? x->value.p : "",
 				 pr ? (int)pr->value.len : 0, pr ? pr->value.p : "");
+			c->upg[0] = 0;
+			if (up)
+				snprintf(c->upg, sizeof(c->upg), " upgrade=%.*s connection=%.*s",
+					 (int)up->value.len, up->value.p,
+					 co ? (int)co->value.len : 0, co ? co->value.p : "");
 			c->body = 0;
 		} else if (r == SK_HTTP_DATA) {
 			c->body += d.len;
@@ -143,10 +172,15 @@ static void be_input(struct backend *b, struct be_conn *c)
 		if (r == SK_HTTP_DONE) {
 			size_t l = strlen(c->line);
 
-			snprintf(c->line + l, sizeof(c->line) - l, " body=%zu", c->body);
+			snprintf(c->line + l, sizeof(c->line) - l, " body=%zu%s", c->body, c->upg);
 			be_reply(b, c);
 			if (c->fd < 0)
 				return;
+			if (c->tunnel) { /* what followed the request head is tunnel bytes */
+				be_echo(c, c->buf, c->len);
+				c->len = 0;
+				return;
+			}
 		} else if (r == SK_HTTP_AGAIN) {
 			return;
 		}
@@ -196,7 +230,11 @@ static void *be_main(void *arg)
 				continue;
 			c = conns[i];
 			ssize_t r = read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-			if (r > 0) {
+			if (c->tunnel && r > 0)
+				be_echo(c, c->buf, (size_t)r);
+			else if (c->tunnel)
+				b->tunnel_eofs++;
+			else if (r > 0) {
 				c->len += (size_t)r;
 				be_input(b, c);
 			}
@@ -664,6 +702,260 @@ static void test_tcp_mode(void **state)
 	be_stop(a);
 }
 
+/* ---- upgrades ---- */
+
+#define UPGRADE_REQ                                                                                \
+	"GET /ws HTTP/1.1\r\nHost: t\r\nConnection: keep-alive, Upgrade\r\nUpgrade: "              \
+	"websocket\r\n\r\n"
+
+/* Reads a response head byte by byte (nothing after it): the tunnel's bytes stay unread. */
+static void read_head(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	while (len < 4 || memcmp(buf + len - 4, "\r\n\r\n", 4) != 0) {
+		assert_true(len + 1 < size);
+		if (read(fd, buf + len, 1) != 1)
+			fail_msg("no complete head: %.*s", (int)len, buf);
+		len++;
+	}
+	buf[len] = 0;
+}
+
+/* Reads exactly strlen(want) bytes and compares them with want. */
+static void expect_bytes(int fd, const char *want)
+{
+	char buf[1024];
+	size_t n = strlen(want), len = 0;
+
+	assert_true(n < sizeof(buf));
+	while (len < n) {
+		ssize_t r = read(fd, buf + len, n - len);
+
+		if (r <= 0)
+			fail_msg("got %zu of %zu bytes: %.*s", len, n, (int)len, buf);
+		len += (size_t)r;
+	}
+	buf[len] = 0;
+	assert_string_equal(buf, want);
+}
+
+static bool metrics_has(struct sk_proxy *p, const char *line)
+{
+	_cleanup_free_ char *text = NULL;
+
+	assert_int_equal(sk_proxy_metrics(p, &text, NULL), 0);
+	return strstr(text, line) != NULL;
+}
+
+/* Waits up to 5 s for the metrics text to show `line`. */
+static void wait_metrics(struct sk_proxy *p, const char *line)
+{
+	for (int i = 0; i < 500 && !metrics_has(p, line); i++)
+		usleep(10000);
+	if (!metrics_has(p, line))
+		fail_msg("metrics never showed %s", line);
+}
+
+static void wait_eofs(struct backend *b, int n)
+{
+	for (int i = 0; i < 500 && b->tunnel_eofs < n; i++)
+		usleep(10000);
+	assert_int_equal(b->tunnel_eofs, n);
+}
+
+/* Opens a tunnel through port: the 101 head, then the backend's greeting. */
+static int upgrade(int port, const char *name, const char *extra, char *head, size_t size)
+{
+	_cleanup_free_ char *greeting = sk_asprintf(
+	    "%s GET /ws xff=127.0.0.1 proto=http body=0 upgrade=websocket connection=upgrade\n",
+	    name);
+	int fd = client(port);
+
+	send_str(fd, extra); /* UPGRADE_REQ and what follows it, in one write */
+	read_head(fd, head, size);
+	assert_true(strncmp(head, "HTTP/1.1 101 Switching Protocols\r\n", 34) == 0);
+	expect_bytes(fd, greeting);
+	return fd;
+}
+
+static void test_upgrade_tunnel(void **state)
+{
+	struct backend *a = be_start("a", BE_UPGRADE);
+	int port = free_port(), dead = free_port();
+	_cleanup_free_ char *cfg =
+	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"ws\"}],"
+		 "\"clusters\":[{\"name\":\"ws\",\"app\":\"chat\",\"service\":\"ws\","
+		 "\"policy\":{\"retry_attempts\":1,\"retry_backoff\":\"1ms\"},"
+		 "\"endpoints\":[{\"id\":\"d\",\"address\":\"127.0.0.1:%d\"},"
+		 "{\"id\":\"a\",\"address\":\"127.0.0.1:%d\"}]}]}",
+		 port, dead, a->port);
+	struct sk_proxy *p = proxy_start(cfg);
+	char head[2048];
+	int fd;
+
+	/* bytes right behind the request head (same write) wait for the switch, then go through */
+	fd = upgrade(port, "a", UPGRADE_REQ "hello", head, sizeof(head));
+	assert_non_null(strstr(head, "\r\nUpgrade: websocket\r\n"));
+	assert_non_null(strstr(head, "\r\nConnection: upgrade\r\n"));
+	assert_non_null(strstr(head, "\r\nx-skiff-upstream: a\r\n"));
+	assert_null(strstr(head, "Content-Length"));
+	assert_null(strstr(head, "keep-alive"));
+	expect_bytes(fd, "HELLO");
+	send_str(fd, "more bytes");
+	expect_bytes(fd, "MORE BYTES");
+
+	assert_true(metrics_has(p, "skiff_service_requests_total{app=\"chat\",service=\"ws\","
+				   "method=\"GET\",code=\"1xx\"} 1"));
+	assert_true(metrics_has(p, "skiff_endpoint_requests_total{app=\"chat\",service=\"ws\","
+				   "replica=\"a\",code=\"1xx\"} 1"));
+	assert_true(
+	    metrics_has(p, "skiff_service_active_connections{app=\"chat\",service=\"ws\"} 1"));
+
+	/* a half-close reaches the backend, which closes: the client sees the end */
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	wait_eofs(a, 1);
+	assert_true(peer_closed(fd));
+	close(fd);
+	wait_metrics(p, "skiff_service_active_connections{app=\"chat\",service=\"ws\"} 0");
+	assert_false(metrics_has(p, "code=\"2xx\""));
+	sk_proxy_free(p);
+	be_stop(a);
+}
+
+/* An upgrade the endpoint declines is a plain request: the connection stays HTTP. */
+static void test_upgrade_declined(void **state)
+{
+	struct backend *a = be_start("a", BE_OK);
+	int port = free_port();
+	_cleanup_free_ char *cfg =
+	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
+		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"a\",\"address\":"
+		 "\"127.0.0.1:%d\"}]}]}",
+		 port, a->port);
+	struct sk_proxy *p = proxy_start(cfg);
+	int fd = client(port);
+	struct resp r;
+
+	send_str(fd, UPGRADE_REQ);
+	read_resp(fd, &r, false);
+	assert_int_equal(r.status, 200);
+	assert_false(r.closed);
+	assert_non_null(strstr(r.body, "GET /ws xff=127.0.0.1 proto=http body=0 "
+				       "upgrade=websocket connection=upgrade"));
+	send_str(fd, GET);
+	read_resp(fd, &r, false);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "a GET /x"));
+	assert_int_equal(a->accepts, 1); /* and the upstream connection was pooled */
+
+	/* not an upgrade, sent without Upgrade: a body, another method, no Connection token */
+	send_str(fd, "POST /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+		     "Content-Length: 2\r\n\r\nhi");
+	read_resp(fd, &r, false);
+	assert_non_null(strstr(r.body, "POST /ws xff=127.0.0.1 proto=http body=2"));
+	assert_null(strstr(r.body, "upgrade="));
+	send_str(fd, "GET /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+		     "Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n");
+	read_resp(fd, &r, false);
+	assert_non_null(strstr(r.body, "GET /ws xff=127.0.0.1 proto=http body=1"));
+	assert_null(strstr(r.body, "upgrade="));
+	send_str(fd, "OPTIONS /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n"
+		     "Upgrade: websocket\r\n\r\n");
+	read_resp(fd, &r, false);
+	assert_non_null(strstr(r.body, "OPTIONS /ws"));
+	assert_null(strstr(r.body, "upgrade="));
+	send_str(fd, "GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\n\r\n");
+	read_resp(fd, &r, false);
+	assert_non_null(strstr(r.body, "GET /ws"));
+	assert_null(strstr(r.body, "upgrade="));
+	assert_false(r.closed);
+	close(fd);
+	r = get(port, "GET /old HTTP/1.0\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "GET /old"));
+	assert_null(strstr(r.body, "upgrade="));
+	sk_proxy_free(p);
+	be_stop(a);
+}
+
+/* A 101 to a request that did not ask for it is the endpoint's error: 502. */
+static void test_upgrade_unexpected_101(void **state)
+{
+	struct backend *a = be_start("a", BE_UPGRADE);
+	int port = free_port();
+	_cleanup_free_ char *cfg =
+	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
+		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"a\",\"address\":"
+		 "\"127.0.0.1:%d\"}]}]}",
+		 port, a->port);
+	struct sk_proxy *p = proxy_start(cfg);
+	int fd = client(port);
+	struct resp r;
+
+	send_str(fd, GET);
+	read_resp(fd, &r, false);
+	assert_int_equal(r.status, 502);
+	assert_false(r.closed);
+	/* a POST with Upgrade is not upgraded, so its 101 is no better */
+	send_str(fd, "POST /ws HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+		     "Content-Length: 2\r\n\r\nhi");
+	read_resp(fd, &r, false);
+	assert_int_equal(r.status, 502);
+	close(fd);
+	assert_int_equal(a->requests, 2);
+	assert_true(metrics_has(p, "method=\"GET\",code=\"5xx\"} 1"));
+	assert_true(metrics_has(p, "method=\"POST\",code=\"5xx\"} 1"));
+	sk_proxy_free(p);
+	be_stop(a);
+}
+
+/* Closing the client ends the tunnel upstream; the tunnel holds its bulkhead slot until then. */
+static void test_upgrade_close_and_bulkhead(void **state)
+{
+	struct backend *a = be_start("a", BE_UPGRADE);
+	int port = free_port(), pidle = free_port();
+	_cleanup_free_ char *cfg =
+	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"},"
+		 "{\"address\":\"127.0.0.1:%d\",\"cluster\":\"idle\"}],"
+		 "\"clusters\":[{\"name\":\"c\",\"policy\":{\"max_concurrent\":1},"
+		 "\"endpoints\":[{\"id\":\"a\",\"address\":\"127.0.0.1:%d\"}]},"
+		 "{\"name\":\"idle\",\"policy\":{\"idle_timeout\":\"200ms\"},"
+		 "\"endpoints\":[{\"id\":\"a\",\"address\":\"127.0.0.1:%d\"}]}]}",
+		 port, pidle, a->port, a->port);
+	struct sk_proxy *p = proxy_start(cfg);
+	char head[2048];
+	struct resp r;
+	uint64_t t0;
+	int fd;
+
+	fd = upgrade(port, "a", UPGRADE_REQ, head, sizeof(head));
+	r = get(port, GET);
+	assert_int_equal(r.status, 503);
+	send_str(fd, "ping");
+	expect_bytes(fd, "PING");
+	close(fd);
+	wait_eofs(a, 1);
+	wait_metrics(p, "skiff_service_active_connections{app=\"\",service=\"c\"} 0");
+
+	/* a new tunnel gets a new upstream connection: the first one was never pooled */
+	fd = upgrade(port, "a", UPGRADE_REQ, head, sizeof(head));
+	assert_int_equal(a->accepts, 2);
+	close(fd);
+	wait_eofs(a, 2);
+	assert_true(metrics_has(p, "skiff_service_rejected_total{app=\"\",service=\"c\"} 1"));
+
+	/* a silent tunnel ends after the cluster's idle_timeout, on both sides */
+	fd = upgrade(pidle, "a", UPGRADE_REQ, head, sizeof(head));
+	t0 = sk_now_ns();
+	assert_true(peer_closed(fd));
+	assert_true(sk_now_ns() - t0 >= 150000000ull);
+	close(fd);
+	wait_eofs(a, 3);
+	sk_proxy_free(p);
+	be_stop(a);
+}
+
 static void publish(struct sk_proxy *p, const char *json)
 {
 	_cleanup_(sk_proxy_config_freep) struct sk_proxy_config *c = NULL;
@@ -777,6 +1069,10 @@ int main(void)
 		cmocka_unit_test(test_errors_retries),
 		cmocka_unit_test(test_fallback_faults_bulkhead),
 		cmocka_unit_test(test_tcp_mode),
+		cmocka_unit_test(test_upgrade_tunnel),
+		cmocka_unit_test(test_upgrade_declined),
+		cmocka_unit_test(test_upgrade_unexpected_101),
+		cmocka_unit_test(test_upgrade_close_and_bulkhead),
 		cmocka_unit_test(test_republish),
 		cmocka_unit_test(test_no_leaks),
 	};

@@ -12,9 +12,16 @@
  * replayable.  Response bytes go through the fixed s->out.  Each buffer
  * being full stops the parser feeding it: memory per connection is bounded.
  * The session timer is the lazy idle check unless a try has deadlines.
+ *
+ * Upgrades: a GET without a body that asks for one (Connection: upgrade and
+ * an Upgrade field, HTTP/1.1) is forwarded with them; a 101 for it is
+ * relayed and hands the session to forward-tcp.c's splice, with whatever
+ * either side sent after its head.  Any other answer is an ordinary
+ * response, and a 101 for any other request is a 502.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -129,6 +136,10 @@ static void on_request_head(struct sk_proxy_sess *s)
 	s->chunked_req = m->flags & SK_HTTP_F_CHUNKED;
 	s->rq = SK_PROXY_RQ_BODY;
 	s->expect = (m->flags & SK_HTTP_F_EXPECT_CONTINUE) && (m->flags & SK_HTTP_F_BODY);
+	/* RFC 6455 section 4.1: a GET, and HTTP/1.1; a body would have to be
+	 * forwarded before the switch, so such a request simply loses its Upgrade */
+	s->upgrade = (m->flags & SK_HTTP_F_UPGRADE) && !(m->flags & SK_HTTP_F_BODY) &&
+		     m->version_minor == 1 && sk_http_str_eq(m->method, "GET");
 	s->sent_100 = s->reuse_retried = false;
 	s->replayable = true;
 	s->started = s->w->now;
@@ -383,7 +394,7 @@ static bool on_response_head(struct sk_proxy_sess *s)
 		return false;
 	}
 	if (is5 && c->fallback >= 0 && s->replayable && s->rq == SK_PROXY_RQ_DONE) {
-		sk_proxy_ctr_add(&s->ep->st->requests[3], 1);
+		sk_proxy_ctr_add(&s->ep->st->requests[sk_proxy_status_class(status)], 1);
 		sk_proxy_uconn_release(s->u, false);
 		s->u = NULL;
 		end_try(s);
@@ -400,6 +411,37 @@ static bool on_response_head(struct sk_proxy_sess *s)
 	s->phase = SK_PROXY_P_RESP;
 	restore_idle_timer(s);
 	return true;
+}
+
+/*
+ * A 101 from the endpoint.  For an upgrade request whose head was sent, it
+ * is relayed (with x-skiff-upstream) and the session becomes a splice of the
+ * client and this connection, which is never pooled again; the request
+ * stays in flight (bulkhead, least_request) until the tunnel closes.
+ * Anything else is a 502.  Returns false: the session moved on.
+ */
+static bool on_switch(struct sk_proxy_sess *s)
+{
+	struct sk_proxy_scluster *c = s->cl;
+
+	if (!s->upgrade || s->phase != SK_PROXY_P_TRY || s->up_sent < s->rbuf_len) {
+		respond(s, 502, "unexpected upgrade", false);
+		return false;
+	}
+	sk_proxy_outlier_record(c, s->ep, true, false, false, s->w->now);
+	if (sk_proxy_http_response_head(s, &s->u->resp.msg) < 0) {
+		try_failed(s, SK_PROXY_F_RESET);
+		return false;
+	}
+	sk_proxy_ctr_add(&s->ep->st->requests[sk_proxy_status_class(101)], 1);
+	s->status = 101;
+	finish_stats(s, 101);
+	free(s->rbuf); /* nothing to replay any more */
+	s->rbuf = NULL;
+	s->rbuf_len = s->rbuf_cap = s->up_sent = 0;
+	s->replayable = false;
+	sk_proxy_tcp_splice(s, c->policy.idle_timeout_ns);
+	return false;
 }
 
 static void finish_response(struct sk_proxy_sess *s)
@@ -472,10 +514,12 @@ static bool response_step(struct sk_proxy_sess *s)
 	}
 	switch (r) {
 	case SK_HTTP_HEAD:
+		if (u->resp.msg.status == 101)
+			return on_switch(s);
 		if (u->resp.msg.status < 200)
 			return true; /* interim responses are not relayed */
-		if (u->resp.msg.status == 101 || s->phase != SK_PROXY_P_TRY) {
-			respond(s, 502, "unexpected upgrade", false);
+		if (s->phase != SK_PROXY_P_TRY) {
+			respond(s, 502, "unexpected response", false);
 			return false;
 		}
 		return on_response_head(s);
@@ -724,6 +768,10 @@ void sk_proxy_http_run(struct sk_proxy_sess *s)
 			progress |= up_read(s);
 		while (want_response_step(s) && response_step(s))
 			progress = true;
+		if (s->tcp) { /* switched protocols: a splice from now on */
+			sk_proxy_tcp_run(s);
+			return;
+		}
 		if (!s->dead)
 			progress |= client_flush(s);
 		if (s->dead)

@@ -6,6 +6,11 @@
  * the other).  A half-close is passed on with shutdown(SHUT_WR); the
  * session ends when both directions are done or on an error.
  *
+ * The same splice carries an HTTP upgrade once the endpoint answered 101
+ * (forward-http.c hands the session over with sk_proxy_tcp_splice()): the
+ * 101 head waiting in s->out goes to the client first, and bytes already
+ * buffered on either side are copied on like any others.
+ *
  * Faults: the delay is applied before connecting; an abort closes the
  * client connection.  The bulkhead counts connections.
  */
@@ -70,18 +75,25 @@ static void connect_failed(struct sk_proxy_sess *s)
 	tcp_connect(s);
 }
 
+void sk_proxy_tcp_splice(struct sk_proxy_sess *s, uint64_t idle_ns)
+{
+	s->tcp = true;
+	s->phase = SK_PROXY_P_RESP;
+	s->timed = false;
+	s->idle_ns = idle_ns;
+	s->last_active = s->w->now;
+	sk_proxy_timer_set(s->w, &s->timer, s->w->now + idle_ns);
+}
+
 static void connected(struct sk_proxy_sess *s)
 {
 	struct sk_proxy_scluster *c = s->cl;
 
 	s->u->connected = true;
-	s->phase = SK_PROXY_P_RESP;
 	sk_proxy_outlier_record(c, s->ep, true, false, false, s->w->now);
-	sk_proxy_ctr_add(&s->ep->st->requests[0], 1);
+	sk_proxy_ctr_add(&s->ep->st->requests[sk_proxy_status_class(200)], 1);
 	sk_proxy_stats_request(c->st, s->w->idx, TCP_METHOD, 200, s->w->now - s->started);
-	s->timed = false;
-	s->last_active = s->w->now;
-	sk_proxy_timer_set(s->w, &s->timer, s->w->now + c->policy.idle_timeout_ns);
+	sk_proxy_tcp_splice(s, c->policy.idle_timeout_ns);
 }
 
 void sk_proxy_tcp_start(struct sk_proxy_sess *s, struct sk_proxy_scluster *c)
@@ -128,9 +140,11 @@ void sk_proxy_tcp_start(struct sk_proxy_sess *s, struct sk_proxy_scluster *c)
 		sk_proxy_tcp_run(s);
 }
 
-/* Copies buf[*off..*len) to fd; returns -1 on a fatal error. */
+/* Copies buf[*off..*len) to fd; returns 1 when it sent bytes, 0 when not, -1 on an error. */
 static int copy_out(int fd, char *buf, size_t *off, size_t *len, bool *can_write)
 {
+	int moved = 0;
+
 	while (*can_write && *off < *len) {
 		ssize_t n = send(fd, buf + *off, *len - *off, MSG_NOSIGNAL);
 
@@ -142,14 +156,15 @@ static int copy_out(int fd, char *buf, size_t *off, size_t *len, bool *can_write
 			return -1;
 		}
 		*off += (size_t)n;
+		moved = 1;
 	}
 	if (*off == *len)
 		*off = *len = 0;
-	return 0;
+	return moved;
 }
 
 /* Reads into buf; returns 1 on data, 0 on nothing, -1 on EOF or error. */
-static int copy_in(int fd, char *buf, size_t *len, bool *can_read, uint64_t *last)
+static int copy_in(int fd, char *buf, size_t *len, bool *can_read)
 {
 	ssize_t n;
 
@@ -163,44 +178,53 @@ static int copy_in(int fd, char *buf, size_t *len, bool *can_read, uint64_t *las
 	*can_read = false;
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	(void)last;
 	return -1;
 }
 
+/*
+ * One round of the splice: read both sides, write both sides (the client
+ * gets what waits in s->out before any byte of the endpoint), pass on
+ * half-closes.  Returns true when bytes moved; closes the session when both
+ * directions are done or on an error.
+ */
 static bool tcp_step(struct sk_proxy_sess *s)
 {
 	struct sk_proxy_uconn *u = s->u;
 	bool progress = false;
-	int r;
+	int r, w1, w2, w3 = 0;
 
 	if (!s->rd_eof) {
-		r = copy_in(s->fd, s->in, &s->in_len, &s->can_read, NULL);
+		r = copy_in(s->fd, s->in, &s->in_len, &s->can_read);
 		if (r < 0)
 			s->rd_eof = true;
 		progress |= r != 0;
 	}
 	if (!u->eof) {
-		r = copy_in(u->fd, u->in, &u->in_len, &u->can_read, NULL);
+		r = copy_in(u->fd, u->in, &u->in_len, &u->can_read);
 		if (r < 0)
 			u->eof = true;
 		progress |= r != 0;
 	}
 	if (progress)
 		s->last_active = s->w->now;
-	if (copy_out(u->fd, s->in, &s->in_off, &s->in_len, &u->can_write) < 0 ||
-	    copy_out(s->fd, u->in, &u->in_off, &u->in_len, &s->can_write) < 0) {
+	w1 = copy_out(u->fd, s->in, &s->in_off, &s->in_len, &u->can_write);
+	w2 = copy_out(s->fd, s->out, &s->out_off, &s->out_len, &s->can_write);
+	if (w1 >= 0 && w2 >= 0 && s->out_len == 0)
+		w3 = copy_out(s->fd, u->in, &u->in_off, &u->in_len, &s->can_write);
+	if (w1 < 0 || w2 < 0 || w3 < 0) {
 		sk_proxy_sess_close(s);
 		return false;
 	}
-	if (s->rd_eof && s->in_len == 0 && !u->reused) {
+	progress |= w1 || w2 || w3;
+	if (s->rd_eof && s->in_len == 0 && !u->wr_shut) {
 		(void)shutdown(u->fd, SHUT_WR);
-		u->reused = true; /* here: "write side shut" */
+		u->wr_shut = true;
 	}
-	if (u->eof && u->in_len == 0 && !s->wr_shut) {
+	if (u->eof && u->in_len == 0 && s->out_len == 0 && !s->wr_shut) {
 		(void)shutdown(s->fd, SHUT_WR);
 		s->wr_shut = true;
 	}
-	if (s->wr_shut && u->reused) {
+	if (s->wr_shut && u->wr_shut) {
 		sk_proxy_sess_close(s);
 		return false;
 	}

@@ -5,7 +5,9 @@
  * Proxy-Connection, TE, Trailer, Upgrade) are dropped, framing is written
  * anew (Content-Length, or chunked when the length is unknown and the
  * client speaks HTTP/1.1), X-Forwarded-For/-Proto are added to requests
- * and x-skiff-upstream to responses.  Nothing here does i/o.
+ * and x-skiff-upstream to responses.  A request forwarded as an upgrade
+ * (s->upgrade) keeps its Upgrade fields and gets `Connection: upgrade`, and
+ * so does the 101 that answers it.  Nothing here does i/o.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -87,15 +89,20 @@ void sk_proxy_http_request_head(struct sk_proxy_sess *s, const struct sk_http_ms
 	for (size_t i = 0; i < m->n_headers; i++) {
 		const struct sk_http_header *h = &m->headers[i];
 
-		if (drop_field(h->name, &ct) || sk_http_str_caseeq(h->name, "expect") ||
-		    sk_http_str_caseeq(h->name, "x-forwarded-proto") ||
-		    sk_http_str_caseeq(h->name, "x-forwarded-for"))
+		/* an upgrade keeps its Upgrade fields: the endpoint may switch protocols */
+		bool keep = s->upgrade && sk_http_str_caseeq(h->name, "upgrade");
+
+		if (!keep && (drop_field(h->name, &ct) || sk_http_str_caseeq(h->name, "expect") ||
+			      sk_http_str_caseeq(h->name, "x-forwarded-proto") ||
+			      sk_http_str_caseeq(h->name, "x-forwarded-for")))
 			continue;
 		rbuf_slice(s, h->name);
 		rbuf_add(s, ": ", 2);
 		rbuf_slice(s, h->value);
 		rbuf_add(s, "\r\n", 2);
 	}
+	if (s->upgrade)
+		rbuf_str(s, "Connection: upgrade\r\n");
 	if (m->version_minor == 0 && !sk_http_msg_header(m, "host"))
 		rbuf_str(s, "Host: \r\n"); /* RFC 9112 3.2: no authority, empty Host */
 	/* X-Forwarded-For: the values the client sent, then the client */
@@ -128,6 +135,7 @@ int sk_proxy_http_response_head(struct sk_proxy_sess *s, const struct sk_http_ms
 	struct conn_tokens ct;
 	size_t est = m->reason.len + 256 + strlen(s->ep->id);
 	bool body = m->flags & SK_HTTP_F_BODY;
+	bool up = m->status == 101; /* switching: the connection becomes a tunnel */
 	char line[64];
 	int n;
 
@@ -150,8 +158,11 @@ int sk_proxy_http_response_head(struct sk_proxy_sess *s, const struct sk_http_ms
 	for (size_t i = 0; i < m->n_headers; i++) {
 		const struct sk_http_header *h = &m->headers[i];
 
-		if (drop_field(h->name, &ct) &&
-		    !(!body && sk_http_str_caseeq(h->name, "content-length")))
+		/* a 101 keeps Upgrade (the protocol switched to), and no Content-Length */
+		bool keep = up ? sk_http_str_caseeq(h->name, "upgrade")
+			       : !body && sk_http_str_caseeq(h->name, "content-length");
+
+		if (!keep && drop_field(h->name, &ct))
 			continue;
 		out_add(s, h->name.p, h->name.len);
 		out_add(s, ": ", 2);
@@ -165,7 +176,9 @@ int sk_proxy_http_response_head(struct sk_proxy_sess *s, const struct sk_http_ms
 	} else if (s->resp_chunked) {
 		out_add(s, "Transfer-Encoding: chunked\r\n", 28);
 	}
-	if (s->resp_to_close || !s->keep_alive || s->rq != SK_PROXY_RQ_DONE) {
+	if (up) {
+		out_add(s, "Connection: upgrade\r\n", 21);
+	} else if (s->resp_to_close || !s->keep_alive || s->rq != SK_PROXY_RQ_DONE) {
 		s->keep_alive = false;
 		out_add(s, "Connection: close\r\n", 19);
 	} else if (s->version_minor == 0) {
@@ -176,5 +189,3 @@ int sk_proxy_http_response_head(struct sk_proxy_sess *s, const struct sk_http_ms
 	out_add(s, "\r\n\r\n", 4);
 	return 0;
 }
-
-/* Returns false when the session moved on (retry, fallback, error). */

@@ -76,8 +76,9 @@ static inline void rbuf_slice(struct sk_proxy_sess *s, struct sk_http_str v)
 void sk_proxy_http_request_head(struct sk_proxy_sess *s, const struct sk_http_msg *m);
 /*
  * Writes the response head for the client into s->out; sets
- * s->resp_chunked / s->resp_to_close and may clear s->keep_alive.
- * Returns -ENOBUFS when it does not fit.
+ * s->resp_chunked / s->resp_to_close and may clear s->keep_alive.  A 101
+ * (only passed for an upgrade request) keeps its Upgrade fields and says
+ * `Connection: upgrade`.  Returns -ENOBUFS when it does not fit.
  */
 int sk_proxy_http_response_head(struct sk_proxy_sess *s, const struct sk_http_msg *m);
 

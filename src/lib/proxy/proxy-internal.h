@@ -26,7 +26,7 @@
 #define SK_PROXY_MAX_THREADS 64
 #define SK_PROXY_NBUCKETS 15
 #define SK_PROXY_NMETHODS 10 /* GET HEAD POST PUT DELETE PATCH OPTIONS TRACE CONNECT OTHER */
-#define SK_PROXY_NCLASSES 4  /* 2xx 3xx 4xx 5xx */
+#define SK_PROXY_NCLASSES 5  /* 1xx (a 101 upgrade) 2xx 3xx 4xx 5xx */
 
 #define SK_PROXY_IN_SIZE (16 * 1024)  /* client and upstream input; bounds a head */
 #define SK_PROXY_OUT_SIZE (20 * 1024) /* client output: a rewritten head fits */
@@ -197,7 +197,8 @@ struct sk_proxy_uconn {
 	struct sk_proxy_uconn *aprev, *anext; /* worker's list */
 	uint64_t idle_since;
 	bool connected, can_read, can_write, eof, reused, got_bytes, pooled;
-	bool hup; /* EPOLLRDHUP seen: read until 0 even after a short read */
+	bool hup;     /* EPOLLRDHUP seen: read until 0 even after a short read */
+	bool wr_shut; /* spliced: our side was shut down for writing (the client's EOF) */
 	char *in;
 	size_t in_off, in_len;
 	struct sk_http_parser resp;
@@ -217,7 +218,7 @@ enum sk_proxy_fail { SK_PROXY_F_CONNECT, SK_PROXY_F_RESET, SK_PROXY_F_TIMEOUT, S
 struct sk_proxy_sess {
 	struct sk_proxy_tag tag;
 	int fd;
-	bool tcp;
+	bool tcp; /* splicing bytes: a TCP-mode listener, or an HTTP upgrade after its 101 */
 	struct sk_proxy_worker *w;
 	struct sk_proxy_lsock *ls;
 	struct sk_proxy_cstate *conn_st; /* active_conns taken */
@@ -248,8 +249,9 @@ struct sk_proxy_sess {
 	uint64_t tried; /* bitmap of endpoint indexes tried in cl */
 	bool keep_alive, head_req, chunked_req, expect, replayable, is_retry, in_retry_budget;
 	bool resp_chunked, resp_to_close, up_keep, in_request, sent_100, reuse_retried;
-	bool timed; /* the timer holds a try deadline, not the idle check */
-	char *rbuf; /* request bytes for the upstream (kept for replay) */
+	bool timed;   /* the timer holds a try deadline, not the idle check */
+	bool upgrade; /* forwarded with Upgrade: a 101 turns the session into a splice */
+	char *rbuf;   /* request bytes for the upstream (kept for replay) */
 	size_t rbuf_len, rbuf_cap, up_sent;
 };
 
@@ -279,6 +281,13 @@ void sk_proxy_http_abort(struct sk_proxy_sess *s);
 void sk_proxy_tcp_start(struct sk_proxy_sess *s, struct sk_proxy_scluster *c);
 void sk_proxy_tcp_run(struct sk_proxy_sess *s);
 void sk_proxy_tcp_timer(struct sk_proxy_sess *s);
+/*
+ * Makes s a splice between its client and s->u (connected) from now on:
+ * s->out is flushed to the client first, then bytes are copied both ways
+ * until both sides are done; the session is closed after `idle_ns` without
+ * a byte read.  The caller then runs it with sk_proxy_tcp_run().
+ */
+void sk_proxy_tcp_splice(struct sk_proxy_sess *s, uint64_t idle_ns);
 
 /* balance.c: pure functions over snapshot clusters and persistent state */
 bool sk_proxy_ejected(const struct sk_proxy_sep *ep, uint64_t now);

@@ -44,7 +44,7 @@ struct sk_proxy_policy {
 	uint64_t connect_timeout_ns; /* 0: 2 s */
 	uint64_t try_timeout_ns;     /* per try, until the response head; 0: none */
 	uint64_t total_timeout_ns;   /* whole request incl. retries; 0: none */
-	uint64_t idle_timeout_ns;    /* client and pooled upstream keep-alive; 0: 60 s */
+	uint64_t idle_timeout_ns;    /* keep-alive, pooled upstreams, tunnels; 0: 60 s */
 
 	int retry_attempts; /* retries after the first try; 0: none */
 	unsigned retry_on;  /* SK_PROXY_RETRY_* */

@@ -23,17 +23,19 @@ static const char *const bucket_le[SK_PROXY_NBUCKETS] = { "0.0005", "0.001", "0.
 							  "0.01",   "0.025", "0.05",   "0.1",
 							  "0.25",   "0.5",   "1",      "2.5",
 							  "5",	    "10",    "+Inf" };
-static const char *const classes[SK_PROXY_NCLASSES] = { "2xx", "3xx", "4xx", "5xx" };
+static const char *const classes[SK_PROXY_NCLASSES] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
 
 int sk_proxy_status_class(int status)
 {
+	if (status < 200)
+		return 0; /* only a 101 that switched protocols is counted */
 	if (status < 300)
-		return 0;
-	if (status < 400)
 		return 1;
-	if (status < 500)
+	if (status < 400)
 		return 2;
-	return 3;
+	if (status < 500)
+		return 3;
+	return 4;
 }
 
 /* Only `worker` writes its slot: a relaxed load and store, no locked instruction. */
