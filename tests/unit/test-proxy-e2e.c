@@ -779,6 +779,66 @@ static int upgrade(int port, const char *name, const char *extra, char *head, si
 	return fd;
 }
 
+struct bulk_writer {
+	int fd;
+	size_t n;
+};
+
+static void *bulk_write(void *u)
+{
+	struct bulk_writer *b = u;
+	char chunk[65536];
+
+	memset(chunk, 'x', sizeof(chunk));
+	for (size_t sent = 0; sent < b->n;) {
+		size_t k = b->n - sent < sizeof(chunk) ? b->n - sent : sizeof(chunk);
+		ssize_t r = write(b->fd, chunk, k);
+
+		if (r <= 0)
+			break;
+		sent += (size_t)r;
+	}
+	return NULL;
+}
+
+/* Megabytes both ways through a tunnel: the splice never stalls on data it was told of once. */
+static void test_upgrade_bulk(void **state)
+{
+	struct backend *a = be_start("a", BE_UPGRADE);
+	int port = free_port();
+	_cleanup_free_ char *cfg =
+	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"ws\"}],"
+		 "\"clusters\":[{\"name\":\"ws\",\"endpoints\":[{\"id\":\"a\",\"address\":"
+		 "\"127.0.0.1:%d\"}]}]}",
+		 port, a->port);
+	struct sk_proxy *p = proxy_start(cfg);
+	struct bulk_writer bw = { .n = 16u << 20 };
+	struct timeval tv = { .tv_sec = 10 };
+	char head[2048], buf[65536];
+	size_t got = 0;
+	pthread_t th;
+
+	bw.fd = upgrade(port, "a", UPGRADE_REQ, head, sizeof(head));
+	assert_int_equal(setsockopt(bw.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(setsockopt(bw.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(pthread_create(&th, NULL, bulk_write, &bw), 0);
+	while (got < bw.n) {
+		ssize_t r = read(bw.fd, buf, sizeof(buf));
+
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r; i++)
+			if (buf[i] != 'X')
+				fail_msg("byte %zu is '%c'", got + (size_t)i, buf[i]);
+		got += (size_t)r;
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(got, bw.n);
+	close(bw.fd);
+	sk_proxy_free(p);
+	be_stop(a);
+}
+
 static void test_upgrade_tunnel(void **state)
 {
 	struct backend *a = be_start("a", BE_UPGRADE);
@@ -1070,6 +1130,7 @@ int main(void)
 		cmocka_unit_test(test_fallback_faults_bulkhead),
 		cmocka_unit_test(test_tcp_mode),
 		cmocka_unit_test(test_upgrade_tunnel),
+		cmocka_unit_test(test_upgrade_bulk),
 		cmocka_unit_test(test_upgrade_declined),
 		cmocka_unit_test(test_upgrade_unexpected_101),
 		cmocka_unit_test(test_upgrade_close_and_bulkhead),

@@ -250,6 +250,7 @@ struct sk_proxy_sess {
 	bool keep_alive, head_req, chunked_req, expect, replayable, is_retry, in_retry_budget;
 	bool resp_chunked, resp_to_close, up_keep, in_request, sent_100, reuse_retried;
 	bool timed;   /* the timer holds a try deadline, not the idle check */
+	bool more;    /* splice: stopped while bytes still moved; the timer runs it again */
 	bool upgrade; /* forwarded with Upgrade: a 101 turns the session into a splice */
 	char *rbuf;   /* request bytes for the upstream (kept for replay) */
 	size_t rbuf_len, rbuf_cap, up_sent;
