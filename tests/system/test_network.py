@@ -561,17 +561,27 @@ def test_published_port_waits_instead_of_refusing_while_skiffd_restarts(daemon, 
     p = subprocess.Popen(daemon.nsenter([PY, CLIENT, "http://127.0.0.1:18190/", "300",
                                          "--interval", "0.01", "--timeout", "15"]),
                          stdout=subprocess.PIPE, text=True)
+    gw = a.network()["gateway"]
+    want = sorted(r["address"] for r in a.ready("web", 2))
+    q = None
     try:
         time.sleep(0.5)
         pid = daemon.daemon_pid()
         os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or None, 5, 0.01, "skiffd dead")
+        # a DNS query sent while no skiffd runs waits in the held socket
+        q = subprocess.Popen(daemon.nsenter(["dig", "+short", "+time=10", "+tries=1", f"@{gw}", "web"]),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: daemon.daemon_pid() not in (None, pid) and
                  daemon.api("GET", "/v1/info")[0] == 200 or None, 20, 0.1, "skiffd restarted")
         out, _ = p.communicate(timeout=120)
+        dns_out, dns_err = q.communicate(timeout=30)
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
+        for proc in (p, q):
+            if proc and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert sorted(dns_out.split()) == want, (dns_out, dns_err)
     res = json.loads(out)["results"]
     assert len(res) == 300
     refused = [r for r in res if "ConnectionRefused" in r[3]]

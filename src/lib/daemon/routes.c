@@ -26,6 +26,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -504,57 +505,78 @@ static void held_drop(struct sk_daemon *d, size_t i)
 }
 
 /*
- * Gives the keeper copies of the listening sockets published now and takes
- * back those of listeners gone.  The first publish after a start adopted
- * what the keeper held: those holds are dropped and made anew from the
- * sockets in use, so no copy of a socket nobody serves stays in a port's
- * SO_REUSEPORT group.
+ * One group of copies of a published socket (fds, all bound to one address
+ * and type; closed here): held if the keeper does not hold that key yet.
+ * Marks the key live.
  */
-static void keeper_sync(struct sk_daemon *d, const struct sk_proxy_config *pc)
+static void hold_group(struct sk_daemon *d, int *fds, size_t n, bool **live)
 {
-	bool *live = sk_new0(bool, d->n_held_keys + pc->n_listeners + 1);
+	char key[SK_KEEPER_MAX_KEY];
+	struct sk_error *err = NULL;
+	ssize_t at;
+
+	if (n == 0)
+		return;
+	if (sk_keeper_socket_key(fds[0], key, sizeof(key)) < 0) {
+		/* not a bound socket: nothing to hold */
+	} else if ((at = held_find(d, key)) >= 0) {
+		(*live)[at] = true;
+	} else if (sk_keeper_hold(d->keeper_fd, fds, n, &err) < 0) {
+		sk_warn("%s", err->msg);
+		sk_error_free(err);
+	} else {
+		d->held_keys = sk_realloc(d->held_keys, (d->n_held_keys + 1) * sizeof(char *));
+		*live = sk_realloc(*live, (d->n_held_keys + 1) * sizeof(bool));
+		(*live)[d->n_held_keys] = true;
+		d->held_keys[d->n_held_keys++] = sk_strdup(key);
+	}
+	for (size_t k = 0; k < n; k++)
+		close(fds[k]);
+}
+
+/*
+ * Gives the keeper copies of the sockets published now (the proxy's
+ * listeners, the DNS responder's UDP and TCP sockets) and takes back those
+ * of what is gone.  The first publish after a start adopted what the keeper
+ * held: those holds are dropped and made anew from the sockets in use, so
+ * no copy of a socket nobody serves stays bound (or in a port's
+ * SO_REUSEPORT group).
+ */
+static void keeper_sync(struct sk_daemon *d, const struct build *b)
+{
+	const struct sk_proxy_config *pc = &b->pc;
+	bool *live;
 
 	if (d->held_refresh) {
 		d->held_refresh = false;
-		sk_proxy_close_spares(d->proxy);
+		if (d->proxy)
+			sk_proxy_close_spares(d->proxy);
+		if (d->dns)
+			sk_dns_close_spares(d->dns);
 		while (d->n_held_keys > 0 && d->keeper_fd >= 0)
 			held_drop(d, d->n_held_keys - 1);
 	}
-	if (d->keeper_fd < 0) {
-		free(live);
+	if (d->keeper_fd < 0)
 		return;
-	}
-	for (size_t i = 0; i < pc->n_listeners; i++) {
+	live = sk_new0(bool, d->n_held_keys + 1);
+	for (size_t i = 0; d->proxy && i < pc->n_listeners; i++) {
 		const struct sk_proxy_listener *l = &pc->listeners[i];
 		int fds[16];
-		char key[SK_KEEPER_MAX_KEY];
 		size_t n = sk_proxy_listener_fds(d->proxy, SOCK_STREAM, &l->addr, l->addrlen, fds,
 						 SK_ELEMENTSOF(fds));
-		struct sk_error *err = NULL;
-		ssize_t at;
 
-		if (n == 0)
-			continue;
-		if (sk_keeper_socket_key(fds[0], key, sizeof(key)) < 0) {
-			n = 0; /* closed below */
-		} else if ((at = held_find(d, key)) >= 0) {
-			live[at] = true;
-		} else if (sk_keeper_hold(d->keeper_fd, fds, n, &err) < 0) {
-			sk_warn("%s", err->msg);
-			sk_error_free(err);
-		} else {
-			d->held_keys =
-			    sk_realloc(d->held_keys, (d->n_held_keys + 1) * sizeof(char *));
-			live[d->n_held_keys] = true;
-			d->held_keys[d->n_held_keys++] = sk_strdup(key);
-		}
-		for (size_t k = 0; k < n; k++)
-			close(fds[k]);
+		hold_group(d, fds, n, &live);
+	}
+	for (size_t i = 0; d->dns && i < b->n_zones; i++) {
+		int fds[2];
+		size_t n = sk_dns_listener_fds(d->dns, b->zones[i].listen, fds);
+
+		for (size_t k = 0; k < n; k++) /* UDP and TCP: two keys */
+			hold_group(d, &fds[k], 1, &live);
 	}
 	for (size_t i = d->n_held_keys; i-- > 0;)
 		if (!live[i]) {
-			held_drop(d,
-				  i); /* moves the last key to i: it is live or checked already */
+			held_drop(d, i); /* moves the last key to i: live or checked already */
 			live[i] = live[d->n_held_keys];
 		}
 	free(live);
@@ -583,8 +605,7 @@ static void routes_publish_cb(struct sk_loop *loop, void *userdata)
 	/* both, always: one failing must not keep the other from publishing */
 	bool proxy_short = d->proxy && proxy_publish(d, &b.pc, &dropped);
 	bool dns_short = d->dns && dns_publish(d, &b, &dropped);
-	if (d->proxy)
-		keeper_sync(d, &b.pc);
+	keeper_sync(d, &b);
 	if (proxy_short || dns_short) {
 		if (!d->routes_retry)
 			d->routes_retry = sk_loop_timer_add(d->loop, RETRY_NS, 0, retry_cb, d);
@@ -625,6 +646,11 @@ int sk_routes_start(struct sk_daemon *d, struct sk_error **err)
 		sk_error_prefix(err, "proxy");
 		return r;
 	}
+	r = sk_dns_new(&dopts, &d->dns, err);
+	if (r < 0) {
+		sk_error_prefix(err, "dns");
+		return r;
+	}
 	/* what the keeper held for the last skiffd: served again from the first publish */
 	for (size_t i = 0; i < d->n_held_fds; i++) {
 		char key[SK_KEEPER_MAX_KEY];
@@ -635,16 +661,15 @@ int sk_routes_start(struct sk_daemon *d, struct sk_error **err)
 			    sk_realloc(d->held_keys, (d->n_held_keys + 1) * sizeof(char *));
 			d->held_keys[d->n_held_keys++] = sk_strdup(key);
 		}
+		/* a copy for each: the first publish tells which one binds the address */
+		int copy = fcntl(d->held_fds[i], F_DUPFD_CLOEXEC, 3);
+		if (copy >= 0)
+			sk_dns_adopt(d->dns, copy);
 		sk_proxy_adopt(d->proxy, d->held_fds[i]);
 	}
 	free(TAKE_PTR(d->held_fds));
 	d->n_held_fds = 0;
 	d->held_refresh = true;
-	r = sk_dns_new(&dopts, &d->dns, err);
-	if (r < 0) {
-		sk_error_prefix(err, "dns");
-		return r;
-	}
 	sk_routes_queue(d);
 	return 0;
 }

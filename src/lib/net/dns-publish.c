@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,15 +33,20 @@ static struct listener *listener_ref(struct listener *l)
 	return l;
 }
 
-static int bind_one(int type, struct in_addr addr, uint16_t port, struct sk_error **err)
+static int bind_one(struct sk_dns *d, int type, struct in_addr addr, uint16_t port,
+		    struct sk_error **err)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons(port),
 				  .sin_addr = addr };
-	_cleanup_close_ int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int spare = sk_spares_take(&d->spares, type, (struct sockaddr *)&sa, sizeof(sa));
+	_cleanup_close_ int fd = -1;
 	char a[INET_ADDRSTRLEN];
 	int one = 1;
 
+	if (spare >= 0)
+		return spare; /* held across a restart of skiffd: bound (and listening) */
+	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	inet_ntop(AF_INET, &addr, a, sizeof(a));
 	if (fd < 0)
 		return sk_error_errno(err, "dns: socket for %s:%u", a, port);
@@ -54,16 +60,16 @@ static int bind_one(int type, struct in_addr addr, uint16_t port, struct sk_erro
 	return TAKE_FD(fd);
 }
 
-static int listener_new(struct in_addr addr, uint16_t port, struct listener **ret,
+static int listener_new(struct sk_dns *d, struct in_addr addr, uint16_t port, struct listener **ret,
 			struct sk_error **err)
 {
 	struct listener *l;
 	int u, t;
 
-	u = bind_one(SOCK_DGRAM, addr, port, err);
+	u = bind_one(d, SOCK_DGRAM, addr, port, err);
 	if (u < 0)
 		return u;
-	t = bind_one(SOCK_STREAM, addr, port, err);
+	t = bind_one(d, SOCK_STREAM, addr, port, err);
 	if (t < 0) {
 		close(u);
 		return t;
@@ -180,7 +186,7 @@ int sk_dns_publish(struct sk_dns *d, const struct sk_dns_zone *zones, size_t n_z
 				    inet_ntop(AF_INET, &zones[i].listen, a, sizeof(a)));
 			}
 		if (r == 0 && !(l = find_pub(d, zones[i].listen)))
-			r = listener_new(zones[i].listen, d->port, &l, err);
+			r = listener_new(d, zones[i].listen, d->port, &l, err);
 		if (r < 0)
 			break;
 		zone_copy(&s->zones[i], &zones[i]);
@@ -207,4 +213,39 @@ int sk_dns_publish(struct sk_dns *d, const struct sk_dns_zone *zones, size_t n_z
 		r = sk_error_errno(err, "dns: wake the responder");
 	pthread_mutex_unlock(&d->pub_lock);
 	return r;
+}
+
+/* ---- sockets held across a restart of skiffd ---- */
+
+void sk_dns_adopt(struct sk_dns *d, int fd)
+{
+	pthread_mutex_lock(&d->pub_lock);
+	sk_spares_add(&d->spares, fd);
+	pthread_mutex_unlock(&d->pub_lock);
+}
+
+void sk_dns_close_spares(struct sk_dns *d)
+{
+	pthread_mutex_lock(&d->pub_lock);
+	sk_spares_close(&d->spares);
+	pthread_mutex_unlock(&d->pub_lock);
+}
+
+size_t sk_dns_listener_fds(struct sk_dns *d, struct in_addr addr, int out[2])
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&d->pub_lock);
+	for (size_t i = 0; i < d->n_pub && n == 0; i++) {
+		if (d->pub[i]->addr.s_addr != addr.s_addr)
+			continue;
+		int u = fcntl(d->pub[i]->udp_fd, F_DUPFD_CLOEXEC, 3);
+		int t = fcntl(d->pub[i]->tcp_fd, F_DUPFD_CLOEXEC, 3);
+		if (u >= 0)
+			out[n++] = u;
+		if (t >= 0)
+			out[n++] = t;
+	}
+	pthread_mutex_unlock(&d->pub_lock);
+	return n;
 }

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "base/spares.h"
 #include "net/dns-internal.h"
 
 #define DNS_MAX_PENDING 256
@@ -97,6 +98,8 @@ struct sk_dns {
 	} * retired;
 	size_t n_retired;
 	atomic_uint_fast64_t adopted_gen;
+	struct sk_spares
+	    spares; /* sockets a previous skiffd served (sk_dns_adopt), under pub_lock */
 
 	/* responder thread only */
 	struct snapshot *cur;

@@ -577,6 +577,7 @@ void sk_dns_free(struct sk_dns *d)
 	for (size_t i = 0; i < d->n_retired; i++)
 		sk_dns_listener_unref(d->retired[i].l);
 	free(d->retired);
+	sk_spares_close(&d->spares);
 	if (d->upstream_fd >= 0)
 		close(d->upstream_fd);
 	if (d->evfd >= 0)

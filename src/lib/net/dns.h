@@ -58,6 +58,17 @@ int sk_dns_new(const struct sk_dns_opts *o, struct sk_dns **ret, struct sk_error
 int sk_dns_publish(struct sk_dns *d, const struct sk_dns_zone *zones, size_t n_zones,
 		   struct sk_error **err);
 void sk_dns_free(struct sk_dns *d);
+
+/*
+ * Takes fd, a socket a previous responder was bound to (kept by skiff's
+ * keeper while skiffd restarted), as a spare: a publish that needs that
+ * address and type uses it, so queries that queued on it are answered.
+ */
+void sk_dns_adopt(struct sk_dns *d, int fd);
+/* Closes the spares no publish has used. */
+void sk_dns_close_spares(struct sk_dns *d);
+/* Copies (dup, CLOEXEC) of the published UDP and TCP sockets on addr: the count (0-2). */
+size_t sk_dns_listener_fds(struct sk_dns *d, struct in_addr addr, int out[2]);
 static inline void sk_dns_freep(struct sk_dns **d)
 {
 	sk_dns_free(*d);

@@ -21,6 +21,7 @@
 #include <stdatomic.h>
 
 #include "base/http.h"
+#include "base/spares.h"
 #include "proxy/proxy.h"
 
 #define SK_PROXY_MAX_THREADS 64
@@ -180,8 +181,7 @@ struct sk_proxy {
 	struct sk_proxy_snap *cur; /* under lock */
 	uint64_t epoch;
 	struct sk_proxy_cstate *cstates; /* under lock */
-	int *spares; /* adopted listening sockets not (yet) in use, under lock */
-	size_t n_spares;
+	struct sk_spares spares; /* adopted listening sockets not (yet) in use, under lock */
 };
 
 /* An upstream connection: in use by one session, or idle in a pool. */

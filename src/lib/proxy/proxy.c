@@ -133,45 +133,17 @@ static void addr_str(const struct sockaddr_storage *a, char *buf, size_t n)
 	}
 }
 
-/* An adopted socket of this type bound to addr, taken from the spares; else -1. */
-static int spare_take(struct sk_proxy *p, int type, const struct sockaddr_storage *addr,
-		      socklen_t addrlen)
-{
-	for (size_t i = 0; i < p->n_spares; i++) {
-		struct sockaddr_storage ss;
-		socklen_t len = sizeof(ss), tl = sizeof(int);
-		int t, fd = p->spares[i];
-
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &tl) < 0 || t != type ||
-		    getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
-		    !addr_eq(&ss, len, addr, addrlen))
-			continue;
-		p->spares[i] = p->spares[--p->n_spares];
-		return fd;
-	}
-	return -1;
-}
-
 void sk_proxy_adopt(struct sk_proxy *p, int fd)
 {
-	int fl = fcntl(fd, F_GETFL);
-
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-		close(fd);
-		return;
-	}
 	pthread_mutex_lock(&p->lock);
-	p->spares = sk_realloc(p->spares, (p->n_spares + 1) * sizeof(int));
-	p->spares[p->n_spares++] = fd;
+	sk_spares_add(&p->spares, fd);
 	pthread_mutex_unlock(&p->lock);
 }
 
 void sk_proxy_close_spares(struct sk_proxy *p)
 {
 	pthread_mutex_lock(&p->lock);
-	for (size_t i = 0; i < p->n_spares; i++)
-		close(p->spares[i]);
-	p->n_spares = 0;
+	sk_spares_close(&p->spares);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -219,7 +191,8 @@ static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l,
 	}
 	addr_str(&l->addr, name, sizeof(name));
 	for (unsigned i = 0; i < ls->n; i++) {
-		int fd = spare_take(p, ls->type, &l->addr, l->addrlen);
+		int fd = sk_spares_take(&p->spares, ls->type, (const struct sockaddr *)&l->addr,
+					l->addrlen);
 
 		if (fd >= 0) { /* held across a restart of the daemon: bound and listening */
 			ls->fds[i] = fd;
@@ -486,9 +459,7 @@ void sk_proxy_free(struct sk_proxy *p)
 		sk_proxy_snap_unref(atomic_exchange(&w->pending, NULL));
 	}
 	sk_proxy_snap_unref(p->cur);
-	for (size_t i = 0; i < p->n_spares; i++)
-		close(p->spares[i]);
-	free(p->spares);
+	sk_spares_close(&p->spares);
 	while (p->cstates) {
 		struct sk_proxy_cstate *c = p->cstates;
 
