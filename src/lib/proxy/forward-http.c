@@ -756,7 +756,9 @@ static bool want_response_step(struct sk_proxy_sess *s)
  */
 void sk_proxy_http_run(struct sk_proxy_sess *s)
 {
-	for (int guard = 0; guard < 1000 && !s->dead; guard++) {
+	int guard;
+
+	for (guard = 0; guard < 1000 && !s->dead; guard++) {
 		unsigned gen = s->gen;
 		bool progress = client_read(s);
 
@@ -783,6 +785,8 @@ void sk_proxy_http_run(struct sk_proxy_sess *s)
 		if (!progress && gen == s->gen)
 			break;
 	}
+	if (guard == 1000 && !s->dead)
+		sk_proxy_run_again(s); /* bytes may wait behind an edge already reported */
 }
 
 void sk_proxy_http_start(struct sk_proxy_sess *s)

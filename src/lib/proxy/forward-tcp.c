@@ -255,12 +255,8 @@ void sk_proxy_tcp_run(struct sk_proxy_sess *s)
 	for (guard = 0; guard < 64 && !s->dead; guard++)
 		if (!tcp_step(s))
 			break;
-	if (guard == 64 && !s->dead) {
-		/* Bytes may still wait behind an edge already reported: go on after the
-		 * worker's other sessions had their turn. */
-		s->more = true;
-		sk_proxy_timer_set(s->w, &s->timer, s->w->now + 1);
-	}
+	if (guard == 64 && !s->dead)
+		sk_proxy_run_again(s); /* bytes may wait behind an edge already reported */
 }
 
 void sk_proxy_tcp_timer(struct sk_proxy_sess *s)
@@ -274,11 +270,6 @@ void sk_proxy_tcp_timer(struct sk_proxy_sess *s)
 			sk_proxy_tcp_run(s);
 	} else if (s->phase == SK_PROXY_P_TRY) {
 		connect_failed(s);
-	} else if (s->more) {
-		s->more = false;
-		sk_proxy_tcp_run(s);
-		if (!s->dead && !s->more)
-			sk_proxy_timer_set(w, &s->timer, s->last_active + s->idle_ns);
 	} else if (s->last_active + s->idle_ns <= w->now) {
 		sk_proxy_sess_close(s);
 	} else {

@@ -171,6 +171,9 @@ struct sk_proxy_worker {
 	struct sk_proxy_uconn *dead_uconns; /* freed after the batch of events */
 	uint64_t now, rng, next_sweep;
 	uint64_t accept_resume; /* out of fds: accepting paused until then; 0: not paused */
+	/* sessions that stopped with bytes still moving: run again after this batch */
+	struct sk_proxy_sess **again;
+	size_t n_again, cap_again;
 };
 
 struct sk_proxy {
@@ -250,7 +253,7 @@ struct sk_proxy_sess {
 	bool keep_alive, head_req, chunked_req, expect, replayable, is_retry, in_retry_budget;
 	bool resp_chunked, resp_to_close, up_keep, in_request, sent_100, reuse_retried;
 	bool timed;   /* the timer holds a try deadline, not the idle check */
-	bool more;    /* splice: stopped while bytes still moved; the timer runs it again */
+	bool more;    /* in the worker's run-again list */
 	bool upgrade; /* forwarded with Upgrade: a 101 turns the session into a splice */
 	char *rbuf;   /* request bytes for the upstream (kept for replay) */
 	size_t rbuf_len, rbuf_cap, up_sent;
@@ -263,6 +266,12 @@ void sk_proxy_lsock_unref(struct sk_proxy_lsock *ls);
 /* worker.c */
 void *sk_proxy_worker_main(void *arg);
 void sk_proxy_timer_set(struct sk_proxy_worker *w, struct sk_proxy_timer *t, uint64_t at);
+/*
+ * Runs s again once the worker handled its other events.  For a session that
+ * stopped its loop at the guard while bytes still moved: with edge-triggered
+ * epoll no new event comes for bytes already reported.
+ */
+void sk_proxy_run_again(struct sk_proxy_sess *s);
 void sk_proxy_timer_stop(struct sk_proxy_worker *w, struct sk_proxy_timer *t);
 uint64_t sk_proxy_rand(struct sk_proxy_worker *w);
 void sk_proxy_ws_release(struct sk_proxy_worker *w, struct sk_proxy_wsnap *ws);

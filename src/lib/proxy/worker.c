@@ -530,6 +530,44 @@ static void run_timers(struct sk_proxy_worker *w)
 	}
 }
 
+void sk_proxy_run_again(struct sk_proxy_sess *s)
+{
+	struct sk_proxy_worker *w = s->w;
+
+	if (s->more)
+		return;
+	if (w->n_again == w->cap_again) {
+		w->cap_again = w->cap_again ? 2 * w->cap_again : 16;
+		w->again = sk_realloc(w->again, w->cap_again * sizeof(*w->again));
+	}
+	s->more = true;
+	w->again[w->n_again++] = s;
+}
+
+/* Before free_dead(): a session that died while listed is skipped, not freed yet. */
+static void run_again(struct sk_proxy_worker *w)
+{
+	size_t n = w->n_again;
+	struct sk_proxy_sess **v = w->again;
+
+	if (n == 0)
+		return;
+	w->again = NULL;
+	w->n_again = w->cap_again = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct sk_proxy_sess *s = v[i];
+
+		s->more = false;
+		if (s->dead)
+			continue;
+		if (s->tcp)
+			sk_proxy_tcp_run(s);
+		else
+			sk_proxy_http_run(s);
+	}
+	free(v);
+}
+
 static void free_dead(struct sk_proxy_worker *w)
 {
 	while (w->dead_sessions) {
@@ -577,6 +615,8 @@ static void teardown(struct sk_proxy_worker *w)
 	while (w->uconns)
 		uconn_close(w->uconns);
 	free_dead(w);
+	free(TAKE_PTR(w->again));
+	w->n_again = w->cap_again = 0;
 	while (w->ws) {
 		struct sk_proxy_wsnap *ws = w->ws;
 
@@ -598,7 +638,9 @@ void *sk_proxy_worker_main(void *arg)
 	while (!atomic_load_explicit(&w->p->stop, memory_order_relaxed)) {
 		int timeout = 1000, n;
 
-		if (w->n_heap || w->accept_resume) {
+		if (w->n_again) {
+			timeout = 0;
+		} else if (w->n_heap || w->accept_resume) {
 			uint64_t at = w->n_heap ? w->heap[0]->at : w->accept_resume;
 
 			if (w->accept_resume && w->accept_resume < at)
@@ -613,6 +655,7 @@ void *sk_proxy_worker_main(void *arg)
 		for (int i = 0; i < n; i++)
 			dispatch(w, &evs[i]);
 		run_timers(w);
+		run_again(w);
 		if (w->accept_resume && w->now >= w->accept_resume) {
 			w->accept_resume = 0;
 			listeners_enable(w, true);
