@@ -814,21 +814,21 @@ def test_backend_killed_during_load_loses_no_idempotent_request(lab):
 
 
 def test_per_try_timeout_gives_504(lab):
-    b = lab.backend("to-slow", mode="slow:2000")
+    b = lab.backend("to-slow", mode="slow:10000")
     p = simple(lab, [b], policy={"try_timeout": "200ms"})
     r = lab.client(p.addr)["results"][0]
-    assert r["status"] == 504 and 0.15 < r["latency"] < 1.5, r
+    assert r["status"] == 504 and 0.15 < r["latency"] < 5, r
 
 
 def test_total_timeout_gives_504(lab):
-    b = lab.backend("tt-slow", mode="slow:2000")
+    b = lab.backend("tt-slow", mode="slow:10000")
     p = simple(lab, [b], policy={"total_timeout": "300ms"})
     r = lab.client(p.addr)["results"][0]
-    assert r["status"] == 504 and 0.25 < r["latency"] < 1.5, r
+    assert r["status"] == 504 and 0.25 < r["latency"] < 5, r
 
 
 def test_per_try_timeout_retries_to_a_fast_endpoint(lab):
-    slow = lab.backend("tr-slow", mode="slow:2000")
+    slow = lab.backend("tr-slow", mode="slow:10000")
     fast = lab.backend("tr-fast")
     p = simple(lab, [slow, fast], policy={"try_timeout": "200ms", "retry_attempts": 1,
                                           "retry_on": ["timeout"], "retry_backoff": "1ms",
@@ -836,7 +836,7 @@ def test_per_try_timeout_retries_to_a_fast_endpoint(lab):
     out = lab.client(p.addr, n=6, keepalive=True)
     all_ok(out, 6)
     assert upstreams(out) == {"tr-fast": 6}
-    assert all(r["latency"] < 1.2 for r in out["results"]), [r["latency"] for r in out["results"]]
+    assert all(r["latency"] < 5 for r in out["results"]), [r["latency"] for r in out["results"]]
     assert len(slow.requests()) >= 1  # first tries went there too
 
 
@@ -1164,11 +1164,11 @@ def test_listener_address_in_use_is_an_error(lab, netns):
 def test_idle_client_connection_is_closed(lab):
     b = lab.backend("idle")
     p = simple(lab, [b], policy={"idle_timeout": "300ms"})
-    t0 = time.monotonic()
-    out = lab.client(p.addr, raw=b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", idle=3)
-    took = time.monotonic() - t0
+    out = lab.client(p.addr, raw=b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", idle=10)
+    # the client's own time on the connection (not starting python under nsenter); the default is 60 s
+    took = out["elapsed"]
     assert [r["status"] for r in out["responses"]] == [200] and out["closed"], out
-    assert took < 2.5, f"the idle connection lived {took:.1f}s"
+    assert took < 5, f"the idle connection lived {took:.1f}s"
 
 
 def test_reload_adds_and_removes_endpoints(lab):
