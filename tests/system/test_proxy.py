@@ -428,7 +428,7 @@ def test_least_request_prefers_the_fast_endpoints(lab):
     all_ok(out, 150)
     counts = upstreams(out)
     # round robin would give the slow one 50
-    assert counts.get("lr-slow", 0) <= 20, counts
+    assert counts.get("lr-slow", 0) <= 30, counts
 
 
 # ============================================================= connections
@@ -1005,7 +1005,7 @@ def test_fault_abort_fraction_and_reload_without_fault(lab):
     st = statuses(out)
     assert set(st) <= {200, 503} and len(st) == 400, set(st)
     frac = st.count(503) / 400
-    assert 0.22 <= frac <= 0.38, frac
+    assert 0.18 <= frac <= 0.42, frac  # 30 % of 400: sigma 2.3 %, this is about 5 sigma
     assert len(b.requests()) == st.count(200), "an aborted request reached the endpoint"
     wait_for(lambda: msum(get_metrics(p), "skiff_service_faults_total", kind="abort") == st.count(503),
              timeout=3, what="skiff_service_faults_total{kind=abort} to count the aborts")
@@ -1020,10 +1020,14 @@ def test_fault_abort_fraction_and_reload_without_fault(lab):
 def test_fault_delay_fraction(lab):
     b = lab.backend("fd")
     p = simple(lab, [b], fault={"delay": "100ms", "delay_percent": 50})
-    out = lab.client(p.addr, n=80, concurrency=8, keepalive=True)
-    all_ok(out, 80)
-    slow = sum(r["latency"] >= 0.1 for r in out["results"])
-    assert 0.3 <= slow / 80 <= 0.7, f"{slow} of 80 delayed"
+    out = lab.client(p.addr, n=200, concurrency=8, keepalive=True)
+    all_ok(out, 200)
+    # the proxy counts the delays it injects (latency alone cannot tell them on a loaded machine)
+    delayed = msum(get_metrics(p), "skiff_service_faults_total", service="web", kind="delay")
+    assert 0.3 <= delayed / 200 <= 0.7, f"{delayed} of 200 delayed"
+    # and each of them really waited: at least as many requests took >= 100 ms
+    slow = sum(r["latency"] >= 0.099 for r in out["results"])
+    assert slow >= delayed, f"{delayed} delays counted, only {slow} requests took >= 100 ms"
 
 
 # ============================================================= TCP
