@@ -479,22 +479,37 @@ def test_port_taken_by_another_program_is_retried(daemon, app):
     assert len([e for e in daemon.events("tk") if e["type"] == "error"]) == 1
 
 
-def test_scale_down_drains_without_failed_requests(daemon, app):
+def test_scale_down_drains_without_failed_requests(daemon, app, tmp_path):
     # no retries: only the drain (out of the routes before the stop signal) keeps requests whole
     xs = "      proxy:\n        retries: {attempts: 0}\n"
     a = app("dr", "services:\n  web:\n" + shop(replicas=3, port=18193, xskiff=xs))
     a.up()
     a.ready("web", 3)
-    p = subprocess.Popen(daemon.nsenter([PY, CLIENT, "http://127.0.0.1:18193/", "300",
-                                         "--keepalive", "--interval", "0.005"]),
+    # the client runs until told to stop, so it goes on well after the scale-down however long that takes
+    stop = tmp_path / "stop-client"
+    p = subprocess.Popen(daemon.nsenter([PY, CLIENT, "http://127.0.0.1:18193/", "5000", "--budget", "60",
+                                         "--keepalive", "--interval", "0.005", "--stop-file", stop]),
                          stdout=subprocess.PIPE, text=True)
-    time.sleep(0.4)
-    a.cli("scale", "web=1").check()
-    out, _ = p.communicate(timeout=90)
+    try:
+        wait_for(lambda: service_metric(daemon, "skiff_service_requests_total", app="dr", service="web") >= 20,
+                 15, 0.05, "the client's requests to arrive")
+        t_scale = time.time()
+        a.cli("scale", "web=1").check()
+        t_scaled = time.time()
+        time.sleep(2)  # more requests after the scale-down
+        stop.touch()
+        out, _ = p.communicate(timeout=90)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     res = json.loads(out)["results"]
-    assert len(res) == 300
     assert not [r for r in res if r[0] != 200], [r for r in res if r[0] != 200][:5]
-    assert res[-1][1] == "dr-web-1"
+    before = {r[1] for r in res if r[4] < t_scale}
+    assert before == {"dr-web-1", "dr-web-2", "dr-web-3"}, before
+    late = [r for r in res if r[4] >= t_scaled + 1.0]
+    assert late, f"no request after the scale-down: {len(res)} in all"
+    assert all(r[1] == "dr-web-1" for r in late), {r[1] for r in late}
 
 
 def test_dns_port_taken_keeps_routes_and_is_retried(daemon, app):
