@@ -609,9 +609,43 @@ def test_down_leaves_nothing(daemon, app):
     assert daemon.api("GET", f"/v1/apps/{a.name}")[0] == 404
 
 
+EVENTS = """\
+services:
+  web:
+    image: IMAGE
+    command: LOOP
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+      timeout: 1s
+      retries: 1
+  flap:
+    image: IMAGE
+    command: ["sh", "-c", "exit 1"]
+    restart: always
+"""
+
+
 def test_events_json(daemon, app):
-    out = daemon.cli("events", "--json").check().out
-    types = {json.loads(ln)["type"] for ln in out.splitlines() if ln.strip()}
+    # every kind of event made here, not left by the tests before
+    a = app("evj", EVENTS)
+    a.up()
+    a.running("web")
+    wait_for(lambda: a.events("restart", "flap"), 20, what="a restart of flap")
+    wait_for(lambda: a.events("health", "web"), 20, what="a health event of web")
+    a.cli("scale", "web=2").check()
+    a.running("web", 2)
+    old = daemon.daemon_pid()
+    os.kill(old, signal.SIGKILL)  # the new skiffd adopts the running replicas
+    wait_for(lambda: not alive(old), 10, what="skiffd dead")
+    wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p), 30, 0.05, "a new skiffd")
+    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 30, 0.05, "new skiffd answering")
+    wait_for(lambda: a.events("adopt", "web"), 20, what="web adopted")
+    a.down()
+    out = daemon.cli("events", "--json", "-p", a.name).check().out
+    evs = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
+    assert evs and all(e["app"] == a.name for e in evs), evs[:5]
+    types = {e["type"] for e in evs}
     assert {"start", "exit", "restart", "health", "scale", "adopt", "delete"} <= types, sorted(types)
 
 
