@@ -493,7 +493,7 @@ services:
     command: ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.1; done"]
   quit:
     image: IMAGE
-    command: ["sh", "-c", "trap 'exit 0' TERM; trap 'exit 7' USR1; while true; do sleep 0.1; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; trap 'exit 7' USR1; echo armed; while true; do sleep 0.1; done"]
 """
 
 
@@ -501,6 +501,8 @@ def test_kill_daemon_keeps_containers(daemon, app):
     a = app("kd", SURVIVE)
     a.up()
     tick, quit_ = a.running("tick"), a.running("quit")
+    # sh as pid 1 ignores a signal it has no trap for: USR1 only once the traps are set
+    wait_for(lambda: "armed" in a.cli("logs", "quit").out, 20, what="quit armed")
     old = daemon.daemon_pid()
     assert old and alive(old)
     os.kill(old, signal.SIGKILL)
