@@ -332,16 +332,16 @@ def test_restart_policies(daemon, app):
     a.up()
     first = a.running("always")
     os.kill(first["pid"], signal.SIGKILL)
-    t0 = time.monotonic()
-    again = a.running("always", not_pid=first["pid"], timeout=2)
-    assert time.monotonic() - t0 < 2
+    again = a.running("always", not_pid=first["pid"], timeout=15)
     assert alive(again["pid"]) and again["restarts"] == 1, again
     ex = [e for e in a.events("exit", "always") if e["attrs"].get("exit_code") == 137]
     assert ex, a.events(service="always")
-    assert a.events("restart", "always")
+    # restarted at once: the first restart has no backoff
+    rst = a.events("restart", "always")
+    assert rst and rst[0]["attrs"]["backoff_ms"] == 0, rst
 
-    r = a.exited("onfail", timeout=5)
-    wait_for(lambda: a.rep("onfail")["restarts"] == 2 and a.rep("onfail")["state"] == "exited", 5,
+    r = a.exited("onfail", timeout=20)
+    wait_for(lambda: a.rep("onfail")["restarts"] == 2 and a.rep("onfail")["state"] == "exited", 20,
              what="onfail: 2 restarts")
     time.sleep(0.5)
     r = a.rep("onfail")
@@ -353,7 +353,7 @@ def test_restart_policies(daemon, app):
     time.sleep(0.3)
     assert a.rep("never")["state"] == "exited" and len(a.events("start", "never")) == 1
 
-    wait_for(lambda: len(a.events("restart", "flap")) >= 4, 5, what="4 restarts of flap")
+    wait_for(lambda: len(a.events("restart", "flap")) >= 4, 20, what="4 restarts of flap")
     backoff = [e["attrs"]["backoff_ms"] for e in a.events("restart", "flap")][:4]
     assert backoff[0] == 0 and all(y > x for x, y in zip(backoff[1:], backoff[2:])) and backoff[1] > 0, backoff
 
@@ -390,8 +390,8 @@ services:
 def test_depends_on(daemon, app):
     a = app("dep", DEPENDS)
     a.up()
-    a.running("b", timeout=10)
-    a.running("c", timeout=10)
+    a.running("b", timeout=30)
+    a.running("c", timeout=30)
     healthy = [e for e in a.events("health", "a") if "healthy" in (e["message"] + json.dumps(e["attrs"]))
                and "unhealthy" not in (e["message"] + json.dumps(e["attrs"]))]
     assert healthy, a.events(service="a")
@@ -429,15 +429,15 @@ def test_health(daemon, app):
     a = app("hl", HEALTH.replace("PORT", str(free_port())))
     a.up()
     first = a.running("hc")
-    wait_for(lambda: a.rep("hc")["health"] == "healthy", 5, 0.1, "hc healthy")
+    wait_for(lambda: a.rep("hc")["health"] == "healthy", 20, 0.1, "hc healthy")
     a.exec("hc", "rm", "/tmp/ready").check()
-    wait_for(lambda: a.rep("hc")["health"] == "unhealthy" or a.rep("hc")["pid"] != first["pid"], 5, 0.05,
+    wait_for(lambda: a.rep("hc")["health"] == "unhealthy" or a.rep("hc")["pid"] != first["pid"], 20, 0.05,
              "hc unhealthy")
-    again = a.running("hc", not_pid=first["pid"], timeout=5)
+    again = a.running("hc", not_pid=first["pid"], timeout=20)
     assert again["restarts"] >= 1
     assert not alive(first["pid"])
     assert any("unhealthy" in (e["message"] + json.dumps(e["attrs"])) for e in a.events("health", "hc"))
-    wait_for(lambda: a.rep("web")["health"] == "healthy", 6, 0.1, "http probe healthy")
+    wait_for(lambda: a.rep("web")["health"] == "healthy", 20, 0.1, "http probe healthy")
 
 
 # ------------------------------------------------------------------ scale, update
@@ -507,19 +507,19 @@ def test_kill_daemon_keeps_containers(daemon, app):
     assert old and alive(old)
     os.kill(old, signal.SIGKILL)
     t_kill = time.time_ns()
-    wait_for(lambda: not alive(old), 3, what="skiffd dead")
+    wait_for(lambda: not alive(old), 10, what="skiffd dead")
     os.kill(quit_["pid"], signal.SIGUSR1)
-    wait_for(lambda: not alive(quit_["pid"]), 3, what="quit replica exited")
+    wait_for(lambda: not alive(quit_["pid"]), 10, what="quit replica exited")
     assert alive(tick["pid"])
-    new = wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p) and p, 4, 0.05,
+    new = wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p) and p, 30, 0.05,
                    "a new skiffd pid")
-    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 5, 0.05, "new skiffd answering")
+    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 30, 0.05, "new skiffd answering")
     t_new = daemon.api("GET", "/v1/info")[1]["started_ns"]
     assert daemon.api("GET", "/v1/info")[1]["pid"] == new
     assert a.rep("tick")["pid"] == tick["pid"] and a.rep("tick")["state"] == "running"
     assert alive(tick["pid"])
     assert a.events("adopt", "tick"), a.events()
-    r = wait_for(lambda: (x := a.rep("quit")) and x["state"] == "exited" and x, 5, what="quit recorded exited")
+    r = wait_for(lambda: (x := a.rep("quit")) and x["state"] == "exited" and x, 20, what="quit recorded exited")
     assert r["exit_code"] == 7, r
     lines = [x for x in daemon.logs(a.name, "?service=tick") if t_kill < x["time_ns"] < t_new]
     assert lines and lines[0]["msg"].startswith("tick"), "no line written while skiffd was down"
@@ -539,16 +539,16 @@ def test_restart_limit_survives_daemon_restart(daemon, app):
     a = app("rl", ONFAIL)
     a.up()
     first = a.running("onfail")
-    second = a.running("onfail", not_pid=first["pid"], timeout=5)
-    assert a.rep("onfail")["restarts"] == 1
+    second = a.running("onfail", not_pid=first["pid"], timeout=20)
+    assert second["restarts"] == 1, second
     old = daemon.daemon_pid()
     os.kill(old, signal.SIGKILL)
-    wait_for(lambda: not alive(old), 3, what="skiffd dead")
-    wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p), 4, 0.05, "a new skiffd")
-    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 5, 0.05, "new skiffd answering")
+    wait_for(lambda: not alive(old), 10, what="skiffd dead")
+    wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p), 30, 0.05, "a new skiffd")
+    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 30, 0.05, "new skiffd answering")
     assert second["pid"] != first["pid"]
     r = wait_for(lambda: (x := a.rep("onfail")) and x["state"] == "exited" and x["restarts"] >= 2 and x,
-                 10, what="onfail exited after its last attempt")
+                 30, what="onfail exited after its last attempt")
     time.sleep(2)  # a third attempt would have started and be running by now
     r = a.rep("onfail")
     assert r["state"] == "exited" and r["restarts"] == 2 and r["exit_code"] == 3, r
