@@ -683,7 +683,16 @@ for port, catalog in enumerate(["catalog", "alias.shop", "from-hosts", "liar", "
                                 "silent", "nope", "127.0.0.1"], start=9001):
     procs.append(subprocess.Popen([gateway], stdout=subprocess.DEVNULL, env={
         "PORT": str(port), "ADDR": "127.0.0.1", "CATALOG": f"{catalog}:8081", "TIMEOUT_MS": "500"}))
-time.sleep(0.5)
+for port in [8081] + list(range(9001, 9009)):  # each one listening (10 s)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 for port, catalog in enumerate(["catalog", "alias.shop", "from-hosts", "liar", "other-id",
                                 "silent", "nope", "127.0.0.1"], start=9001):
     t0 = time.monotonic()
