@@ -421,7 +421,8 @@ static void test_restart(void **state)
 	struct rec r[4];
 	int p[2], fd;
 
-	keeper_start(f, "idle", 300 * MS, true);
+	/* a restart delay long enough to see the daemon down on a loaded machine */
+	keeper_start(f, "idle", 2000 * MS, true);
 	fd = client(f);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	assert_int_equal(sk_keeper_send_log(fd, "c", log, 0, 0, p[0], -1, NULL), 0);
@@ -435,7 +436,7 @@ static void test_restart(void **state)
 	assert_int_equal(wait_log(log, r, 4, 1), 1);
 	assert_string_equal(r[0].msg, "while down");
 	assert_int_equal(daemon_pids(f, pids, 4), 1);
-	for (int i = 0; i < 500 && daemon_pids(f, pids, 4) < 2; i++)
+	for (int i = 0; i < 1000 && daemon_pids(f, pids, 4) < 2; i++)
 		usleep(10 * 1000);
 	assert_int_equal(daemon_pids(f, pids, 4), 2);
 	assert_int_not_equal(pids[0], pids[1]);
