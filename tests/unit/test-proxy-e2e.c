@@ -67,12 +67,26 @@ static int listen_any(int *ret_port)
 	return fd;
 }
 
+/* A port nothing listens on, never one this process got before: the kernel may
+ * hand out a closed port again, and two listeners of one test must differ. */
 static int free_port(void)
 {
-	int port, fd = listen_any(&port);
+	static int given[256];
+	static size_t n_given;
 
-	close(fd);
-	return port;
+	for (;;) {
+		int port, fd = listen_any(&port);
+		bool seen = false;
+
+		close(fd);
+		for (size_t i = 0; i < n_given; i++)
+			seen = seen || given[i] == port;
+		if (seen)
+			continue;
+		if (n_given < SK_ELEMENTSOF(given))
+			given[n_given++] = port;
+		return port;
+	}
 }
 
 /* The tunnel's echo: the bytes back, upper-cased (so they went through here). */
