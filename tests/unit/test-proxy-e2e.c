@@ -665,8 +665,9 @@ static void test_fallback_faults_bulkhead(void **state)
 	/* bulkhead: one request hangs in flight, the next is refused at once */
 	fd = client(pb);
 	send_str(fd, GET);
-	for (int i = 0; i < 100 && h->requests == 0; i++)
+	for (int i = 0; i < 500 && h->requests == 0; i++)
 		usleep(10000);
+	assert_int_equal(h->requests, 1);
 	r = get(pb, GET);
 	assert_int_equal(r.status, 503);
 	close(fd);
