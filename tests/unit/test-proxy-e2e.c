@@ -1086,14 +1086,22 @@ static void test_republish(void **state)
 	assert_non_null(strstr(r.head, "x-skiff-upstream: a"));
 	assert_true(refused(l2));
 	publish(p, c2);
-	usleep(50000);
-	send_str(fd, GET);
-	read_resp(fd, &r, false);
+	/* the workers take the new config asynchronously: the kept connection follows it (5 s) */
+	for (int i = 0; i < 500; i++) {
+		send_str(fd, GET);
+		read_resp(fd, &r, false);
+		assert_int_equal(r.status, 200);
+		if (strstr(r.head, "x-skiff-upstream: b"))
+			break;
+		usleep(10000);
+	}
 	assert_non_null(strstr(r.head, "x-skiff-upstream: b"));
 	r = get(l2, GET);
 	assert_non_null(strstr(r.head, "x-skiff-upstream: b"));
 	publish(p, c3);
-	usleep(50000);
+	/* l1 closes once every worker has let go of the old config (5 s) */
+	for (int i = 0; i < 500 && !refused(l1); i++)
+		usleep(10000);
 	assert_true(refused(l1));
 	/* the kept connection's listener is gone: answered 503, then closed */
 	send_str(fd, GET);
