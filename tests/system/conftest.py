@@ -606,14 +606,26 @@ class Tracker:
                     with contextlib.suppress(OSError):
                         os.kill(pid, signal.SIGKILL)
         needle = f"/{CGROUP_PARENT}/{cid}"
-        for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
-            cg = read(f"/proc/{pid}/cgroup", "")
-            if any(line.split(":", 2)[-1] == needle or line.split(":", 2)[-1].startswith(needle + "/")
-                   for line in cg.splitlines()):
-                problems.append(f"process {pid} still in cgroup {needle}")
-                if cleanup:
-                    with contextlib.suppress(OSError):
-                        os.kill(int(pid), signal.SIGKILL)
+
+        def in_cgroup():
+            """The live processes in the container's cgroup (a zombie waiting
+            to be reaped by its parent still shows its cgroup: not counted)."""
+            found = []
+            for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+                cg = read(f"/proc/{pid}/cgroup", "")
+                if any(line.split(":", 2)[-1] == needle or line.split(":", 2)[-1].startswith(needle + "/")
+                       for line in cg.splitlines()):
+                    stat = read(f"/proc/{pid}/stat", "")
+                    if stat and stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X"):
+                        found.append(pid)
+            return found
+        with contextlib.suppress(pytest.fail.Exception):
+            wait_for(lambda: not in_cgroup(), 3, what=f"cgroup {needle} to empty")
+        for pid in in_cgroup():
+            problems.append(f"process {pid} still in cgroup {needle}")
+            if cleanup:
+                with contextlib.suppress(OSError):
+                    os.kill(int(pid), signal.SIGKILL)
         for mnt, _, _ in cgroup_mounts():
             p = os.path.join(mnt, CGROUP_PARENT, cid)
             if os.path.exists(p):

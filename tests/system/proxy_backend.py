@@ -12,8 +12,11 @@ so a test can change it while the backend runs):
   fail        500 for every request
   failn:N     500 for the first N requests, then as ok
   slow:MS     waits MS milliseconds, then as ok
+  hold:MS     waits MS milliseconds or until the mode is changed (--state),
+              whichever comes first, then as ok (a test holds requests in
+              flight for as long as it needs them, then lets them go)
   close       reads the request, closes the connection without a response
-Paths, served in modes ok / failn (after N) / slow:
+Paths, served in modes ok / failn (after N) / slow / hold:
   /echo           200, JSON: id, method, target, headers (a list of pairs in
                   the order received), body_len, body_sha256, body (the first
                   4 KiB, latin-1)
@@ -242,6 +245,10 @@ class Backend:
         """Answers one request; False if the connection must be dropped."""
         if mode.startswith("slow:"):
             time.sleep(int(mode[5:]) / 1000)
+        elif mode.startswith("hold:"):
+            end = time.monotonic() + int(mode[5:]) / 1000
+            while time.monotonic() < end and self.mode() == mode:
+                time.sleep(0.02)
         path, _, query = target.partition("?")
         q = dict(p.partition("=")[::2] for p in query.split("&") if p)
         if path.startswith("/delay/"):

@@ -7,6 +7,7 @@ resolved environment) and what it prints.  Needs no root and starts no
 container; the whole file runs in a few seconds."""
 import json
 import os
+import select
 import shutil
 import signal
 import socketserver
@@ -243,12 +244,18 @@ def test_up_attached_follows_logs_and_stops_on_sigint(skiffd, project):
     skiffd.routes[("POST", "/v1/apps/myshop/stop")] = (200, {"stopped": 3})
     e = {"PATH": os.environ.get("PATH", ""), "HOME": "/root", "SKIFF_SOCK": skiffd.sock}
     p = subprocess.Popen([SKIFF, "up"], cwd=project, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 5
-    while not skiffd.sent("GET", "/v1/apps/myshop/logs") and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.2)
+    # SIGINT once the followed line is printed (the reader and its handler are set up by then)
+    seen, deadline = b"", time.monotonic() + 5
+    while b"hello" not in seen and time.monotonic() < deadline:
+        if select.select([p.stdout], [], [], 0.1)[0]:
+            chunk = os.read(p.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            seen += chunk
+    assert b"hello" in seen, f"no log line from skiff up: {seen!r}"
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=5)
+    out = seen.decode() + out
     assert p.returncode == 0, err
     assert "web-1  | hello" in out
     (logs,) = skiffd.sent("GET", "/v1/apps/myshop/logs")

@@ -231,7 +231,7 @@ services:
     image: IMAGE
     command: ["sh", "-c", "trap 'echo got USR1; exit 0' USR1; echo armed; while true; do sleep 0.1; done"]
     stop_signal: SIGUSR1
-    stop_grace_period: 10s
+    stop_grace_period: 30s
   deaf:
     image: IMAGE
     command: ["sh", "-c", "trap '' TERM; echo deaf; while true; do sleep 0.1; done"]
@@ -247,14 +247,14 @@ def test_stop_signal_and_grace_period(daemon, app):
     wait_for(lambda: "armed" in a.cli("logs", "trap").out, 5, what="trap armed")
     t0 = time.monotonic()
     a.cli("stop", "trap").check()
-    assert time.monotonic() - t0 < 5
+    assert time.monotonic() - t0 < 20  # well before the 30 s grace period: the signal stopped it
     r = a.rep("trap")
     assert r["state"] == "exited" and r["exit_code"] == 0, r
     assert "got USR1" in a.cli("logs", "trap").check().out
     t0 = time.monotonic()
     a.cli("stop", "deaf").check()
     took = time.monotonic() - t0
-    assert 1.0 <= took < 5, took
+    assert 1.0 <= took < 8, took  # its 1 s grace period, not the default 10 s
     r = a.rep("deaf")
     assert r["state"] == "exited" and r["exit_code"] == 137, r
     assert not alive(deaf["pid"])
@@ -332,16 +332,16 @@ def test_restart_policies(daemon, app):
     a.up()
     first = a.running("always")
     os.kill(first["pid"], signal.SIGKILL)
-    t0 = time.monotonic()
-    again = a.running("always", not_pid=first["pid"], timeout=2)
-    assert time.monotonic() - t0 < 2
+    again = a.running("always", not_pid=first["pid"], timeout=15)
     assert alive(again["pid"]) and again["restarts"] == 1, again
     ex = [e for e in a.events("exit", "always") if e["attrs"].get("exit_code") == 137]
     assert ex, a.events(service="always")
-    assert a.events("restart", "always")
+    # restarted at once: the first restart has no backoff
+    rst = a.events("restart", "always")
+    assert rst and rst[0]["attrs"]["backoff_ms"] == 0, rst
 
-    r = a.exited("onfail", timeout=5)
-    wait_for(lambda: a.rep("onfail")["restarts"] == 2 and a.rep("onfail")["state"] == "exited", 5,
+    r = a.exited("onfail", timeout=20)
+    wait_for(lambda: a.rep("onfail")["restarts"] == 2 and a.rep("onfail")["state"] == "exited", 20,
              what="onfail: 2 restarts")
     time.sleep(0.5)
     r = a.rep("onfail")
@@ -353,7 +353,7 @@ def test_restart_policies(daemon, app):
     time.sleep(0.3)
     assert a.rep("never")["state"] == "exited" and len(a.events("start", "never")) == 1
 
-    wait_for(lambda: len(a.events("restart", "flap")) >= 4, 5, what="4 restarts of flap")
+    wait_for(lambda: len(a.events("restart", "flap")) >= 4, 20, what="4 restarts of flap")
     backoff = [e["attrs"]["backoff_ms"] for e in a.events("restart", "flap")][:4]
     assert backoff[0] == 0 and all(y > x for x, y in zip(backoff[1:], backoff[2:])) and backoff[1] > 0, backoff
 
@@ -390,8 +390,8 @@ services:
 def test_depends_on(daemon, app):
     a = app("dep", DEPENDS)
     a.up()
-    a.running("b", timeout=10)
-    a.running("c", timeout=10)
+    a.running("b", timeout=30)
+    a.running("c", timeout=30)
     healthy = [e for e in a.events("health", "a") if "healthy" in (e["message"] + json.dumps(e["attrs"]))
                and "unhealthy" not in (e["message"] + json.dumps(e["attrs"]))]
     assert healthy, a.events(service="a")
@@ -429,15 +429,15 @@ def test_health(daemon, app):
     a = app("hl", HEALTH.replace("PORT", str(free_port())))
     a.up()
     first = a.running("hc")
-    wait_for(lambda: a.rep("hc")["health"] == "healthy", 5, 0.1, "hc healthy")
+    wait_for(lambda: a.rep("hc")["health"] == "healthy", 20, 0.1, "hc healthy")
     a.exec("hc", "rm", "/tmp/ready").check()
-    wait_for(lambda: a.rep("hc")["health"] == "unhealthy" or a.rep("hc")["pid"] != first["pid"], 5, 0.05,
+    wait_for(lambda: a.rep("hc")["health"] == "unhealthy" or a.rep("hc")["pid"] != first["pid"], 20, 0.05,
              "hc unhealthy")
-    again = a.running("hc", not_pid=first["pid"], timeout=5)
+    again = a.running("hc", not_pid=first["pid"], timeout=20)
     assert again["restarts"] >= 1
     assert not alive(first["pid"])
     assert any("unhealthy" in (e["message"] + json.dumps(e["attrs"])) for e in a.events("health", "hc"))
-    wait_for(lambda: a.rep("web")["health"] == "healthy", 6, 0.1, "http probe healthy")
+    wait_for(lambda: a.rep("web")["health"] == "healthy", 20, 0.1, "http probe healthy")
 
 
 # ------------------------------------------------------------------ scale, update
@@ -493,7 +493,7 @@ services:
     command: ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do i=$$((i+1)); echo tick $$i; sleep 0.1; done"]
   quit:
     image: IMAGE
-    command: ["sh", "-c", "trap 'exit 0' TERM; trap 'exit 7' USR1; while true; do sleep 0.1; done"]
+    command: ["sh", "-c", "trap 'exit 0' TERM; trap 'exit 7' USR1; echo armed; while true; do sleep 0.1; done"]
 """
 
 
@@ -501,23 +501,25 @@ def test_kill_daemon_keeps_containers(daemon, app):
     a = app("kd", SURVIVE)
     a.up()
     tick, quit_ = a.running("tick"), a.running("quit")
+    # sh as pid 1 ignores a signal it has no trap for: USR1 only once the traps are set
+    wait_for(lambda: "armed" in a.cli("logs", "quit").out, 20, what="quit armed")
     old = daemon.daemon_pid()
     assert old and alive(old)
     os.kill(old, signal.SIGKILL)
     t_kill = time.time_ns()
-    wait_for(lambda: not alive(old), 3, what="skiffd dead")
+    wait_for(lambda: not alive(old), 10, what="skiffd dead")
     os.kill(quit_["pid"], signal.SIGUSR1)
-    wait_for(lambda: not alive(quit_["pid"]), 3, what="quit replica exited")
+    wait_for(lambda: not alive(quit_["pid"]), 10, what="quit replica exited")
     assert alive(tick["pid"])
-    new = wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p) and p, 4, 0.05,
+    new = wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p) and p, 30, 0.05,
                    "a new skiffd pid")
-    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 5, 0.05, "new skiffd answering")
+    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 30, 0.05, "new skiffd answering")
     t_new = daemon.api("GET", "/v1/info")[1]["started_ns"]
     assert daemon.api("GET", "/v1/info")[1]["pid"] == new
     assert a.rep("tick")["pid"] == tick["pid"] and a.rep("tick")["state"] == "running"
     assert alive(tick["pid"])
     assert a.events("adopt", "tick"), a.events()
-    r = wait_for(lambda: (x := a.rep("quit")) and x["state"] == "exited" and x, 5, what="quit recorded exited")
+    r = wait_for(lambda: (x := a.rep("quit")) and x["state"] == "exited" and x, 20, what="quit recorded exited")
     assert r["exit_code"] == 7, r
     lines = [x for x in daemon.logs(a.name, "?service=tick") if t_kill < x["time_ns"] < t_new]
     assert lines and lines[0]["msg"].startswith("tick"), "no line written while skiffd was down"
@@ -537,16 +539,16 @@ def test_restart_limit_survives_daemon_restart(daemon, app):
     a = app("rl", ONFAIL)
     a.up()
     first = a.running("onfail")
-    second = a.running("onfail", not_pid=first["pid"], timeout=5)
-    assert a.rep("onfail")["restarts"] == 1
+    second = a.running("onfail", not_pid=first["pid"], timeout=20)
+    assert second["restarts"] == 1, second
     old = daemon.daemon_pid()
     os.kill(old, signal.SIGKILL)
-    wait_for(lambda: not alive(old), 3, what="skiffd dead")
-    wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p), 4, 0.05, "a new skiffd")
-    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 5, 0.05, "new skiffd answering")
+    wait_for(lambda: not alive(old), 10, what="skiffd dead")
+    wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p), 30, 0.05, "a new skiffd")
+    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 30, 0.05, "new skiffd answering")
     assert second["pid"] != first["pid"]
     r = wait_for(lambda: (x := a.rep("onfail")) and x["state"] == "exited" and x["restarts"] >= 2 and x,
-                 10, what="onfail exited after its last attempt")
+                 30, what="onfail exited after its last attempt")
     time.sleep(2)  # a third attempt would have started and be running by now
     r = a.rep("onfail")
     assert r["state"] == "exited" and r["restarts"] == 2 and r["exit_code"] == 3, r
@@ -609,9 +611,43 @@ def test_down_leaves_nothing(daemon, app):
     assert daemon.api("GET", f"/v1/apps/{a.name}")[0] == 404
 
 
+EVENTS = """\
+services:
+  web:
+    image: IMAGE
+    command: LOOP
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 1s
+      timeout: 1s
+      retries: 1
+  flap:
+    image: IMAGE
+    command: ["sh", "-c", "exit 1"]
+    restart: always
+"""
+
+
 def test_events_json(daemon, app):
-    out = daemon.cli("events", "--json").check().out
-    types = {json.loads(ln)["type"] for ln in out.splitlines() if ln.strip()}
+    # every kind of event made here, not left by the tests before
+    a = app("evj", EVENTS)
+    a.up()
+    a.running("web")
+    wait_for(lambda: a.events("restart", "flap"), 20, what="a restart of flap")
+    wait_for(lambda: a.events("health", "web"), 20, what="a health event of web")
+    a.cli("scale", "web=2").check()
+    a.running("web", 2)
+    old = daemon.daemon_pid()
+    os.kill(old, signal.SIGKILL)  # the new skiffd adopts the running replicas
+    wait_for(lambda: not alive(old), 10, what="skiffd dead")
+    wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p), 30, 0.05, "a new skiffd")
+    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 30, 0.05, "new skiffd answering")
+    wait_for(lambda: a.events("adopt", "web"), 20, what="web adopted")
+    a.down()
+    out = daemon.cli("events", "--json", "-p", a.name).check().out
+    evs = [json.loads(ln) for ln in out.splitlines() if ln.strip()]
+    assert evs and all(e["app"] == a.name for e in evs), evs[:5]
+    types = {e["type"] for e in evs}
     assert {"start", "exit", "restart", "health", "scale", "adopt", "delete"} <= types, sorted(types)
 
 

@@ -50,7 +50,8 @@ def test_create_start_state_stop(bundle, state_root):
     st = bundle.state()
     assert st["status"] == "running"
     assert st["pid"] == pid
-    assert read(f"/proc/{pid}/cmdline").split("\0")[0] == "sleep"
+    # the shell execs sleep after the echo: not necessarily done yet
+    wait_for(lambda: read(f"/proc/{pid}/cmdline").split("\0")[0] == "sleep", 5, what="init to exec sleep")
 
     bundle.kill("KILL")
     bundle.wait_status("stopped")
@@ -195,7 +196,8 @@ def test_ps_json(bundle):
     pids = json.loads(bundle.rt("ps", "--format", "json", bundle.id).check().out)
     assert st["pid"] in pids
     other = [p for p in pids if p != st["pid"]][0]
-    assert read(f"/proc/{other}/cmdline").split("\0")[:2] == ["sleep", "301"]
+    wait_for(lambda: read(f"/proc/{other}/cmdline").split("\0")[:2] == ["sleep", "301"], 5,
+             what="the background child to exec sleep 301")
 
 
 def freezer_state(b):
@@ -296,8 +298,8 @@ def test_run_detached(bundle):
     assert time.monotonic() - t < 10
     st = bundle.state()
     assert st["status"] == "running"
-    assert read(f"/proc/{st['pid']}/cmdline").split("\0")[0] == "sleep"
     wait_output(bundle, "detached")
+    wait_for(lambda: read(f"/proc/{st['pid']}/cmdline").split("\0")[0] == "sleep", 5, what="init to exec sleep")
 
 
 def test_pid_file(bundle):

@@ -428,7 +428,7 @@ def test_least_request_prefers_the_fast_endpoints(lab):
     all_ok(out, 150)
     counts = upstreams(out)
     # round robin would give the slow one 50
-    assert counts.get("lr-slow", 0) <= 20, counts
+    assert counts.get("lr-slow", 0) <= 30, counts
 
 
 # ============================================================= connections
@@ -596,7 +596,7 @@ def test_expect_100_continue(lab):
 
 
 def test_expect_100_continue_rejected_by_the_bulkhead_gets_no_100(lab):
-    b = lab.backend("exp-slow", mode="slow:1500")
+    b = lab.backend("exp-slow", mode="hold:10000")  # held until set_mode below
     p = simple(lab, [b], policy={"max_concurrent": 1})
     hold = lab.client_bg(p.addr, n=1)
     wait_for(lambda: len(b.requests()) == 1, timeout=5, what="the first request to arrive")
@@ -604,6 +604,7 @@ def test_expect_100_continue_rejected_by_the_bulkhead_gets_no_100(lab):
     r = out["results"][0]
     assert r["status"] == 503 and not r.get("interim"), r
     assert len(b.requests()) == 1
+    b.set_mode("ok")  # lets the held request go
     assert statuses(hold.result()) == [200]
 
 
@@ -813,21 +814,21 @@ def test_backend_killed_during_load_loses_no_idempotent_request(lab):
 
 
 def test_per_try_timeout_gives_504(lab):
-    b = lab.backend("to-slow", mode="slow:2000")
+    b = lab.backend("to-slow", mode="slow:10000")
     p = simple(lab, [b], policy={"try_timeout": "200ms"})
     r = lab.client(p.addr)["results"][0]
-    assert r["status"] == 504 and 0.15 < r["latency"] < 1.5, r
+    assert r["status"] == 504 and 0.15 < r["latency"] < 5, r
 
 
 def test_total_timeout_gives_504(lab):
-    b = lab.backend("tt-slow", mode="slow:2000")
+    b = lab.backend("tt-slow", mode="slow:10000")
     p = simple(lab, [b], policy={"total_timeout": "300ms"})
     r = lab.client(p.addr)["results"][0]
-    assert r["status"] == 504 and 0.25 < r["latency"] < 1.5, r
+    assert r["status"] == 504 and 0.25 < r["latency"] < 5, r
 
 
 def test_per_try_timeout_retries_to_a_fast_endpoint(lab):
-    slow = lab.backend("tr-slow", mode="slow:2000")
+    slow = lab.backend("tr-slow", mode="slow:10000")
     fast = lab.backend("tr-fast")
     p = simple(lab, [slow, fast], policy={"try_timeout": "200ms", "retry_attempts": 1,
                                           "retry_on": ["timeout"], "retry_backoff": "1ms",
@@ -835,7 +836,7 @@ def test_per_try_timeout_retries_to_a_fast_endpoint(lab):
     out = lab.client(p.addr, n=6, keepalive=True)
     all_ok(out, 6)
     assert upstreams(out) == {"tr-fast": 6}
-    assert all(r["latency"] < 1.2 for r in out["results"]), [r["latency"] for r in out["results"]]
+    assert all(r["latency"] < 5 for r in out["results"]), [r["latency"] for r in out["results"]]
     assert len(slow.requests()) >= 1  # first tries went there too
 
 
@@ -870,7 +871,8 @@ def test_reset_before_the_response_is_retried_for_get_only(lab):
 def test_outlier_ejection_and_return(lab):
     bad = lab.backend("oe-bad", mode="fail")
     good = lab.backend("oe-good")
-    p = simple(lab, [bad, good], policy={"outlier_consecutive_5xx": 3, "outlier_base_ejection": "2s",
+    # the ejection (8 s) is long enough for the window below to fall inside it on a loaded machine
+    p = simple(lab, [bad, good], policy={"outlier_consecutive_5xx": 3, "outlier_base_ejection": "8s",
                                          "outlier_max_ejection_percent": 50})
     t0 = time.monotonic()
     out = lab.client(p.addr, n=20, keepalive=True)
@@ -879,12 +881,15 @@ def test_outlier_ejection_and_return(lab):
     assert len(bad.requests()) == 3
     bad.set_mode("ok")  # healthy again, but still ejected
     out = lab.client(p.addr, n=40, keepalive=True, interval_ms=20, deadline=1.0)
-    assert time.monotonic() - t0 < 1.9, "too slow to observe the ejection window"
     assert upstreams(out) == {"oe-good": len(out["results"])}, upstreams(out)
     assert len(bad.requests()) == 3, "an ejected endpoint got requests"
-    wait_for(lambda: msum(get_metrics(p), "skiff_service_ejections_total", service="web") >= 1, timeout=3,
+    wait_for(lambda: msum(get_metrics(p), "skiff_service_ejections_total", service="web") >= 1, timeout=10,
              what="skiff_service_ejections_total to move")
-    time.sleep(max(0.0, t0 + 2.6 - time.monotonic()))
+    assert len(bad.requests()) == 3, "an ejected endpoint got requests"
+    # it comes back once the ejection is over (not before: it began after t0)
+    wait_for(lambda: "oe-bad" in upstreams(lab.client(p.addr, n=4, keepalive=True)), timeout=20, interval=0.2,
+             what="oe-bad to answer again after its ejection")
+    assert time.monotonic() - t0 >= 7.5, "oe-bad came back before its 8 s ejection was over"
     out = lab.client(p.addr, n=20, keepalive=True)
     all_ok(out, 20)
     assert upstreams(out).get("oe-bad", 0) >= 7, upstreams(out)
@@ -920,12 +925,14 @@ def test_consecutive_connect_failures_eject(lab):
 # ============================================================= bulkhead
 
 def test_bulkhead_rejects_the_third_concurrent_request_at_once(lab):
-    b = lab.backend("bh", mode="slow:1500")
+    b = lab.backend("bh", mode="hold:10000")  # held until set_mode below
     p = simple(lab, [b], policy={"max_concurrent": 2})
     held = lab.client_bg(p.addr, n=2, concurrency=2)
     wait_for(lambda: len(b.requests()) == 2, timeout=5, what="two requests in flight")
     r = lab.client(p.addr)["results"][0]
-    assert r["status"] == 503 and r["latency"] < 0.2, r
+    # at once: well before the held requests end
+    assert r["status"] == 503 and r["latency"] < 1.0, r
+    b.set_mode("ok")  # lets the two held requests go
     assert statuses(held.result()) == [200, 200]
     assert len(b.requests()) == 2
     # freed again
@@ -938,9 +945,10 @@ def test_tcp_bulkhead_closes_the_extra_connection(lab):
     e = lab.backend("tcp-bh", tcp=True)
     p = simple(lab, [e], policy={"mode": "tcp", "max_concurrent": 1})
     # the first connection stays open (an echo of 1 byte, then idle); the second is closed at once
-    hold = lab.client_bg(p.addr, raw=b"x", idle=2.0)
+    # (the holder's idle outlasts starting the second client on a loaded machine)
+    hold = lab.client_bg(p.addr, raw=b"x", idle=10.0)
     wait_for(lambda: len(e.requests()) == 1, timeout=5, what="the first connection to reach the echo")
-    out = lab.client(p.addr, raw=b"y", idle=1.0)
+    out = lab.client(p.addr, raw=b"y", idle=3.0)
     assert out["closed"] and out["raw"] == "", out
     assert hold.result()["raw"] == "x"
     assert len(e.requests()) == 1
@@ -997,7 +1005,7 @@ def test_fault_abort_fraction_and_reload_without_fault(lab):
     st = statuses(out)
     assert set(st) <= {200, 503} and len(st) == 400, set(st)
     frac = st.count(503) / 400
-    assert 0.22 <= frac <= 0.38, frac
+    assert 0.18 <= frac <= 0.42, frac  # 30 % of 400: sigma 2.3 %, this is about 5 sigma
     assert len(b.requests()) == st.count(200), "an aborted request reached the endpoint"
     wait_for(lambda: msum(get_metrics(p), "skiff_service_faults_total", kind="abort") == st.count(503),
              timeout=3, what="skiff_service_faults_total{kind=abort} to count the aborts")
@@ -1012,10 +1020,14 @@ def test_fault_abort_fraction_and_reload_without_fault(lab):
 def test_fault_delay_fraction(lab):
     b = lab.backend("fd")
     p = simple(lab, [b], fault={"delay": "100ms", "delay_percent": 50})
-    out = lab.client(p.addr, n=80, concurrency=8, keepalive=True)
-    all_ok(out, 80)
-    slow = sum(r["latency"] >= 0.1 for r in out["results"])
-    assert 0.3 <= slow / 80 <= 0.7, f"{slow} of 80 delayed"
+    out = lab.client(p.addr, n=200, concurrency=8, keepalive=True)
+    all_ok(out, 200)
+    # the proxy counts the delays it injects (latency alone cannot tell them on a loaded machine)
+    delayed = msum(get_metrics(p), "skiff_service_faults_total", service="web", kind="delay")
+    assert 0.3 <= delayed / 200 <= 0.7, f"{delayed} of 200 delayed"
+    # and each of them really waited: at least as many requests took >= 100 ms
+    slow = sum(r["latency"] >= 0.099 for r in out["results"])
+    assert slow >= delayed, f"{delayed} delays counted, only {slow} requests took >= 100 ms"
 
 
 # ============================================================= TCP
@@ -1156,11 +1168,11 @@ def test_listener_address_in_use_is_an_error(lab, netns):
 def test_idle_client_connection_is_closed(lab):
     b = lab.backend("idle")
     p = simple(lab, [b], policy={"idle_timeout": "300ms"})
-    t0 = time.monotonic()
-    out = lab.client(p.addr, raw=b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", idle=3)
-    took = time.monotonic() - t0
+    out = lab.client(p.addr, raw=b"GET / HTTP/1.1\r\nHost: t\r\n\r\n", idle=10)
+    # the client's own time on the connection (not starting python under nsenter); the default is 60 s
+    took = out["elapsed"]
     assert [r["status"] for r in out["responses"]] == [200] and out["closed"], out
-    assert took < 2.5, f"the idle connection lived {took:.1f}s"
+    assert took < 5, f"the idle connection lived {took:.1f}s"
 
 
 def test_reload_adds_and_removes_endpoints(lab):

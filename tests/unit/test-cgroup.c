@@ -643,7 +643,8 @@ static void test_freeze(void **state)
 		fail_msg("thaw: %s", err->msg);
 	assert_int_equal(sk_cgroup_is_frozen(cg, &frozen, &err), 0);
 	assert_false(frozen);
-	sleep_ms(50);
+	for (int i = 0; i < 5000 && *counter == b; i++) /* it runs again (5 s) */
+		sleep_ms(1);
 	assert_true(*counter != b);
 	/* destroy a frozen cgroup: it must thaw to let SIGKILL through */
 	assert_int_equal(sk_cgroup_freeze(cg, true, &err), 0);
@@ -722,7 +723,8 @@ static void test_stats(void **state)
 	pid = spawn(touch_memory, NULL, &gofd);
 	enter_ok(cg, pid);
 	go(gofd);
-	for (int i = 0; i < 200; i++) {
+	/* 10 s: the child may get little CPU on a loaded machine */
+	for (int i = 0; i < 1000; i++) {
 		assert_int_equal(sk_cgroup_stats(cg, &s, &err), 0);
 		if (s.cpu_usage_ns >= 50000000ull && s.memory_usage >= (8u << 20))
 			break;

@@ -351,6 +351,19 @@ static char *comm_of(pid_t pid)
 	return s;
 }
 
+/* The process's comm once it is `want` (it execs after the start returned), or after 5 s. */
+static char *comm_when(pid_t pid, const char *want)
+{
+	char *s = comm_of(pid);
+
+	for (int i = 0; i < 500 && strcmp(s, want) != 0; i++) {
+		free(s);
+		usleep(10000);
+		s = comm_of(pid);
+	}
+	return s;
+}
+
 /* ---- the lifecycle ---- */
 
 static void test_lifecycle(void **state)
@@ -398,7 +411,7 @@ static void test_lifecycle(void **state)
 		fail_msg("start: %s", err->msg);
 	assert_int_equal(status_of(f, "life"), SK_STATUS_RUNNING);
 	assert_int_equal(access(fifo, F_OK), -1);
-	_cleanup_free_ char *comm = comm_of(st->pid);
+	_cleanup_free_ char *comm = comm_when(st->pid, "sleep");
 	assert_string_equal(comm, "sleep");
 
 	/* a second start, a delete without force: refused, nothing changes */
@@ -854,7 +867,7 @@ static void test_run_detach(void **state)
 	_cleanup_(sk_state_freep) struct sk_state *st = load_ok(f, "bg");
 	/* no fifo: running at once */
 	assert_int_equal(sk_state_status(st), SK_STATUS_RUNNING);
-	_cleanup_free_ char *comm = comm_of(st->pid);
+	_cleanup_free_ char *comm = comm_when(st->pid, "sleep");
 	assert_string_equal(comm, "sleep");
 	assert_int_equal(sk_container_kill(&f->rt, "bg", SIGKILL, false, NULL), 0);
 	assert_int_equal(waitpid(st->pid, NULL, 0), st->pid);

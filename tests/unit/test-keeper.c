@@ -2,8 +2,8 @@
 /*
  * test-keeper.c - the keeper with real processes: a forked child runs
  * sk_keeper_run() and this test is its client.  The "daemon" is this very
- * binary run as `test-keeper daemon DIR MODE`: it appends its pid to
- * DIR/daemons, records how many fds it inherited, optionally leaves two
+ * binary run as `test-keeper daemon DIR MODE`: it appends its pid and start
+ * time (CLOCK_MONOTONIC ns) to DIR/daemons, records how many fds it inherited, optionally leaves two
  * orphans behind (one exits 7, one is killed), and exits 0 on SIGTERM.
  * Covered: log pipes to CRI files (also while the daemon is down, and at
  * shutdown), exits of orphans until acknowledged, restart after kill -9,
@@ -98,7 +98,7 @@ static int fake_daemon(const char *dir, const char *mode)
 	if (strcmp(mode, "orphans") == 0)
 		leave_orphans(dir);
 	free(line);
-	line = sk_asprintf("%d\n", getpid());
+	line = sk_asprintf("%d %llu\n", getpid(), (unsigned long long)sk_now_ns());
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0 || sk_write_all(fd, line, strlen(line)) < 0)
 		return 1;
@@ -138,6 +138,22 @@ static size_t daemon_pids(struct fixture *f, pid_t *pids, size_t max)
 		return 0;
 	for (char *t = strtok_r(buf, "\n", &save); t && n < max; t = strtok_r(NULL, "\n", &save))
 		pids[n++] = atoi(t);
+	return n;
+}
+
+/* The start times (CLOCK_MONOTONIC ns) in DIR/daemons, in start order; returns how many. */
+static size_t daemon_starts(struct fixture *f, uint64_t *ns, size_t max)
+{
+	_cleanup_free_ char *path = sk_path_join(f->dir, "daemons"), *buf = NULL;
+	size_t n = 0;
+	char *save = NULL, *sp;
+
+	if (sk_read_file(path, &buf, NULL) < 0)
+		return 0;
+	for (char *t = strtok_r(buf, "\n", &save); t && n < max; t = strtok_r(NULL, "\n", &save)) {
+		sp = strchr(t, ' ');
+		ns[n++] = sp ? strtoull(sp + 1, NULL, 10) : 0;
+	}
 	return n;
 }
 
@@ -421,7 +437,8 @@ static void test_restart(void **state)
 	struct rec r[4];
 	int p[2], fd;
 
-	keeper_start(f, "idle", 300 * MS, true);
+	/* a restart delay long enough to see the daemon down on a loaded machine */
+	keeper_start(f, "idle", 2000 * MS, true);
 	fd = client(f);
 	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
 	assert_int_equal(sk_keeper_send_log(fd, "c", log, 0, 0, p[0], -1, NULL), 0);
@@ -435,7 +452,7 @@ static void test_restart(void **state)
 	assert_int_equal(wait_log(log, r, 4, 1), 1);
 	assert_string_equal(r[0].msg, "while down");
 	assert_int_equal(daemon_pids(f, pids, 4), 1);
-	for (int i = 0; i < 500 && daemon_pids(f, pids, 4) < 2; i++)
+	for (int i = 0; i < 1000 && daemon_pids(f, pids, 4) < 2; i++)
 		usleep(10 * 1000);
 	assert_int_equal(daemon_pids(f, pids, 4), 2);
 	assert_int_not_equal(pids[0], pids[1]);
@@ -459,15 +476,21 @@ static void test_restart(void **state)
 static void test_backoff(void **state)
 {
 	struct fixture *f = *state;
+	uint64_t t[16];
 	pid_t pids[16];
 	size_t n;
 	int r;
 
-	/* a daemon dying at once is restarted after 100, 200, 400, 800 ms...: 4 starts in 1 s */
+	/* a daemon dying at once is restarted after 100, 200, 400, 800 ms...: the gaps between
+	 * starts are at least that (more on a loaded machine) */
 	keeper_start(f, "crash", 100 * MS, false);
-	usleep(1000 * 1000);
-	n = daemon_pids(f, pids, 16);
-	assert_in_range(n, 3, 5);
+	for (int i = 0; i < 1000 && daemon_pids(f, pids, 16) < 4; i++)
+		usleep(10 * 1000);
+	n = daemon_starts(f, t, 16);
+	assert_in_range(n, 4, 16);
+	assert_true(t[1] >= t[0] + 95 * MS);
+	assert_true(t[2] >= t[1] + 195 * MS);
+	assert_true(t[3] >= t[2] + 395 * MS);
 	r = keeper_stop(f);
 	/* 0, or ECHILD when the shutdown caught a daemon starting (it exits 3, not 0) */
 	assert_true(r == 0 || r == ECHILD);

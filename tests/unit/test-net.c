@@ -423,9 +423,10 @@ static void test_veth_attach_failures(void **state)
 	assert_false(sk_net_link_exists("skvtest0004"));
 	sk_error_free(TAKE_PTR(err));
 
-	/* Deleting the netns removes the container side and so the pair. */
+	/* Deleting the netns removes the container side and so the pair (10 s: the
+	 * kernel cleans a netns up asynchronously). */
 	assert_int_equal(sk_netns_delete(f->ns, &err), 0);
-	for (int i = 0; i < 100 && sk_net_link_exists("skvtest0002"); i++)
+	for (int i = 0; i < 1000 && sk_net_link_exists("skvtest0002"); i++)
 		usleep(10000);
 	assert_false(sk_net_link_exists("skvtest0002"));
 	assert_int_equal(sk_net_link_delete("sk-test4", &err), 0);

@@ -67,12 +67,26 @@ static int listen_any(int *ret_port)
 	return fd;
 }
 
+/* A port nothing listens on, never one this process got before: the kernel may
+ * hand out a closed port again, and two listeners of one test must differ. */
 static int free_port(void)
 {
-	int port, fd = listen_any(&port);
+	static int given[256];
+	static size_t n_given;
 
-	close(fd);
-	return port;
+	for (;;) {
+		int port, fd = listen_any(&port);
+		bool seen = false;
+
+		close(fd);
+		for (size_t i = 0; i < n_given; i++)
+			seen = seen || given[i] == port;
+		if (seen)
+			continue;
+		if (n_given < SK_ELEMENTSOF(given))
+			given[n_given++] = port;
+		return port;
+	}
 }
 
 /* The tunnel's echo: the bytes back, upper-cased (so they went through here). */
@@ -651,8 +665,9 @@ static void test_fallback_faults_bulkhead(void **state)
 	/* bulkhead: one request hangs in flight, the next is refused at once */
 	fd = client(pb);
 	send_str(fd, GET);
-	for (int i = 0; i < 100 && h->requests == 0; i++)
+	for (int i = 0; i < 500 && h->requests == 0; i++)
 		usleep(10000);
+	assert_int_equal(h->requests, 1);
 	r = get(pb, GET);
 	assert_int_equal(r.status, 503);
 	close(fd);
@@ -1071,14 +1086,22 @@ static void test_republish(void **state)
 	assert_non_null(strstr(r.head, "x-skiff-upstream: a"));
 	assert_true(refused(l2));
 	publish(p, c2);
-	usleep(50000);
-	send_str(fd, GET);
-	read_resp(fd, &r, false);
+	/* the workers take the new config asynchronously: the kept connection follows it (5 s) */
+	for (int i = 0; i < 500; i++) {
+		send_str(fd, GET);
+		read_resp(fd, &r, false);
+		assert_int_equal(r.status, 200);
+		if (strstr(r.head, "x-skiff-upstream: b"))
+			break;
+		usleep(10000);
+	}
 	assert_non_null(strstr(r.head, "x-skiff-upstream: b"));
 	r = get(l2, GET);
 	assert_non_null(strstr(r.head, "x-skiff-upstream: b"));
 	publish(p, c3);
-	usleep(50000);
+	/* l1 closes once every worker has let go of the old config (5 s) */
+	for (int i = 0; i < 500 && !refused(l1); i++)
+		usleep(10000);
 	assert_true(refused(l1));
 	/* the kept connection's listener is gone: answered 503, then closed */
 	send_str(fd, GET);
