@@ -142,8 +142,7 @@ static const char *const migrations[] = {
 	" PRIMARY KEY (app, service)"
 	") STRICT, WITHOUT ROWID;",
 	/* v3 */
-	"ALTER TABLE replicas ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= "
-	"0);",
+	"ALTER TABLE replicas ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;",
 };
 
 _Static_assert(SK_ELEMENTSOF(migrations) == SK_STORE_SCHEMA_VERSION,
