@@ -48,7 +48,8 @@ _Static_assert(BUCKETS >= 2 * SK_PROXY_UDP_MAX_FLOWS && (BUCKETS & (BUCKETS - 1)
 
 /* Where a client's datagram was sent to (a cmsg of recvmsg, given back to sendmsg). */
 struct udp_local {
-	int level, type; /* 0: unknown */
+	bool known;
+	int level, type;
 	union {
 		struct in_pktinfo v4;
 		struct in6_pktinfo v6;
@@ -342,6 +343,7 @@ static void local_from(struct msghdr *mh, struct udp_local *l)
 		} else {
 			continue;
 		}
+		l->known = true;
 		l->level = c->cmsg_level;
 		l->type = c->cmsg_type;
 	}
@@ -360,7 +362,7 @@ static void reply(struct sk_proxy_worker *w, struct udp_flow *f, size_t n)
 	};
 	int fd = f->ls->fds[w->idx];
 
-	if (f->local.level) {
+	if (f->local.known) {
 		size_t len =
 		    f->local.level == IPPROTO_IP ? sizeof(f->local.u.v4) : sizeof(f->local.u.v6);
 		struct cmsghdr *c;
