@@ -8,7 +8,6 @@ and clients are started with `nsenter --net=...`, and `lab` kills them by
 PID and fails the test if skiff-proxy did not exit 0 on SIGTERM or wrote a
 sanitizer report.  Every wait is bounded (a second per datagram at most).
 """
-import json
 import os
 import select
 import signal
@@ -17,6 +16,7 @@ import time
 
 import pytest
 
+import udp_peer
 from conftest import HERE, read, wait_for
 from test_proxy import (LO, PYTHON, _ports, cluster, config, get_metrics, in_ns, lab, msum,  # noqa: F401
                         netns)
@@ -48,33 +48,12 @@ class UdpBackend:
         self.err.close()
 
 
-class UdpClient:
-    """A udp_peer.py client: .send() one datagram from socket `sock`, wait for its echo."""
+class UdpClient(udp_peer.Client):
+    """A udp_peer.py client in the lab's namespace, killed by the lab's teardown."""
 
     def __init__(self, lab):
-        self.proc = subprocess.Popen(in_ns(lab.ns, [PYTHON, PEER, "client"]), stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        lab.bg.append(self)  # the lab's teardown kills it
-
-    def send(self, to, sock=0, size=16, timeout=1.0, connect=False):
-        cmd = {"sock": sock, "to": to, "size": size, "timeout": timeout, "connect": connect}
-        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
-        self.proc.stdin.flush()
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout + 10)
-        assert ready, "udp client hangs"
-        line = self.proc.stdout.readline()
-        assert line, f"udp client died: {self.proc.stderr.read().decode()[-2000:]}"
-        return json.loads(line)
-
-    def must(self, to, **kw):
-        r = self.send(to, **kw)
-        assert r["ok"] and r["intact"], f"no intact echo through {to}: {r}"
-        return r
-
-    def kill(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-        self.proc.communicate(timeout=10)
+        super().__init__(in_ns(lab.ns, [PYTHON, PEER, "client"]))
+        lab.bg.append(self)
 
 
 def udp_cluster(name, backends, policy=None, **kw):

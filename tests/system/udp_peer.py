@@ -18,14 +18,49 @@ with Debian's python3.
       are skipped), -> {"ok", "id", "via", "from", "len", "intact"};
       ok false when nothing came.  `"connect": true` makes socket K a
       connected one (the kernel then drops datagrams from other sources).
+
+Imported by the tests, Client is the other end of `udp_peer.py client`.
 """
 import argparse
 import json
 import os
 import select
+import signal
 import socket
+import subprocess
 import sys
 import time
+
+
+class Client:
+    """Runs `argv` (an `udp_peer.py client` command line, e.g. behind
+    nsenter) and talks to it; kill() ends it (the owner calls it)."""
+
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE)
+
+    def send(self, to, sock=0, size=16, timeout=1.0, connect=False):
+        """One datagram to "H:P" from client socket `sock`; the answer (see above)."""
+        cmd = {"sock": sock, "to": to, "size": size, "timeout": timeout, "connect": connect}
+        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout + 10)
+        assert ready, "udp client hangs"
+        line = self.proc.stdout.readline()
+        assert line, f"udp client died: {self.proc.stderr.read().decode()[-2000:]}"
+        return json.loads(line)
+
+    def must(self, to, **kw):
+        """send() whose datagram must come back intact."""
+        r = self.send(to, **kw)
+        assert r["ok"] and r["intact"], f"no intact echo through {to}: {r}"
+        return r
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.communicate(timeout=10)
 
 
 def serve(args):
