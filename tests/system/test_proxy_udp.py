@@ -95,7 +95,9 @@ def test_udp_flows_spread_stick_and_answer_from_the_published_address(lab):
     # round robin over the six flows
     assert sorted(first.values()) == ["a"] * 3 + ["b"] * 3, first
     assert m(p, "skiff_service_udp_datagrams_total", direction="to_endpoint") == 18
-    assert m(p, "skiff_service_udp_datagrams_total", direction="to_client") == 18
+    # counted just after the answer went out
+    wait_for(lambda: m(p, "skiff_service_udp_datagrams_total", direction="to_client") == 18, timeout=5,
+             what="18 datagrams counted to the clients")
     assert m(p, "skiff_service_udp_flows_total") == 6
     assert m(p, "skiff_service_active_connections") == 6
 

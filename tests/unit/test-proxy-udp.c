@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -251,6 +252,14 @@ static long metric(struct sk_proxy *p, const char *needle)
 	return atol(at + strlen(needle));
 }
 
+/* A counter the worker bumps just after the datagram went out: wait up to 5 s for it. */
+static void wait_metric(struct sk_proxy *p, const char *needle, long want)
+{
+	for (int i = 0; i < 500 && metric(p, needle) != want; i++)
+		usleep(10000);
+	assert_int_equal(metric(p, needle), want);
+}
+
 #define SVC "{app=\"t\",service=\"dns\""
 
 /* ---- tests ---- */
@@ -291,8 +300,7 @@ static void test_flows_spread_and_stick(void **state)
 	assert_int_equal(a->datagrams + b->datagrams, 24);
 	assert_int_equal(
 	    metric(p, "skiff_service_udp_datagrams_total" SVC ",direction=\"to_endpoint\"} "), 24);
-	assert_int_equal(
-	    metric(p, "skiff_service_udp_datagrams_total" SVC ",direction=\"to_client\"} "), 24);
+	wait_metric(p, "skiff_service_udp_datagrams_total" SVC ",direction=\"to_client\"} ", 24);
 	assert_int_equal(metric(p, "skiff_service_udp_flows_total" SVC "} "), 6);
 	assert_int_equal(metric(p, "skiff_service_active_connections" SVC "} "), 6);
 	assert_int_equal(metric(p, "skiff_service_udp_dropped_total" SVC "} "), 0);
@@ -395,6 +403,67 @@ static void test_idle_flows_expire(void **state)
 	assert_int_equal(metric(p, "skiff_service_udp_flows_total" SVC "} "), 2);
 	close(fd);
 	sk_proxy_free(p);
+	ub_free(a);
+}
+
+/* Sends one datagram from 127.1.(i / 200).(i % 200 + 1):sport and closes the socket. */
+static void send_from(int i, int sport, int port, const char *msg)
+{
+	struct sockaddr_in src = { .sin_family = AF_INET, .sin_port = htons((uint16_t)sport) };
+	struct sockaddr_in to = { .sin_family = AF_INET,
+				  .sin_port = htons((uint16_t)port),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	src.sin_addr.s_addr =
+	    htonl(0x7f010000u | (uint32_t)(i / 200) << 8 | (uint32_t)(i % 200 + 1));
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	assert_int_equal(sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&to, sizeof(to)),
+			 (ssize_t)strlen(msg));
+	close(fd);
+}
+
+static void test_flow_table_is_bounded(void **state)
+{
+	const int n = 4096 + 1; /* SK_PROXY_UDP_MAX_FLOWS + 1, one worker */
+	struct ubackend *a = ub_start("a");
+	int port = free_port(), sport = free_port();
+	_cleanup_free_ char *json = udp_json(port, NULL, NULL, a, NULL);
+	_cleanup_(sk_proxy_freep) struct sk_proxy *p = NULL;
+	_cleanup_error_ struct sk_error *err = NULL;
+	struct rlimit rl;
+
+	/* a socket per flow in this process */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < 8192) {
+		rl.rlim_cur = rl.rlim_max < 8192 ? rl.rlim_max : 8192;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur < 4096 + 256) {
+		ub_free(a);
+		skip();
+	}
+	assert_int_equal(sk_proxy_new(&(struct sk_proxy_opts){ .threads = 1 }, &p, &err), 0);
+	publish(p, json);
+	/* n clients, each from an address of its own, oldest first */
+	for (int i = 0; i < n; i++) {
+		send_from(i, sport, port, "hi");
+		/* let the worker keep up: its socket buffer holds ~200 datagrams */
+		if (i % 100 == 99)
+			wait_metric(p, "skiff_service_udp_flows_total" SVC "} ", i + 1);
+	}
+	wait_metric(p, "skiff_service_udp_flows_total" SVC "} ", n);
+	/* the first client's flow made room for the last one */
+	assert_int_equal(metric(p, "skiff_service_active_connections" SVC "} "), 4096);
+	send_from(n - 1, sport, port, "newest again");
+	send_from(0, sport, port, "oldest again");
+	wait_metric(p, "skiff_service_udp_flows_total" SVC "} ", n + 1);
+	assert_int_equal(metric(p, "skiff_service_active_connections" SVC "} "), 4096);
+	assert_int_equal(
+	    metric(p, "skiff_service_udp_datagrams_total" SVC ",direction=\"to_endpoint\"} "),
+	    n + 2);
+	sk_proxy_free(TAKE_PTR(p));
 	ub_free(a);
 }
 
@@ -524,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_closed_endpoint_rebalances),
 		cmocka_unit_test(test_endpoint_leaving_the_config_rebalances),
 		cmocka_unit_test(test_idle_flows_expire),
+		cmocka_unit_test(test_flow_table_is_bounded),
 		cmocka_unit_test(test_big_datagram_goes_through_intact),
 		cmocka_unit_test(test_bulkhead_and_fault_abort),
 		cmocka_unit_test(test_tcp_and_udp_share_a_port),
