@@ -66,10 +66,9 @@ struct udp_flow {
 	struct udp_local local;
 	struct sk_proxy_scluster *cl; /* of the worker's current snapshot */
 	struct sk_proxy_sep *ep;      /* likewise, or NULL */
-	int ep_idx;
-	struct sk_proxy_estate *est; /* outstanding taken */
-	struct sk_proxy_cstate *cst; /* active_conns taken */
-	uint64_t tried;		     /* endpoint indexes of cl that refused since the last reply */
+	struct sk_proxy_estate *est;  /* outstanding taken */
+	struct sk_proxy_cstate *cst;  /* active_conns taken */
+	uint64_t tried;		      /* endpoint indexes of cl that refused since the last reply */
 	uint64_t last_active;
 	struct udp_flow *hnext;	      /* bucket */
 	struct udp_flow *prev, *next; /* least recently active first; the free list uses next */
@@ -289,7 +288,6 @@ static int flow_connect(struct sk_proxy_worker *w, struct udp_flow *f)
 		}
 		f->fd = fd;
 		f->ep = ep;
-		f->ep_idx = idx;
 		f->est = ep->st;
 		atomic_fetch_add_explicit(&f->est->outstanding, 1, memory_order_relaxed);
 		return 0;
@@ -563,10 +561,8 @@ static void flow_follow(struct sk_proxy_worker *w, struct udp_flow *f, struct sk
 	f->tried = 0;
 	for (size_t j = 0; f->est && j < c->n_eps && !ep; j++)
 		if (c->eps[j].st == f->est && c->eps[j].addrlen == f->ep->addrlen &&
-		    memcmp(&c->eps[j].addr, &f->ep->addr, f->ep->addrlen) == 0) {
+		    memcmp(&c->eps[j].addr, &f->ep->addr, f->ep->addrlen) == 0)
 			ep = &c->eps[j];
-			f->ep_idx = (int)j;
-		}
 	if (ep)
 		f->ep = ep;
 	else
