@@ -88,7 +88,7 @@ bench-proxy: all
 	./bench/proxy.sh
 
 # The demo app's static programs (examples/programs), used by the demo and the system tests.
-EXAMPLES := shopd worker gateway
+EXAMPLES := shopd worker gateway udpecho
 examples: $(EXAMPLES:%=build/examples/%)
 build/examples/%: examples/programs/%.c examples/programs/minihttp.h
 	@mkdir -p $(dir $@)

@@ -54,6 +54,7 @@ build() {
 build shopd
 build gateway
 build worker
+build udpecho # no image: tests/system/test_network.py makes one
 
 label=org.opencontainers.image.source=skiff/examples/programs
 echo "  IMAGE   skiff-demo/shop:1 -> $OUT/shop"

@@ -40,6 +40,16 @@ static int load(const char *path, struct sk_proxy_config **ret, struct sk_error 
 	return r;
 }
 
+/* "/udp" for a listener of a udp cluster, else "". */
+static const char *listener_proto(const struct sk_proxy_config *c,
+				  const struct sk_proxy_listener *l)
+{
+	for (size_t i = 0; i < c->n_clusters; i++)
+		if (strcmp(c->clusters[i].name, l->cluster) == 0)
+			return c->clusters[i].policy.mode == SK_PROXY_UDP ? "/udp" : "";
+	return "";
+}
+
 static void describe(const struct sk_proxy_config *c, char *buf, size_t n)
 {
 	size_t off = 0;
@@ -47,6 +57,7 @@ static void describe(const struct sk_proxy_config *c, char *buf, size_t n)
 	buf[0] = 0;
 	for (size_t i = 0; i < c->n_listeners && off < n; i++) {
 		const struct sockaddr_storage *a = &c->listeners[i].addr;
+		const char *proto = listener_proto(c, &c->listeners[i]);
 		char h[64] = "";
 		unsigned port;
 
@@ -54,14 +65,14 @@ static void describe(const struct sk_proxy_config *c, char *buf, size_t n)
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)a)->sin6_addr, h,
 				  sizeof(h));
 			port = ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
-			off += (size_t)snprintf(buf + off, n - off, "%s[%s]:%u", i ? ", " : "", h,
-						port);
+			off += (size_t)snprintf(buf + off, n - off, "%s[%s]:%u%s", i ? ", " : "", h,
+						port, proto);
 		} else {
 			inet_ntop(AF_INET, &((const struct sockaddr_in *)a)->sin_addr, h,
 				  sizeof(h));
 			port = ntohs(((const struct sockaddr_in *)a)->sin_port);
-			off +=
-			    (size_t)snprintf(buf + off, n - off, "%s%s:%u", i ? ", " : "", h, port);
+			off += (size_t)snprintf(buf + off, n - off, "%s%s:%u%s", i ? ", " : "", h,
+						port, proto);
 		}
 	}
 }

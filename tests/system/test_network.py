@@ -630,3 +630,67 @@ def test_published_port_waits_instead_of_refusing_while_skiffd_restarts(daemon, 
     a.cli("down").check()
     r = daemon.nsrun("curl", "-sS", "--max-time", "3", "http://127.0.0.1:18190/")
     assert r.rc == 7, r  # connection refused: neither skiffd nor the keeper holds the port
+
+
+def test_udp_port_is_published_through_the_proxy(daemon, app, tmp_path):
+    import udp_peer  # the UDP client of test_proxy_udp.py
+    examples = os.environ.get("SKIFF_EXAMPLES", os.path.join(REPO, "build", "examples"))
+    peer = os.path.join(os.path.dirname(os.path.abspath(__file__)), "udp_peer.py")
+    # busybox's nc has no UDP mode: a static echo server (examples/programs/udpecho.c, built
+    # by mk-demo-images.sh for the daemon fixture) that prefixes answers with the hostname
+    img = str(tmp_path / "udpecho-img")
+    subprocess.run([os.path.join(REPO, "scripts", "mk-example-image.sh"), "test/udpecho:1", img,
+                    "--bin", os.path.join(examples, "udpecho"), "--entrypoint", "/usr/local/bin/udpecho"],
+                   check=True, timeout=60, capture_output=True)
+    daemon.cli("image", "import", img, "--name", "test/udpecho:1").check()
+    # another program holds 18199/udp: that port is left out (one error event) and retried
+    holder = subprocess.Popen(daemon.nsenter([PY, "-c",
+                              "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+                              "s.bind(('0.0.0.0',18199))\nprint('up',flush=True)\ntime.sleep(60)\n"]),
+                              stdout=subprocess.PIPE, text=True)
+    c = udp_peer.Client(daemon.nsenter([PY, peer, "client"]))
+    try:
+        assert holder.stdout.readline().strip() == "up"
+        a = app("ud", "services:\n  dns:\n    image: test/udpecho:1\n    environment: {PORT: '53'}\n"
+                      '    ports: ["18198:53/udp", "18199:53/udp"]\n    deploy: {replicas: 2}\n'
+                      "    x-skiff:\n      proxy: {internal: true}\n")
+        a.up()
+        rs = a.ready("dns", 2)
+        for r in rs:  # ready is "running": wait until each server has bound its port
+            wait_for(lambda: c.send(f"{r['address']}:53", timeout=0.3)["ok"], 10, 0.1,
+                     f"{r['name']} to answer")
+        pub = "127.0.0.1:18198"
+        wait_for(lambda: c.send(pub, sock=0, timeout=0.3)["ok"], 10, 0.1, "the published port")
+        first = {}
+        for _ in range(2):
+            for k in range(1, 5):
+                ans = c.must(pub, sock=k)
+                assert ans["from"] == pub, ans  # the published address answers
+                assert first.setdefault(k, ans["id"]) == ans["id"], (k, first, ans)  # the flow sticks
+        assert set(first.values()) == {"ud-dns-1", "ud-dns-2"}, first  # flows spread
+        vip = a.network()["services"]["dns"]["virtual_address"]
+        assert c.must(f"{vip}:53", sock=9)["from"] == f"{vip}:53"
+        errs = [e for e in daemon.events("ud") if e["type"] == "error"]
+        assert len(errs) == 1 and "0.0.0.0:18199/udp not published" in errs[0]["message"], errs
+        holder.kill()
+        holder.wait()
+        wait_for(lambda: c.send("127.0.0.1:18199", sock=10, timeout=0.3)["ok"], 15, 0.5,
+                 "18199/udp served once the other program let go")
+        assert len([e for e in daemon.events("ud") if e["type"] == "error"]) == 1
+        # a datagram sent while skiffd is dead waits in the socket the keeper holds
+        pid = daemon.daemon_pid()
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not os.path.exists(f"/proc/{pid}") or None, 5, 0.01, "skiffd dead")
+        ans = c.send(pub, sock=11, timeout=15)
+        assert ans["ok"] and ans["from"] == pub, ans
+        wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200 or None, 20, 0.1, "skiffd back")
+        a.cli("down").check()
+        assert not c.send(pub, sock=1, timeout=0.3)["ok"]
+        # the ports are free (the proxy's workers close them as they take the new table)
+        bind = ("import socket\nfor p in (18198, 18199):\n"
+                "    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(('0.0.0.0', p))\n")
+        wait_for(lambda: daemon.nsrun(PY, "-c", bind).rc == 0, 5, 0.05, "the UDP ports to be free")
+    finally:
+        c.kill()
+        holder.kill()
+        holder.wait()

@@ -118,7 +118,10 @@ static void test_errors(void **state)
 	expect_error("{\"clusters\":[{}]}", "clusters[0].name: required");
 	expect_error(CL(",\"colour\":1"), "clusters[0]: unknown field 'colour'");
 	expect_error(CL(",\"policy\":{\"lb\":\"random\"}"), "clusters[0].policy.lb");
-	expect_error(CL(",\"policy\":{\"mode\":\"udp\"}"), "policy.mode");
+	expect_error(CL(",\"policy\":{\"mode\":\"sctp\"}"),
+		     "policy.mode: expected \"http\", \"tcp\" or \"udp\"");
+	expect_error(CL(",\"policy\":{\"mode\":\"UDP\"}"), "policy.mode");
+	expect_error(CL(",\"policy\":{\"mode\":17}"), "policy.mode");
 	expect_error(CL(",\"policy\":{\"connect_timeout\":\"5 s\"}"), "connect_timeout: invalid");
 	expect_error(CL(",\"policy\":{\"connect_timeout\":\"5\"}"), "connect_timeout: invalid");
 	expect_error(CL(",\"policy\":{\"try_timeout\":-1}"), "try_timeout: invalid");
@@ -145,6 +148,38 @@ static void test_errors(void **state)
 	expect_error(CL(",\"endpoints\":[{\"id\":\"a\",\"address\":\"::1:80\"}]"),
 		     "invalid address");
 	expect_error("{\"listeners\":[{\"address\":\"127.0.0.1:80\"}]}", "listeners[0].cluster");
+}
+
+static void test_udp_mode(void **state)
+{
+	_cleanup_(sk_proxy_config_freep) struct sk_proxy_config *c = NULL;
+	_cleanup_(sk_proxy_freep) struct sk_proxy *p = NULL;
+	_cleanup_free_ char *text = NULL;
+
+	assert_int_equal(
+	    parse("{\"listeners\":[{\"address\":\"127.0.0.1:5353\",\"cluster\":\"dns\"}],"
+		  "\"clusters\":[{\"name\":\"dns\",\"app\":\"a\",\"service\":\"d\","
+		  "\"endpoints\":[{\"id\":\"d-1\",\"address\":\"127.0.0.1:53\"}],"
+		  "\"policy\":{\"mode\":\"udp\",\"lb\":\"least_request\","
+		  "\"idle_timeout\":\"5s\"}},"
+		  "{\"name\":\"plain\",\"policy\":{\"mode\":\"udp\"}}]}",
+		  &c, NULL),
+	    0);
+	assert_int_equal(c->clusters[0].policy.mode, SK_PROXY_UDP);
+	assert_int_equal(c->clusters[0].policy.lb, SK_PROXY_LEAST_REQUEST);
+	assert_int_equal(c->clusters[0].policy.idle_timeout_ns, 5000000000ull);
+	assert_int_equal(c->clusters[1].policy.mode, SK_PROXY_UDP);
+	assert_int_equal(c->clusters[1].policy.idle_timeout_ns, 0); /* the proxy's default: 30 s */
+	assert_int_equal(c->n_listeners, 1);
+	/* it publishes (a UDP socket on a port a TCP listener may hold too) */
+	assert_int_equal(sk_proxy_new(&(struct sk_proxy_opts){ .threads = 1 }, &p, NULL), 0);
+	assert_int_equal(sk_proxy_publish(p, c, NULL), 0);
+	assert_int_equal(sk_proxy_metrics(p, &text, NULL), 0);
+	assert_non_null(strstr(text, "# TYPE skiff_service_udp_datagrams_total counter"));
+	assert_non_null(strstr(text, "skiff_service_udp_datagrams_total{app=\"a\",service=\"d\","
+				     "direction=\"to_endpoint\"} 0"));
+	assert_non_null(
+	    strstr(text, "skiff_service_udp_flows_total{app=\"\",service=\"plain\"} 0"));
 }
 
 static void publish_error(const char *text, const char *needle)
@@ -201,6 +236,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_udp_mode),
 		cmocka_unit_test(test_publish_errors),
 		cmocka_unit_test(test_publish_chain_ok),
 	};

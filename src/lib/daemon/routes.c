@@ -4,11 +4,13 @@
  * tables and publishes them: the control loop's only link to the fast paths.
  *
  * Proxy: one cluster per (service, container port), named
- * "<app>/<service>:<port>", whose endpoints are the ready replicas'
- * addresses; a listener per published host port (`ports: "8080:80"`, on
+ * "<app>/<service>:<port>" ("<app>/<service>:<port>/udp" for a UDP port, in
+ * the proxy's udp mode), whose endpoints are the ready replicas' addresses;
+ * a listener per published host port (`ports: "8080:80"` or "53:53/udp", on
  * host_ip or every address) and, for x-skiff.proxy.internal services, one
  * per container port on the service's virtual address.  A fallback service
- * serves the same port when it has it, else its first one.
+ * serves the same TCP port when it has it, else its first one (UDP clusters
+ * have no fallback).
  *
  * DNS: one zone per app with a network, on its bridge's gateway: the
  * service name (its virtual address when internal, else the ready replicas'
@@ -56,8 +58,9 @@ const struct sk_app_fault *sk_routes_fault(const struct sk_dservice *s)
 	return s->def ? &s->def->x_skiff.fault : &s->fault;
 }
 
-/* The service's TCP container ports (ports: and expose:), deduplicated, in order. */
-static size_t service_ports(const struct sk_app_service *def, uint16_t *out)
+/* The service's TCP or UDP container ports (ports: and expose:), deduplicated, in order. */
+static size_t service_ports(const struct sk_app_service *def, enum sk_app_proto proto,
+			    uint16_t *out)
 {
 	size_t n = 0;
 
@@ -72,7 +75,7 @@ static size_t service_ports(const struct sk_app_service *def, uint16_t *out)
 
 	for (size_t i = 0; i < def->n_ports; i++) {
 		const struct sk_app_port *p = &def->ports[i];
-		if (p->proto != SK_APP_TCP)
+		if (p->proto != proto)
 			continue;
 		for (unsigned c = p->container_start; c <= p->container_end && c; c++)
 			ADD((uint16_t)c);
@@ -83,7 +86,9 @@ static size_t service_ports(const struct sk_app_service *def, uint16_t *out)
 		unsigned long lo = strtoul(e, &end, 10), hi = lo;
 		if (end && *end == '-')
 			hi = strtoul(end + 1, &end, 10);
-		if (end && *end && strcmp(end, "/tcp"))
+		if (end && *end && strcmp(end, proto == SK_APP_UDP ? "/udp" : "/tcp"))
+			continue;
+		if (end && !*end && proto != SK_APP_TCP)
 			continue;
 		for (unsigned long c = lo; c <= hi && c <= 65535; c++)
 			ADD((uint16_t)c);
@@ -174,9 +179,9 @@ static void build_release(struct build *b)
 	free(b->sig_text);
 }
 
-static char *cluster_name(const struct sk_dservice *s, uint16_t port)
+static char *cluster_name(const struct sk_dservice *s, uint16_t port, bool udp)
 {
-	return sk_asprintf("%s/%s:%u", s->app->name, s->name, port);
+	return sk_asprintf("%s/%s:%u%s", s->app->name, s->name, port, udp ? "/udp" : "");
 }
 
 static void add_listener(struct build *b, struct sockaddr_storage *ss, socklen_t len,
@@ -196,7 +201,7 @@ static void add_listener(struct build *b, struct sockaddr_storage *ss, socklen_t
 	fprintf(b->sig, "L %s:%u %s\n", buf, ntohs(sin->sin_port), cluster);
 }
 
-static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port)
+static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port, bool udp)
 {
 	const struct sk_app_service *def = s->def;
 	struct sk_dapp *a = s->app;
@@ -207,10 +212,12 @@ static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port)
 	    sk_realloc(b->pc.clusters, sizeof(*b->pc.clusters) * (b->pc.n_clusters + 1));
 	c = &b->pc.clusters[b->pc.n_clusters++];
 	memset(c, 0, sizeof(*c));
-	c->name = cluster_name(s, port);
+	c->name = cluster_name(s, port, udp);
 	c->app = sk_strdup(a->name);
 	c->service = sk_strdup(s->name);
 	policy_from(&def->x_skiff.proxy, &c->policy);
+	if (udp)
+		c->policy.mode = SK_PROXY_UDP;
 	c->fault = (struct sk_proxy_fault){
 		.delay_ns = (uint64_t)f->delay_ns,
 		.delay_jitter_ns = (uint64_t)f->delay_jitter_ns,
@@ -218,12 +225,12 @@ static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port)
 		.abort_status = f->abort_status,
 		.abort_percent = f->abort_percent,
 	};
-	if (def->x_skiff.fallback) {
+	if (def->x_skiff.fallback && !udp) {
 		struct sk_dservice *fb = sk_dservice_find(a, def->x_skiff.fallback);
 		uint16_t ports[MAX_PORTS];
 		/* only a service on the app's network has clusters (host/none modes do not) */
 		size_t n = fb && !fb->removed && sk_dnet_wanted(fb->def)
-			       ? service_ports(fb->def, ports)
+			       ? service_ports(fb->def, SK_APP_TCP, ports)
 			       : 0;
 		uint16_t use = 0;
 		for (size_t i = 0; i < n && !use; i++)
@@ -232,7 +239,7 @@ static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port)
 		if (!use && n)
 			use = ports[0];
 		if (use)
-			c->fallback = cluster_name(fb, use);
+			c->fallback = cluster_name(fb, use, false);
 	}
 	fprintf(b->sig, "C %s fb=%s f=%" PRId64 "/%" PRId64 "/%g/%d/%g p=", c->name,
 		c->fallback ? c->fallback : "-", f->delay_ns, f->delay_jitter_ns, f->delay_percent,
@@ -255,21 +262,21 @@ static void add_cluster(struct build *b, struct sk_dservice *s, uint16_t port)
 	}
 }
 
-static void service_routes(struct build *b, struct sk_dservice *s)
+/* The clusters and listeners of one protocol (TCP or UDP) of a service. */
+static void service_proto_routes(struct build *b, struct sk_dservice *s, enum sk_app_proto proto)
 {
 	const struct sk_app_service *def = s->def;
+	bool udp = proto == SK_APP_UDP;
 	uint16_t ports[MAX_PORTS];
 	size_t n;
 
-	if (s->removed || !sk_dnet_wanted(def))
-		return;
-	n = service_ports(def, ports);
+	n = service_ports(def, proto, ports);
 	for (size_t i = 0; i < n; i++)
-		add_cluster(b, s, ports[i]);
+		add_cluster(b, s, ports[i], udp);
 	for (size_t i = 0; i < def->n_ports; i++) {
 		const struct sk_app_port *p = &def->ports[i];
 		struct in_addr any = { htonl(INADDR_ANY) };
-		if (p->proto != SK_APP_TCP || !p->host_start)
+		if (p->proto != proto || !p->host_start)
 			continue;
 		if (p->host_ip && inet_pton(AF_INET, p->host_ip, &any) != 1)
 			continue; /* IPv6 host addresses: not yet */
@@ -279,7 +286,7 @@ static void service_routes(struct build *b, struct sk_dservice *s)
 					 : p->container_start;
 			struct sockaddr_storage ss;
 			socklen_t len;
-			_cleanup_free_ char *cn = cluster_name(s, (uint16_t)c);
+			_cleanup_free_ char *cn = cluster_name(s, (uint16_t)c, udp);
 			sockaddr4(&ss, &len, any, (uint16_t)h);
 			add_listener(b, &ss, len, cn);
 		}
@@ -288,10 +295,18 @@ static void service_routes(struct build *b, struct sk_dservice *s)
 		for (size_t i = 0; i < n; i++) {
 			struct sockaddr_storage ss;
 			socklen_t len;
-			_cleanup_free_ char *cn = cluster_name(s, ports[i]);
+			_cleanup_free_ char *cn = cluster_name(s, ports[i], udp);
 			sockaddr4(&ss, &len, s->vip, ports[i]);
 			add_listener(b, &ss, len, cn);
 		}
+}
+
+static void service_routes(struct build *b, struct sk_dservice *s)
+{
+	if (s->removed || !sk_dnet_wanted(s->def))
+		return;
+	service_proto_routes(b, s, SK_APP_TCP);
+	service_proto_routes(b, s, SK_APP_UDP);
 }
 
 static void record_add(struct sk_dns_zone *z, FILE *sig, char *name, const struct in_addr *a,
@@ -374,6 +389,23 @@ static void routes_build(struct sk_daemon *d, struct build *b)
 
 /* ---- publishing ---- */
 
+/* The cluster listener i serves, or NULL. */
+static const struct sk_proxy_cluster *listener_cluster(const struct sk_proxy_config *pc, size_t i)
+{
+	for (size_t k = 0; k < pc->n_clusters; k++)
+		if (!strcmp(pc->clusters[k].name, pc->listeners[i].cluster))
+			return &pc->clusters[k];
+	return NULL;
+}
+
+/* "/udp" for a listener of a UDP cluster (as the proxy names it in errors), else "". */
+static const char *listener_proto(const struct sk_proxy_config *pc, size_t i)
+{
+	const struct sk_proxy_cluster *cl = listener_cluster(pc, i);
+
+	return cl && cl->policy.mode == SK_PROXY_UDP ? "/udp" : "";
+}
+
 /* The listener an error of sk_proxy_publish() names, or SIZE_MAX. */
 static size_t listener_named(const struct sk_proxy_config *pc, const char *msg)
 {
@@ -385,7 +417,8 @@ static size_t listener_named(const struct sk_proxy_config *pc, const char *msg)
 		const struct sockaddr_in *sin = (const struct sockaddr_in *)&pc->listeners[i].addr;
 		char a[INET_ADDRSTRLEN], q[INET_ADDRSTRLEN + 16];
 		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
-		snprintf(q, sizeof(q), "'%s:%u'", a, ntohs(sin->sin_port));
+		/* 'ADDR:PORT' or 'ADDR:PORT/udp': the quotes keep TCP and UDP apart */
+		snprintf(q, sizeof(q), "'%s:%u%s'", a, ntohs(sin->sin_port), listener_proto(pc, i));
 		if (strstr(msg, q))
 			return i;
 	}
@@ -433,13 +466,11 @@ static bool proxy_publish(struct sk_daemon *d, struct sk_proxy_config *pc, char 
 			sk_error_free(err);
 			return true;
 		}
-		for (size_t k = 0; k < pc->n_clusters && !cl; k++)
-			if (!strcmp(pc->clusters[k].name, pc->listeners[i].cluster))
-				cl = &pc->clusters[k];
+		cl = listener_cluster(pc, i);
 		sin = (const struct sockaddr_in *)&pc->listeners[i].addr;
 		inet_ntop(AF_INET, &sin->sin_addr, a, sizeof(a));
-		what =
-		    sk_asprintf("port %s:%u not published: %s", a, ntohs(sin->sin_port), err->msg);
+		what = sk_asprintf("port %s:%u%s not published: %s", a, ntohs(sin->sin_port),
+				   listener_proto(pc, i), err->msg);
 		sk_error_free(TAKE_PTR(err));
 		drop_note(d, now, cl ? cl->app : NULL, cl ? cl->service : NULL, what);
 		dropped = true;
@@ -561,8 +592,8 @@ static void keeper_sync(struct sk_daemon *d, const struct build *b)
 	live = sk_new0(bool, d->n_held_keys + 1);
 	for (size_t i = 0; d->proxy && i < pc->n_listeners; i++) {
 		const struct sk_proxy_listener *l = &pc->listeners[i];
-		int fds[16];
-		size_t n = sk_proxy_listener_fds(d->proxy, SOCK_STREAM, &l->addr, l->addrlen, fds,
+		int fds[16], type = *listener_proto(pc, i) ? SOCK_DGRAM : SOCK_STREAM;
+		size_t n = sk_proxy_listener_fds(d->proxy, type, &l->addr, l->addrlen, fds,
 						 SK_ELEMENTSOF(fds));
 
 		hold_group(d, fds, n, &live);

@@ -228,8 +228,8 @@ void sk_proxy_policy_defaults(struct sk_proxy_policy *p)
 {
 	if (!p->connect_timeout_ns)
 		p->connect_timeout_ns = 2000000000ull;
-	if (!p->idle_timeout_ns)
-		p->idle_timeout_ns = 60000000000ull;
+	if (!p->idle_timeout_ns) /* a udp flow has no close: it ends by its idle timeout */
+		p->idle_timeout_ns = p->mode == SK_PROXY_UDP ? 30000000000ull : 60000000000ull;
 	if (!p->retry_backoff_ns)
 		p->retry_backoff_ns = 25000000ull;
 	if (!p->retry_max_backoff_ns)

@@ -189,21 +189,30 @@ static int get_pct(json_t *obj, const char *key, const char *path, double *ret,
 	return 0;
 }
 
-static int get_enum(json_t *obj, const char *key, const char *path, const char *a, const char *b,
+/* One of the NULL-terminated `names`: *ret is its index. */
+static int get_enum(json_t *obj, const char *key, const char *path, const char *const *names,
 		    int *ret, struct sk_error **err)
 {
 	json_t *v = json_object_get(obj, key);
+	char expected[128] = "";
+	size_t off = 0;
 
 	if (!v)
 		return 0;
-	if (json_is_string(v) && strcmp(json_string_value(v), a) == 0)
-		*ret = 0;
-	else if (json_is_string(v) && strcmp(json_string_value(v), b) == 0)
-		*ret = 1;
-	else
-		return sk_error_set(err, EINVAL, "%s.%s: expected \"%s\" or \"%s\"", path, key, a,
-				    b);
-	return 0;
+	for (int i = 0; names[i]; i++) {
+		if (json_is_string(v) && strcmp(json_string_value(v), names[i]) == 0) {
+			*ret = i;
+			return 0;
+		}
+		off += (size_t)snprintf(expected + off, sizeof(expected) - off, "%s\"%s\"",
+					i == 0	       ? ""
+					: names[i + 1] ? ", "
+						       : " or ",
+					names[i]);
+		if (off >= sizeof(expected))
+			off = sizeof(expected) - 1;
+	}
+	return sk_error_set(err, EINVAL, "%s.%s: expected %s", path, key, expected);
 }
 
 static int parse_retry_lists(json_t *obj, const char *path, struct sk_proxy_policy *p,
@@ -276,14 +285,18 @@ static int parse_policy(json_t *obj, const char *path, struct sk_proxy_policy *p
 		"max_concurrent",
 		NULL,
 	};
+	static const char *const modes[] = { "http", "tcp", "udp", NULL };
+	static const char *const lbs[] = { "round_robin", "least_request", NULL };
+	static const enum sk_proxy_mode mode_values[] = { SK_PROXY_HTTP, SK_PROXY_TCP,
+							  SK_PROXY_UDP };
 	int64_t attempts = 0, minc = 0, c5 = 0, cf = 0, maxej = 0, maxc = 0;
 	int mode = 0, lb = 0, r;
 
 	if (!json_is_object(obj))
 		return sk_error_set(err, EINVAL, "%s: not an object", path);
 	if ((r = check_keys(obj, known, path, err)) < 0 ||
-	    (r = get_enum(obj, "mode", path, "http", "tcp", &mode, err)) < 0 ||
-	    (r = get_enum(obj, "lb", path, "round_robin", "least_request", &lb, err)) < 0 ||
+	    (r = get_enum(obj, "mode", path, modes, &mode, err)) < 0 ||
+	    (r = get_enum(obj, "lb", path, lbs, &lb, err)) < 0 ||
 	    (r = get_dur(obj, "connect_timeout", path, &p->connect_timeout_ns, err)) < 0 ||
 	    (r = get_dur(obj, "try_timeout", path, &p->try_timeout_ns, err)) < 0 ||
 	    (r = get_dur(obj, "total_timeout", path, &p->total_timeout_ns, err)) < 0 ||
@@ -301,7 +314,7 @@ static int parse_policy(json_t *obj, const char *path, struct sk_proxy_policy *p
 	    (r = get_int(obj, "outlier_max_ejection_percent", path, 0, 100, &maxej, err)) < 0 ||
 	    (r = get_int(obj, "max_concurrent", path, 0, INT64_MAX, &maxc, err)) < 0)
 		return r;
-	p->mode = mode ? SK_PROXY_TCP : SK_PROXY_HTTP;
+	p->mode = mode_values[mode];
 	p->lb = lb ? SK_PROXY_LEAST_REQUEST : SK_PROXY_ROUND_ROBIN;
 	p->retry_attempts = (int)attempts;
 	p->retry_min_concurrency = (int)minc;

@@ -73,6 +73,7 @@ struct sk_proxy_wstats {
 	_Alignas(64) sk_proxy_ctr requests[SK_PROXY_NMETHODS][SK_PROXY_NCLASSES];
 	sk_proxy_ctr buckets[SK_PROXY_NBUCKETS]; /* non-cumulative; last is +Inf */
 	sk_proxy_ctr duration_ns, count;
+	sk_proxy_ctr udp[4]; /* enum sk_proxy_udp_stat */
 };
 
 /* Per cluster, across snapshots (keyed by name). */
@@ -84,10 +85,19 @@ struct sk_proxy_cstate {
 	_Atomic uint64_t rr;
 	struct sk_proxy_wstats *wstats; /* [threads]: one slot per worker, no sharing */
 	sk_proxy_ctr retries, ejections, fallbacks, rejected, fault_aborts, fault_delays;
+	bool udp; /* some snapshot had it in udp mode: metrics show the udp counters (lock) */
 };
 
 /* What epoll's data.ptr points at: every registered object starts with one. */
-enum sk_proxy_kind { SK_PROXY_K_WAKE, SK_PROXY_K_LISTEN, SK_PROXY_K_CLIENT, SK_PROXY_K_UPSTREAM };
+enum sk_proxy_kind {
+	SK_PROXY_K_WAKE,
+	SK_PROXY_K_LISTEN,
+	SK_PROXY_K_CLIENT,
+	SK_PROXY_K_UPSTREAM,
+	SK_PROXY_K_UDP_LISTEN, /* forward-udp.c: a UDP listener's socket (struct sk_proxy_ltag) */
+	SK_PROXY_K_UDP_FLOW,   /* a flow's socket connected to its endpoint */
+	SK_PROXY_K_UDP_TIMER,  /* the worker's flow expiry timerfd */
+};
 struct sk_proxy_tag {
 	enum sk_proxy_kind kind;
 };
@@ -98,7 +108,7 @@ struct sk_proxy_lsock {
 	_Atomic int snaps; /* snapshots naming it: the sockets close when none is left */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	int type; /* SOCK_STREAM */
+	bool udp; /* a UDP socket (its cluster is in udp mode); part of the identity with addr */
 	unsigned n;
 	struct sk_proxy_ltag {
 		struct sk_proxy_tag tag;
@@ -152,6 +162,7 @@ struct sk_proxy_wsnap {
 };
 
 struct sk_proxy_sess;
+struct sk_proxy_udp;
 
 struct sk_proxy_worker {
 	struct sk_proxy *p;
@@ -174,6 +185,8 @@ struct sk_proxy_worker {
 	/* sessions that stopped with bytes still moving: run again after this batch */
 	struct sk_proxy_sess **again;
 	size_t n_again, cap_again;
+	struct sk_proxy_udp
+	    *udp; /* forward-udp.c: flows; NULL until a snapshot has a UDP listener */
 };
 
 struct sk_proxy {
@@ -299,6 +312,15 @@ void sk_proxy_tcp_timer(struct sk_proxy_sess *s);
  */
 void sk_proxy_tcp_splice(struct sk_proxy_sess *s, uint64_t idle_ns);
 
+/* forward-udp.c */
+#define SK_PROXY_UDP_MAX_FLOWS 4096 /* per worker; the one idle longest makes room */
+/* Socket options of a UDP listener's socket (the destination address of each datagram). */
+int sk_proxy_udp_sockopts(int fd, int family);
+/* A worker's new snapshot: flows follow it (or end, or pick again with their next datagram). */
+void sk_proxy_udp_refresh(struct sk_proxy_worker *w, struct sk_proxy_snap *s);
+void sk_proxy_udp_event(struct sk_proxy_worker *w, struct sk_proxy_tag *tag);
+void sk_proxy_udp_teardown(struct sk_proxy_worker *w);
+
 /* balance.c: pure functions over snapshot clusters and persistent state */
 bool sk_proxy_ejected(const struct sk_proxy_sep *ep, uint64_t now);
 /* Picks an endpoint index not ejected, preferring ones not in `avoid`; -1 when none. */
@@ -323,6 +345,13 @@ const char *sk_proxy_method_name(int idx);
 void sk_proxy_policy_defaults(struct sk_proxy_policy *pol);
 
 /* stats.c */
+enum sk_proxy_udp_stat {
+	SK_PROXY_UDP_TO_ENDPOINT, /* datagrams sent on to an endpoint */
+	SK_PROXY_UDP_TO_CLIENT,	  /* replies sent back to a client */
+	SK_PROXY_UDP_DROPPED,	  /* datagrams that could not be sent either way */
+	SK_PROXY_UDP_FLOWS,	  /* flows started */
+};
+void sk_proxy_stats_udp(struct sk_proxy_cstate *c, unsigned worker, enum sk_proxy_udp_stat what);
 void sk_proxy_stats_request(struct sk_proxy_cstate *c, unsigned worker, int method, int status,
 			    uint64_t duration_ns);
 int sk_proxy_status_class(int status);

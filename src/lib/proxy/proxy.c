@@ -116,20 +116,23 @@ static bool addr_eq(const struct sockaddr_storage *a, socklen_t al,
 	return al == bl && memcmp(a, b, al) == 0;
 }
 
-static void addr_str(const struct sockaddr_storage *a, char *buf, size_t n)
+/* "ADDR:PORT", "[ADDR6]:PORT", with "/udp" appended for a UDP listener. */
+static void addr_str(const struct sockaddr_storage *a, bool udp, char *buf, size_t n)
 {
+	const char *proto = udp ? "/udp" : "";
+
 	if (a->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)a;
 		char h[64];
 
 		inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof(h));
-		snprintf(buf, n, "[%s]:%u", h, ntohs(s6->sin6_port));
+		snprintf(buf, n, "[%s]:%u%s", h, ntohs(s6->sin6_port), proto);
 	} else {
 		const struct sockaddr_in *s4 = (const void *)a;
 		char h[32];
 
 		inet_ntop(AF_INET, &s4->sin_addr, h, sizeof(h));
-		snprintf(buf, n, "%s:%u", h, ntohs(s4->sin_port));
+		snprintf(buf, n, "%s:%u%s", h, ntohs(s4->sin_port), proto);
 	}
 }
 
@@ -156,7 +159,8 @@ size_t sk_proxy_listener_fds(struct sk_proxy *p, int type, const struct sockaddr
 	for (size_t k = 0; p->cur && k < p->cur->n_listeners; k++) {
 		const struct sk_proxy_lsock *ls = p->cur->listeners[k].ls;
 
-		if (ls->type != type || !addr_eq(&ls->addr, ls->addrlen, addr, addrlen))
+		if ((ls->udp ? SOCK_DGRAM : SOCK_STREAM) != type ||
+		    !addr_eq(&ls->addr, ls->addrlen, addr, addrlen))
 			continue;
 		for (unsigned i = 0; i < ls->n && n < max; i++) {
 			int fd = ls->fds[i] >= 0 ? fcntl(ls->fds[i], F_DUPFD_CLOEXEC, 3) : -1;
@@ -169,45 +173,59 @@ size_t sk_proxy_listener_fds(struct sk_proxy *p, int type, const struct sockaddr
 	return n;
 }
 
-static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l,
+/*
+ * One worker's socket of a listener: TCP, or UDP without SO_REUSEADDR (for
+ * UDP it would let us share a port another program holds, not fail).
+ */
+static int lsock_socket(const struct sk_proxy_listener *l, bool udp)
+{
+	int one = 1, fd;
+
+	fd = socket(l->addr.ss_family,
+		    (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if ((!udp && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    (udp && sk_proxy_udp_sockopts(fd, l->addr.ss_family) < 0) ||
+	    bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 ||
+	    (!udp && listen(fd, 1024) < 0)) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l, bool udp,
 		      struct sk_proxy_lsock **ret, struct sk_error **err)
 {
 	struct sk_proxy_lsock *ls = sk_new0(struct sk_proxy_lsock, 1);
 	char name[96];
-	int one = 1;
 
 	atomic_init(&ls->ref, 1);
 	atomic_init(&ls->snaps, 1);
 	ls->addr = l->addr;
 	ls->addrlen = l->addrlen;
-	ls->type = SOCK_STREAM;
+	ls->udp = udp;
 	ls->n = p->threads;
 	ls->fds = sk_new0(int, p->threads);
 	ls->tags = sk_new0(struct sk_proxy_ltag, p->threads);
 	for (unsigned i = 0; i < ls->n; i++) {
 		ls->fds[i] = -1;
-		ls->tags[i].tag.kind = SK_PROXY_K_LISTEN;
+		ls->tags[i].tag.kind = udp ? SK_PROXY_K_UDP_LISTEN : SK_PROXY_K_LISTEN;
 		ls->tags[i].ls = ls;
 	}
-	addr_str(&l->addr, name, sizeof(name));
+	addr_str(&l->addr, udp, name, sizeof(name));
 	for (unsigned i = 0; i < ls->n; i++) {
-		int fd = sk_spares_take(&p->spares, ls->type, (const struct sockaddr *)&l->addr,
-					l->addrlen);
+		int fd = sk_spares_take(&p->spares, udp ? SOCK_DGRAM : SOCK_STREAM,
+					(const struct sockaddr *)&l->addr, l->addrlen);
 
-		if (fd >= 0) { /* held across a restart of the daemon: bound and listening */
-			ls->fds[i] = fd;
-			continue;
-		}
-		fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0) {
-			sk_proxy_lsock_unref(ls);
-			return sk_error_errno(err, "socket for listener '%s'", name);
-		}
-		ls->fds[i] = fd;
-		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-		    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-		    bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 ||
-		    listen(fd, 1024) < 0) {
+		/* held across a restart of the daemon: bound (and listening) */
+		ls->fds[i] = fd >= 0 ? fd : lsock_socket(l, udp);
+		if (ls->fds[i] < 0) {
 			int r = sk_error_errno(err, "listen on '%s'", name);
 
 			sk_proxy_lsock_unref(ls);
@@ -224,6 +242,14 @@ static int find_cluster(const struct sk_proxy_config *c, const char *name)
 		if (strcmp(c->clusters[i].name, name) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* Whether listener l serves a udp cluster (false for an unknown cluster). */
+static bool listener_udp(const struct sk_proxy_config *c, const struct sk_proxy_listener *l)
+{
+	int i = l->cluster ? find_cluster(c, l->cluster) : -1;
+
+	return i >= 0 && c->clusters[i].policy.mode == SK_PROXY_UDP;
 }
 
 /* Checks names, endpoints and fallbacks; fills fb[i] with fallback indexes. */
@@ -256,6 +282,13 @@ static int validate(const struct sk_proxy_config *c, int *fb, struct sk_error **
 				return sk_error_set(err, EINVAL,
 						    "cluster '%s': unknown fallback cluster '%s'",
 						    cl->name, cl->fallback);
+			/* datagrams and streams do not mix; a udp cluster has no fallback */
+			if (cl->policy.mode == SK_PROXY_UDP ||
+			    c->clusters[fb[i]].policy.mode == SK_PROXY_UDP)
+				return sk_error_set(err, EINVAL,
+						    "cluster '%s': no fallback to or from a udp "
+						    "cluster ('%s')",
+						    cl->name, cl->fallback);
 		}
 	}
 	for (size_t i = 0; i < c->n_clusters; i++) {
@@ -274,7 +307,8 @@ static int validate(const struct sk_proxy_config *c, int *fb, struct sk_error **
 					    l->cluster ? l->cluster : "(null)");
 		for (size_t k = 0; k < i; k++)
 			if (addr_eq(&c->listeners[k].addr, c->listeners[k].addrlen, &l->addr,
-				    l->addrlen))
+				    l->addrlen) &&
+			    listener_udp(c, &c->listeners[k]) == listener_udp(c, l))
 				return sk_error_set(err, EADDRINUSE,
 						    "listener %zu: duplicate address", i);
 	}
@@ -290,6 +324,7 @@ static void copy_cluster(struct sk_proxy *p, struct sk_proxy_scluster *d,
 	d->fault = c->fault;
 	d->fallback = fb;
 	d->st = cstate_get(p, c);
+	d->st->udp |= c->policy.mode == SK_PROXY_UDP;
 	d->n_eps = c->n_endpoints;
 	d->eps = sk_new0(struct sk_proxy_sep, c->n_endpoints ? c->n_endpoints : 1);
 	for (size_t j = 0; j < c->n_endpoints; j++) {
@@ -306,12 +341,13 @@ static int build_listeners(struct sk_proxy *p, const struct sk_proxy_config *c,
 	s->listeners = sk_new0(struct sk_proxy_slistener, c->n_listeners ? c->n_listeners : 1);
 	for (size_t i = 0; i < c->n_listeners; i++) {
 		const struct sk_proxy_listener *l = &c->listeners[i];
+		bool udp = listener_udp(c, l);
 		struct sk_proxy_lsock *ls = NULL;
 
 		for (size_t k = 0; p->cur && k < p->cur->n_listeners; k++) {
 			struct sk_proxy_lsock *o = p->cur->listeners[k].ls;
 
-			if (addr_eq(&o->addr, o->addrlen, &l->addr, l->addrlen)) {
+			if (addr_eq(&o->addr, o->addrlen, &l->addr, l->addrlen) && o->udp == udp) {
 				ls = o;
 				atomic_fetch_add(&ls->ref, 1);
 				atomic_fetch_add(&ls->snaps, 1);
@@ -319,7 +355,7 @@ static int build_listeners(struct sk_proxy *p, const struct sk_proxy_config *c,
 			}
 		}
 		if (!ls) {
-			int r = lsock_open(p, l, &ls, err);
+			int r = lsock_open(p, l, udp, &ls, err);
 
 			if (r < 0)
 				return r;

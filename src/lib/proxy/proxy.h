@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * proxy.h - skiff's load-balancing proxy: HTTP/1.1 and raw TCP, on its own
- * worker threads, driven by immutable configuration snapshots.
+ * proxy.h - skiff's load-balancing proxy: HTTP/1.1, raw TCP and UDP, on its
+ * own worker threads, driven by immutable configuration snapshots.
  *
  * The control loop (skiffd, or the standalone skiff-proxy) describes what to
  * serve in a struct sk_proxy_config: listeners (address:port -> cluster) and
@@ -29,7 +29,8 @@
 
 #include "base/error.h"
 
-enum sk_proxy_mode { SK_PROXY_HTTP, SK_PROXY_TCP };
+/* SK_PROXY_UDP: datagrams, per client flow (docs/proxy.md); its listeners are UDP sockets. */
+enum sk_proxy_mode { SK_PROXY_HTTP, SK_PROXY_TCP, SK_PROXY_UDP };
 enum sk_proxy_lb { SK_PROXY_ROUND_ROBIN, SK_PROXY_LEAST_REQUEST };
 
 /* Retry conditions (bits of sk_proxy_policy.retry_on). */
@@ -44,7 +45,8 @@ struct sk_proxy_policy {
 	uint64_t connect_timeout_ns; /* 0: 2 s */
 	uint64_t try_timeout_ns;     /* per try, until the response head; 0: none */
 	uint64_t total_timeout_ns;   /* whole request incl. retries; 0: none */
-	uint64_t idle_timeout_ns;    /* keep-alive, pooled upstreams, tunnels; 0: 60 s */
+	uint64_t idle_timeout_ns;    /* keep-alive, pooled upstreams, tunnels (0: 60 s); udp: a flow
+				    * without datagrams (0: 30 s) */
 
 	int retry_attempts; /* retries after the first try; 0: none */
 	unsigned retry_on;  /* SK_PROXY_RETRY_* */
@@ -60,11 +62,14 @@ struct sk_proxy_policy {
 	uint64_t outlier_base_ejection_ns; /* 0: 30 s; ejection k lasts k x base (capped 300 s) */
 	int outlier_max_ejection_percent;  /* 0: 50; at least one endpoint may be ejected */
 
-	/* bulkhead: requests (http) or connections (tcp) in flight; 0: unlimited */
+	/* bulkhead: requests (http), connections (tcp) or flows (udp) in flight; 0: unlimited */
 	int64_t max_concurrent;
 };
 
-/* Fault injection (HTTP mode only; TCP mode supports delay of the connect). */
+/*
+ * Fault injection (HTTP mode; TCP mode delays the connect or closes; UDP mode
+ * only aborts: a datagram from a client is dropped).
+ */
 struct sk_proxy_fault {
 	uint64_t delay_ns, delay_jitter_ns; /* delay = delay_ns +/- uniform(jitter) */
 	double delay_percent;		    /* 0..100 */
@@ -84,11 +89,12 @@ struct sk_proxy_cluster {
 	char *service;
 	struct sk_proxy_policy policy;
 	struct sk_proxy_fault fault;
-	char *fallback; /* cluster name, or NULL: used when no endpoint can answer */
+	char *fallback; /* cluster name, or NULL: used when no endpoint can answer (not udp) */
 	struct sk_proxy_endpoint *endpoints; /* ready endpoints only */
 	size_t n_endpoints;
 };
 
+/* A TCP listener, or a UDP socket when its cluster is in udp mode. */
 struct sk_proxy_listener {
 	struct sockaddr_storage addr; /* the address and port to listen on */
 	socklen_t addrlen;
@@ -115,8 +121,10 @@ int sk_proxy_new(const struct sk_proxy_opts *o, struct sk_proxy **ret, struct sk
  * Makes `c` the configuration; the caller keeps ownership of `c` (it is
  * copied).  Opens listeners that are new (SO_REUSEPORT, one socket per
  * worker), closes those no longer named.  On failure (a bind error, a
- * listener naming an unknown cluster, a fallback cycle) the previous
- * configuration stays in force and *err names the address or cluster.
+ * listener naming an unknown cluster, a fallback cycle, a fallback across
+ * udp and the other modes) the previous configuration stays in force and
+ * *err names the address ('ADDR', or 'ADDR/udp' for a UDP listener) or the
+ * cluster.  A TCP and a UDP listener may share an address.
  * Call from one thread at a time.  Never waits for a worker.
  */
 int sk_proxy_publish(struct sk_proxy *p, const struct sk_proxy_config *c, struct sk_error **err);
@@ -146,7 +154,9 @@ size_t sk_proxy_listener_fds(struct sk_proxy *p, int type, const struct sockaddr
  * (histogram), skiff_endpoint_requests_total{app,service,replica,code},
  * skiff_service_active_connections, skiff_service_retries_total,
  * skiff_service_ejections_total, skiff_service_fallbacks_total,
- * skiff_service_rejected_total, skiff_service_faults_total{kind}.
+ * skiff_service_rejected_total, skiff_service_faults_total{kind}; with udp
+ * clusters skiff_service_udp_datagrams_total{direction},
+ * skiff_service_udp_dropped_total and skiff_service_udp_flows_total.
  */
 int sk_proxy_metrics(struct sk_proxy *p, char **ret_text, struct sk_error **err);
 

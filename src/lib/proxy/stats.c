@@ -59,6 +59,11 @@ void sk_proxy_stats_request(struct sk_proxy_cstate *c, unsigned worker, int meth
 	bump(&ws->count, 1);
 }
 
+void sk_proxy_stats_udp(struct sk_proxy_cstate *c, unsigned worker, enum sk_proxy_udp_stat what)
+{
+	bump(&c->wstats[worker].udp[what], 1);
+}
+
 /* A per-worker counter summed over the workers. */
 #define WSUM(p, o, field)                                                                          \
 	({                                                                                         \
@@ -227,6 +232,41 @@ static void gauges_and_faults(FILE *f, struct sk_proxy *p)
 	}
 }
 
+/* A udp counter of every service with a udp cluster. */
+static void udp_counter(FILE *f, struct sk_proxy *p, const char *name, const char *help,
+			const char *extra, enum sk_proxy_udp_stat what, bool with_header)
+{
+	if (with_header)
+		header(f, name, "counter", help);
+	for (struct sk_proxy_cstate *c = p->cstates; c; c = c->next) {
+		if (!group_first(p, c) || !SUM(p, c, (uint64_t)o->udp))
+			continue;
+		fprintf(f, "%s{", name);
+		svc_labels(f, c);
+		fprintf(f, "%s} %llu\n", extra,
+			(unsigned long long)SUM(p, c, WSUM(p, o, udp[what])));
+	}
+}
+
+static void udp_stats(FILE *f, struct sk_proxy *p)
+{
+	const char *dg = "skiff_service_udp_datagrams_total";
+	bool any = false;
+
+	for (struct sk_proxy_cstate *c = p->cstates; c; c = c->next)
+		any |= c->udp;
+	if (!any)
+		return;
+	udp_counter(f, p, dg, "UDP datagrams forwarded, by direction.",
+		    ",direction=\"to_endpoint\"", SK_PROXY_UDP_TO_ENDPOINT, true);
+	udp_counter(f, p, dg, NULL, ",direction=\"to_client\"", SK_PROXY_UDP_TO_CLIENT, false);
+	udp_counter(f, p, "skiff_service_udp_dropped_total",
+		    "UDP datagrams dropped: no endpoint, bulkhead full, send failed.", "",
+		    SK_PROXY_UDP_DROPPED, true);
+	udp_counter(f, p, "skiff_service_udp_flows_total", "UDP flows (client addresses) started.",
+		    "", SK_PROXY_UDP_FLOWS, true);
+}
+
 int sk_proxy_metrics(struct sk_proxy *p, char **ret_text, struct sk_error **err)
 {
 	char *buf = NULL;
@@ -250,6 +290,7 @@ int sk_proxy_metrics(struct sk_proxy *p, char **ret_text, struct sk_error **err)
 	simple_counter(f, p, "skiff_service_rejected_total",
 		       "Requests or connections refused by the bulkhead.",
 		       offsetof(struct sk_proxy_cstate, rejected));
+	udp_stats(f, p);
 	pthread_mutex_unlock(&p->lock);
 	if (fclose(f) != 0) {
 		free(buf);

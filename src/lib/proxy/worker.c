@@ -177,6 +177,7 @@ static void refresh(struct sk_proxy_worker *w)
 			(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL, ls->fds[w->idx], NULL);
 	}
 	drop_stale_pools(w, s);
+	sk_proxy_udp_refresh(w, s);
 	ws = sk_new0(struct sk_proxy_wsnap, 1);
 	ws->snap = s;
 	ws->users = 1; /* the worker's own use while it is current (the reference it was given) */
@@ -605,6 +606,11 @@ static void dispatch(struct sk_proxy_worker *w, struct epoll_event *ev)
 	case SK_PROXY_K_UPSTREAM:
 		uconn_event((struct sk_proxy_uconn *)tag, ev->events);
 		break;
+	case SK_PROXY_K_UDP_LISTEN:
+	case SK_PROXY_K_UDP_FLOW:
+	case SK_PROXY_K_UDP_TIMER:
+		sk_proxy_udp_event(w, tag);
+		break;
 	}
 }
 
@@ -614,6 +620,7 @@ static void teardown(struct sk_proxy_worker *w)
 		sk_proxy_sess_close(w->sessions);
 	while (w->uconns)
 		uconn_close(w->uconns);
+	sk_proxy_udp_teardown(w);
 	free_dead(w);
 	free(TAKE_PTR(w->again));
 	w->n_again = w->cap_again = 0;
