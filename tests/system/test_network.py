@@ -694,3 +694,25 @@ def test_udp_port_is_published_through_the_proxy(daemon, app, tmp_path):
         c.kill()
         holder.kill()
         holder.wait()
+
+
+def test_drain_time_is_configurable(daemon, app):
+    """x-skiff.proxy.drain: a replica scaled away leaves DNS and the routes at once and
+    gets its stop signal only after the drain time."""
+    xs = "      proxy:\n        internal: true\n        drain: 5s\n"
+    a = app("dt", "services:\n  web:\n" + shop(replicas=2, port=18194, xskiff=xs))
+    a.up()
+    rs = {r["name"]: r for r in a.ready("web", 2)}
+    gone = rs["dt-web-2"]
+    gw = a.network()["gateway"]
+    assert dig(daemon, gw, "2.web")[0] == [gone["address"]]
+    t0 = time.monotonic()
+    a.cli("scale", "web=1").check()
+    # out of DNS (and the routes) while its process still runs
+    wait_for(lambda: dig(daemon, gw, "2.web")[0] == [] or None, 10, 0.1, "dt-web-2 out of DNS")
+    res = a.load("http://127.0.0.1:18194/", 10)
+    assert all(r[0] == 200 and r[1] == "dt-web-1" for r in res), res
+    if time.monotonic() - t0 < 4:  # checked well inside the drain time
+        assert os.path.exists(f"/proc/{gone['pid']}"), "stopped before the drain time"
+    wait_for(lambda: not os.path.exists(f"/proc/{gone['pid']}") or None, 30, 0.05, "dt-web-2 stopped")
+    assert time.monotonic() - t0 >= 4.9, "the stop signal came before the drain time"

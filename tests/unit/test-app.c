@@ -127,6 +127,7 @@ static const char full[] =
     "        total_timeout: 10s\n"
     "        idle_timeout: 60s\n"
     "        max_concurrent: 100\n"
+    "        drain: 2s\n"
     "        retries:\n"
     "          attempts: 3\n"
     "          on: [connect-failure, reset, timeout, 504, 502, \"503\", 502]\n"
@@ -412,8 +413,9 @@ static bool proxy_equal(const struct sk_app_proxy *a, const struct sk_app_proxy 
 	       a->connect_timeout_ns == b->connect_timeout_ns &&
 	       a->try_timeout_ns == b->try_timeout_ns &&
 	       a->total_timeout_ns == b->total_timeout_ns &&
-	       a->idle_timeout_ns == b->idle_timeout_ns && a->retry_attempts == b->retry_attempts &&
-	       a->retry_on == b->retry_on && a->retry_backoff_ns == b->retry_backoff_ns &&
+	       a->idle_timeout_ns == b->idle_timeout_ns && a->drain_ns == b->drain_ns &&
+	       a->retry_attempts == b->retry_attempts && a->retry_on == b->retry_on &&
+	       a->retry_backoff_ns == b->retry_backoff_ns &&
 	       a->retry_max_backoff_ns == b->retry_max_backoff_ns &&
 	       a->retry_budget_percent == b->retry_budget_percent &&
 	       a->outlier_consecutive_5xx == b->outlier_consecutive_5xx &&
@@ -497,6 +499,7 @@ static void test_xskiff_proxy_fault(void **state)
 	assert_true(px->total_timeout_ns == 10 * SK_APP_NS_PER_SEC);
 	assert_true(px->idle_timeout_ns == 60 * SK_APP_NS_PER_SEC);
 	assert_int_equal(px->max_concurrent, 100);
+	assert_true(px->drain_ns == 2 * SK_APP_NS_PER_SEC);
 	assert_int_equal(px->retry_attempts, 3);
 	assert_int_equal(px->retry_on, SK_APP_RETRY_CONNECT | SK_APP_RETRY_RESET |
 					   SK_APP_RETRY_TIMEOUT | SK_APP_RETRY_STATUS);

@@ -190,6 +190,9 @@ static const struct {
 	  "{max_concurrent: -1}}\n",
 	  "compose.yaml:5:39: services.web.x-skiff.proxy.max_concurrent: -1 is out of range "
 	  "(0..1000000)" },
+	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {proxy: "
+	  "{drain: 6m}}\n",
+	  "compose.yaml:5:30: services.web.x-skiff.proxy.drain: at most 5m" },
 	{ "services:\n  web:\n    image: a\n    ports: [\"80\"]\n    x-skiff: {fault: {delay: "
 	  "{percent: 50}}}\n",
 	  "compose.yaml:5:30: services.web.x-skiff.fault.delay: fixed is required" },

@@ -464,6 +464,7 @@ static void proxy_in(struct jin *j, json_t *o, const char *path, struct sk_app_p
 	get_dur(j, o, path, "total_timeout", &px->total_timeout_ns);
 	get_dur(j, o, path, "idle_timeout", &px->idle_timeout_ns);
 	get_int(j, o, path, "max_concurrent", 0, 1000000, &px->max_concurrent);
+	get_dur(j, o, path, "drain", &px->drain_ns);
 	get_int_to(j, r, pr, "attempts", 0, 10, &px->retry_attempts);
 	retry_on_in(j, r, pr, px);
 	get_dur(j, r, pr, "backoff", &px->retry_backoff_ns);

@@ -237,12 +237,13 @@ static json_t *jproxy(const struct sk_app_proxy *px)
 		      "base_ejection_time", jdur(px->outlier_base_ejection_ns),
 		      "max_ejection_percent", px->outlier_max_ejection_percent);
 
-	return json_pack("{s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:I,s:o,s:o}", "mode",
+	return json_pack("{s:s,s:s,s:b,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o}", "mode",
 			 proxy_mode_names[px->mode], "balance", lb_names[px->balance], "internal",
 			 px->internal, "connect_timeout", jdur(px->connect_timeout_ns), "timeout",
 			 jdur(px->try_timeout_ns), "total_timeout", jdur(px->total_timeout_ns),
 			 "idle_timeout", jdur(px->idle_timeout_ns), "max_concurrent",
-			 (json_int_t)px->max_concurrent, "retries", retries, "outlier", outlier);
+			 (json_int_t)px->max_concurrent, "drain", jdur(px->drain_ns), "retries",
+			 retries, "outlier", outlier);
 }
 
 json_t *sk_app_fault_json(const struct sk_app_fault *f)

@@ -357,6 +357,13 @@ static int proxy_field(struct sk_app_ctx *c, const struct sk_yn *k, const struct
 		return sk_app_get_duration(c, v, p, &px->idle_timeout_ns);
 	if (!strcmp(k->text, "max_concurrent"))
 		return sk_app_get_int(c, v, p, 0, 1000000, &px->max_concurrent);
+	if (!strcmp(k->text, "drain")) {
+		if (sk_app_get_duration(c, v, p, &px->drain_ns) < 0)
+			return -EINVAL;
+		if (px->drain_ns > 300 * 1000000000LL)
+			return sk_app_fail(c, v, p, "at most 5m");
+		return 0;
+	}
 	if (!strcmp(k->text, "retries"))
 		return retries(c, v, p, px);
 	if (!strcmp(k->text, "outlier"))

@@ -207,6 +207,8 @@ struct sk_app_proxy {
 	int64_t outlier_base_ejection_ns; /* outlier.base_ejection_time */
 	int outlier_max_ejection_percent; /* outlier.max_ejection_percent */
 	int64_t max_concurrent;		  /* max_concurrent: bulkhead, 0 = unlimited */
+	int64_t drain_ns; /* drain: a stopping replica leaves the routes this long before its
+			   * stop signal (0: 300 ms) */
 };
 
 /* x-skiff.fault, and the runtime `skiff fault` setting: injected delays and aborts. */

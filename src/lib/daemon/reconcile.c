@@ -27,7 +27,7 @@
 
 static void reconcile_cb(struct sk_loop *loop, void *userdata);
 
-#define DRAIN_NS (300 * 1000000LL) /* out of the routes before the stop signal */
+#define DRAIN_NS (300 * 1000000LL) /* out of the routes before the stop signal (default) */
 
 void sk_reconcile_queue(struct sk_daemon *d)
 {
@@ -166,7 +166,7 @@ static void drain_cb(struct sk_loop *loop, struct sk_loop_timer *t, void *userda
 
 /*
  * Stops a replica: one that takes traffic first leaves the proxy's and the
- * DNS tables and gets DRAIN_NS for requests in flight (unless the whole app
+ * DNS tables and gets x-skiff.proxy.drain (DRAIN_NS) for requests in flight (unless the whole app
  * or skiffd is going down); then the stop signal, and SIGKILL after
  * stop_grace_period.
  */
@@ -183,7 +183,9 @@ void sk_replica_stop(struct sk_dreplica *r)
 		sk_routes_queue(d);
 		if (r->drain_timer)
 			sk_loop_timer_remove(r->drain_timer);
-		r->drain_timer = sk_loop_timer_add(d->loop, (uint64_t)DRAIN_NS, 0, drain_cb, r);
+		int64_t drain =
+		    def->x_skiff.proxy.drain_ns ? def->x_skiff.proxy.drain_ns : DRAIN_NS;
+		r->drain_timer = sk_loop_timer_add(d->loop, (uint64_t)drain, 0, drain_cb, r);
 		return;
 	}
 	sk_replica_stop_now(r);
