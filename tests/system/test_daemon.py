@@ -553,6 +553,45 @@ def test_restart_limit_survives_daemon_restart(daemon, app):
     assert len(a.events("start", "onfail")) == 3, a.events(service="onfail")
 
 
+# ------------------------------------------------------------------ seccomp, security_opt
+
+SECCOMP = """\
+services:
+  def:
+    image: IMAGE
+    command: LOOP
+  admin:
+    image: IMAGE
+    command: LOOP
+    cap_add: [SYS_ADMIN]
+"""
+
+
+def seccomp_mode(pid):
+    st = proc_status(read(f"/proc/{pid}/status"))
+    return st["Seccomp"], st.get("Seccomp_filters")
+
+
+def test_seccomp_default_profile(daemon, app):
+    a = app("scd", SECCOMP)
+    a.up()
+    pid = a.running("def")["pid"]
+    assert seccomp_mode(pid) == ("2", "1")
+    r = a.exec("def", "grep", "Seccomp:", "/proc/self/status").check()
+    assert r.out.split() == ["Seccomp:", "2"], r
+    r = a.exec("def", "unshare", "-n", "true")
+    assert r.rc != 0 and "Operation not permitted" in r.err, r
+    # a user namespace needs no capability: only the filter refuses it
+    r = a.exec("def", "unshare", "-U", "true")
+    assert r.rc != 0 and "Operation not permitted" in r.err, r
+    # cap_add SYS_ADMIN re-allows what it governs, as in Docker
+    a.running("admin")
+    a.exec("admin", "unshare", "-n", "true").check()
+    a.exec("admin", "unshare", "-U", "true").check()
+    cfg = json.loads(read(os.path.join(daemon.run_dir, "bundles", "scd-def-1", "config.json")))
+    assert cfg["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ALLOW"
+
+
 # ------------------------------------------------------------------ metrics
 
 def test_metrics(daemon, app):

@@ -14,11 +14,14 @@
 #include <cmocka.h>
 
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "app/app.h"
@@ -26,6 +29,7 @@
 #include "daemon/specgen.h"
 #include "image/image.h"
 #include "oci/spec.h"
+#include "runtime/seccomp.h"
 
 static char dir[] = "/tmp/sk-specgen-XXXXXX";
 static char *rootfs, *volumes;
@@ -219,7 +223,7 @@ static void test_process(void **state)
 	assert_string_equal(s->root_path, rootfs);
 	assert_false(s->root_readonly);
 	assert_string_equal(s->linux_->cgroups_path, "/skiff/demo/demo-web-2");
-	assert_null(s->linux_->seccomp);
+	assert_non_null(s->linux_->seccomp); /* test_seccomp_default has the details */
 	assert_non_null(s->linux_->masked_paths);
 	assert_string_equal(kv_get(s->annotations, s->n_annotations, "skiff.app"), "demo");
 	assert_string_equal(kv_get(s->annotations, s->n_annotations, "skiff.service"), "web");
@@ -455,6 +459,161 @@ static void test_caps(void **state)
 	assert_true(p->linux_->resources.devices[0].allow);
 	assert_false(has_opt(mount_at(p, "/sys"), "ro"));
 	assert_true(has_opt(mount_at(d, "/sys"), "ro"));
+}
+
+/* ---- seccomp -------------------------------------------------------------- */
+
+/* The rule of `sc` that names `name`, or NULL. */
+static const struct sk_seccomp_syscall *rule_for(const struct sk_seccomp *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		for (char **n = sc->syscalls[i].names; n && *n; n++)
+			if (!strcmp(*n, name))
+				return &sc->syscalls[i];
+	return NULL;
+}
+
+static bool blocked_with(const struct sk_seccomp *sc, const char *name, unsigned errno_ret)
+{
+	const struct sk_seccomp_syscall *r = rule_for(sc, name);
+
+	return r && !strcmp(r->action, "SCMP_ACT_ERRNO") && r->has_errno_ret &&
+	       r->errno_ret == errno_ret;
+}
+
+/*
+ * Loads the filter in a child and returns the errno each call gets (0 when
+ * it succeeds): unshare(CLONE_NEWUSER), clone3 with no arguments, keyctl,
+ * ptrace(PTRACE_CONT) of a process it does not trace (ESRCH when allowed),
+ * clone(CLONE_NEWUSER), clone with no new namespace.
+ */
+static void kernel_answers(const struct sk_seccomp *sc, int ret[6])
+{
+	int pfd[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sk_error *err = NULL;
+		int out[6];
+
+		close(pfd[0]);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || sk_seccomp_load(sc, &err) < 0)
+			_exit(2);
+		out[0] = syscall(SYS_unshare, CLONE_NEWUSER) < 0 ? errno : 0;
+		out[1] = syscall(SYS_clone3, NULL, 0) < 0 ? errno : 0;
+		out[2] = syscall(SYS_keyctl, 0, 0, 0, 0, 0) < 0 ? errno : 0;
+		out[3] = syscall(SYS_ptrace, 7 /* PTRACE_CONT */, getppid(), 0, 0) < 0 ? errno : 0;
+		for (int k = 0; k < 2; k++) {
+			long c = syscall(SYS_clone, (k ? 0 : CLONE_NEWUSER) | SIGCHLD, 0, 0, 0, 0);
+			if (c == 0)
+				_exit(0);
+			out[4 + k] = c < 0 ? errno : 0;
+			if (c > 0)
+				(void)waitpid((pid_t)c, NULL, 0);
+		}
+		_exit(write(pfd[1], out, sizeof(out)) == sizeof(out) ? 0 : 3);
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], ret, 6 * sizeof(int)), 6 * sizeof(int));
+	close(pfd[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_seccomp_default(void **state)
+{
+	static const char yaml[] = "services:\n"
+				   "  def: {image: x}\n"
+				   "  tracer: {image: x, cap_add: [SYS_PTRACE]}\n"
+				   "  admin: {image: x, cap_add: [SYS_ADMIN, SYS_TIME]}\n"
+				   "  priv: {image: x, privileged: true}\n";
+	_cleanup_(sk_spec_freep) struct sk_spec *d = build(yaml, "def", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *t = build(yaml, "tracer", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *a = build(yaml, "admin", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *p = build(yaml, "priv", NULL);
+	const struct sk_seccomp *sc = d->linux_->seccomp;
+	const struct sk_seccomp_syscall *clone;
+	void *ctx = NULL;
+	_cleanup_error_ struct sk_error *err = NULL;
+	int k[6];
+
+	assert_non_null(sc);
+	assert_string_equal(sc->default_action, "SCMP_ACT_ALLOW");
+#if defined(__x86_64__)
+	assert_string_equal(sc->architectures[0], "SCMP_ARCH_X86_64");
+	assert_string_equal(sc->architectures[1], "SCMP_ARCH_X86");
+	assert_string_equal(sc->architectures[2], "SCMP_ARCH_X32");
+#endif
+	static const char *const eperm[] = { "mount",
+					     "umount2",
+					     "unshare",
+					     "setns",
+					     "pivot_root",
+					     "ptrace",
+					     "kcmp",
+					     "keyctl",
+					     "add_key",
+					     "bpf",
+					     "reboot",
+					     "init_module",
+					     "settimeofday",
+					     "acct",
+					     "iopl",
+					     "mbind",
+					     "open_by_handle_at",
+					     "userfaultfd",
+					     "_sysctl" };
+	for (size_t i = 0; i < SK_ELEMENTSOF(eperm); i++)
+		if (!blocked_with(sc, eperm[i], EPERM))
+			fail_msg("%s is not answered EPERM", eperm[i]);
+	assert_true(blocked_with(sc, "clone3", ENOSYS));
+	clone = rule_for(sc, "clone");
+	assert_non_null(clone);
+	assert_int_equal(clone->n_args, 7);
+	for (size_t i = 0; i < clone->n_args; i++) {
+		assert_int_equal(clone->args[i].index, 0);
+		assert_string_equal(clone->args[i].op, "SCMP_CMP_MASKED_EQ");
+		assert_int_equal(clone->args[i].value, clone->args[i].value_two);
+	}
+	assert_null(rule_for(sc, "read"));
+	/* libseccomp takes it (names it does not know are skipped) */
+	assert_int_equal(sk_seccomp_build(sc, &ctx, &err), 0);
+	sk_seccomp_ctx_free(ctx);
+
+	/* what the kernel answers under it */
+	kernel_answers(sc, k);
+	assert_int_equal(k[0], EPERM);
+	assert_int_equal(k[1], ENOSYS);
+	assert_int_equal(k[2], EPERM);
+	assert_int_equal(k[3], EPERM);
+	assert_int_equal(k[4], EPERM);
+	assert_int_equal(k[5], 0);
+
+	/* a capability re-allows what it governs, nothing else */
+	sc = t->linux_->seccomp;
+	assert_null(rule_for(sc, "ptrace"));
+	assert_null(rule_for(sc, "process_vm_readv"));
+	assert_null(rule_for(sc, "kcmp"));
+	assert_true(blocked_with(sc, "mount", EPERM));
+	kernel_answers(sc, k);
+	assert_int_equal(k[3], ESRCH); /* the kernel, not the filter, answered */
+	assert_int_equal(k[0], EPERM);
+
+	sc = a->linux_->seccomp;
+	assert_null(rule_for(sc, "mount"));
+	assert_null(rule_for(sc, "unshare"));
+	assert_null(rule_for(sc, "clone"));
+	assert_null(rule_for(sc, "clone3"));
+	assert_null(rule_for(sc, "settimeofday"));
+	assert_true(blocked_with(sc, "keyctl", EPERM));
+	assert_true(blocked_with(sc, "ptrace", EPERM));
+
+	/* privileged: no filter */
+	assert_null(p->linux_->seccomp);
 }
 
 /* ---- mounts --------------------------------------------------------------- */
@@ -723,6 +882,7 @@ int main(void)
 		cmocka_unit_test(test_default_rlimit),
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_seccomp_default),
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_stop_signal),
 		cmocka_unit_test(test_healthcheck),

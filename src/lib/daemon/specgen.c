@@ -280,7 +280,7 @@ static void set_args(json_t *proc, char *const *args, const char *tini)
 
 static int build_process(json_t *doc, const struct sk_app_service *svc,
 			 const struct sk_image_config *img, const struct sk_specgen_opts *o,
-			 const char *hostname, struct sk_error **err)
+			 const char *hostname, uint64_t *ret_caps, struct sk_error **err)
 {
 	_cleanup_(sk_process_freep) struct sk_process *p = sk_new0(struct sk_process, 1);
 	_cleanup_strv_ char **env = service_env(&svc->environment);
@@ -314,6 +314,7 @@ static int build_process(json_t *doc, const struct sk_app_service *svc,
 	set_caps(proc, caps);
 	sk_sg_set(proc, "noNewPrivileges", json_boolean(!svc->privileged));
 	sk_sg_set(proc, "oomScoreAdj", json_integer(svc->oom_score_adj));
+	*ret_caps = caps;
 	return 0;
 }
 
@@ -394,8 +395,16 @@ static int build_sysctls(json_t *lx, const struct sk_app_service *svc,
 	return 0;
 }
 
+/* privileged: no filter, as docker --privileged; else the default profile. */
+static void build_seccomp(json_t *lx, const struct sk_app_service *svc, uint64_t caps)
+{
+	if (svc->privileged)
+		return;
+	sk_sg_set(lx, "seccomp", sk_specgen_seccomp_default(caps));
+}
+
 static int build_linux(json_t *doc, const struct sk_app_service *svc,
-		       const struct sk_specgen_opts *o, struct sk_error **err)
+		       const struct sk_specgen_opts *o, uint64_t caps, struct sk_error **err)
 {
 	json_t *lx = obj_child(doc, "linux");
 	int r;
@@ -403,6 +412,7 @@ static int build_linux(json_t *doc, const struct sk_app_service *svc,
 	if ((r = build_namespaces(lx, svc, o, err)) < 0 || (r = build_sysctls(lx, svc, o, err)) < 0)
 		return r;
 	build_resources(lx, svc);
+	build_seccomp(lx, svc, caps);
 	if (o->cgroups_path)
 		sk_sg_set(lx, "cgroupsPath", json_string(o->cgroups_path));
 	if (svc->privileged) {
@@ -444,6 +454,7 @@ int sk_specgen_build(const struct sk_app_service *svc, const struct sk_image_con
 {
 	_cleanup_free_ char *def = sk_spec_default_json(false), *hostname = NULL;
 	json_auto_t *doc = NULL;
+	uint64_t caps = 0;
 	json_t *root;
 	int r;
 
@@ -451,8 +462,8 @@ int sk_specgen_build(const struct sk_app_service *svc, const struct sk_image_con
 	assert(o->app && o->container_id && o->rootfs);
 	doc = sk_sg_must(json_loads(def, 0, NULL));
 	hostname = pick_hostname(svc, o);
-	if ((r = build_process(doc, svc, img, o, hostname, err)) < 0 ||
-	    (r = build_linux(doc, svc, o, err)) < 0 ||
+	if ((r = build_process(doc, svc, img, o, hostname, &caps, err)) < 0 ||
+	    (r = build_linux(doc, svc, o, caps, err)) < 0 ||
 	    (r = sk_specgen_mounts(doc, svc, o, err)) < 0)
 		return svc_fail(svc, r, err);
 	root = sk_sg_must(json_object());

@@ -59,7 +59,12 @@
  *                 numbers are int64 in skiff's parser.
  *   oomScoreAdj   always written (0 by default), so replicas do not inherit
  *                 the daemon's own adjustment.
- *   seccomp       none: Docker's default profile is a follow-up.
+ *   seccomp       skiff's default profile (specgen-seccomp.c): everything
+ *                 allowed but a list of syscalls that reach past the
+ *                 container (EPERM; clone3 ENOSYS, clone with CLONE_NEW*
+ *                 EPERM), each re-allowed by the capability that governs it
+ *                 when the service holds it, as Docker does.  privileged:
+ *                 no filter.
  */
 #ifndef SK_DAEMON_SPECGEN_H
 #define SK_DAEMON_SPECGEN_H
