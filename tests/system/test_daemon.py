@@ -592,6 +592,37 @@ def test_seccomp_default_profile(daemon, app):
     assert cfg["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ALLOW"
 
 
+def test_security_opt(daemon, app):
+    a = app("sco", """\
+services:
+  open:
+    image: IMAGE
+    command: LOOP
+    security_opt: [seccomp=unconfined, "no-new-privileges:false"]
+  prof:
+    image: IMAGE
+    command: LOOP
+    security_opt: [seccomp=nomkdir.json, apparmor=unconfined]
+""")
+    (a.dir / "nomkdir.json").write_text(json.dumps({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}))
+    r = a.up()
+    assert re.search(r"compose\.yaml:9:42: warning: services\.prof\.security_opt\[1\]: \"apparmor=unconfined\" is not supported", r.err), r
+    pid = a.running("open")["pid"]
+    assert seccomp_mode(pid) == ("0", "0")
+    assert proc_status(read(f"/proc/{pid}/status"))["NoNewPrivs"] == "0"
+    assert a.exec("open", "grep", "Seccomp:", "/proc/self/status").check().out.split() == ["Seccomp:", "0"]
+    a.exec("open", "unshare", "-U", "true").check()
+    pid = a.running("prof")["pid"]
+    assert seccomp_mode(pid) == ("2", "1")
+    assert proc_status(read(f"/proc/{pid}/status"))["NoNewPrivs"] == "1"
+    r = a.exec("prof", "mkdir", "/tmp/d")
+    assert r.rc != 0 and "Operation not permitted" in r.err, r
+    # the file's profile replaces the default one
+    a.exec("prof", "unshare", "-U", "true").check()
+
+
 # ------------------------------------------------------------------ metrics
 
 def test_metrics(daemon, app):
@@ -619,6 +650,10 @@ BAD = [
     ("duration", "services:\n  a:\n    image: IMAGE\n    stop_grace_period: 1x\n", r"compose\.yaml:4:\d+: .*duration"),
     ("memory", "services:\n  a:\n    image: IMAGE\n    deploy:\n      resources:\n        limits: {memory: 64Q}\n",
      r"compose\.yaml:6:\d+: .*64Q"),
+    ("secopt", "services:\n  a:\n    image: IMAGE\n    security_opt: [seccomp=none.json]\n",
+     r"compose\.yaml:4:20: services\.a\.security_opt\[0\]: seccomp profile 'none\.json': No such file"),
+    ("secopt-key", "services:\n  a:\n    image: IMAGE\n    security_opt: [apparmor]\n",
+     r"compose\.yaml:4:20: services\.a\.security_opt\[0\]: unknown security option \"apparmor\""),
 ]
 
 

@@ -253,6 +253,25 @@ static const struct {
 	{ "", "compose.yaml: empty compose file" },
 	{ "services: {web: {image: a}}\nfoo: 1\n",
 	  "compose.yaml:2:1: foo: unknown top-level field" },
+	{ "services:\n  web:\n    image: a\n    security_opt: [bogus]\n",
+	  "compose.yaml:4:20: services.web.security_opt[0]: unknown security option \"bogus\" "
+	  "(seccomp=unconfined|PATH, no-new-privileges[:true|false], apparmor=, label=, "
+	  "systempaths=unconfined)" },
+	{ "services:\n  web:\n    image: a\n    security_opt: [systempaths=on]\n",
+	  "compose.yaml:4:20: services.web.security_opt[0]: unknown security option "
+	  "\"systempaths=on\" (seccomp=unconfined|PATH, no-new-privileges[:true|false], "
+	  "apparmor=, label=, systempaths=unconfined)" },
+	{ "services:\n  web:\n    image: a\n    security_opt: [seccomp=nope.json]\n",
+	  "compose.yaml:4:20: services.web.security_opt[0]: seccomp profile 'nope.json': No such "
+	  "file or directory" },
+	{ "services:\n  web:\n    image: a\n    security_opt: [\"seccomp=\"]\n",
+	  "compose.yaml:4:20: services.web.security_opt[0]: \"seccomp=\": seccomp needs "
+	  "unconfined or a profile file" },
+	{ "services:\n  web:\n    image: a\n    security_opt:\n      - no-new-privileges:maybe\n",
+	  "compose.yaml:5:9: services.web.security_opt[0]: \"no-new-privileges:maybe\": "
+	  "no-new-privileges takes true or false" },
+	{ "services:\n  web:\n    image: a\n    security_opt: seccomp=unconfined\n",
+	  "compose.yaml:4:19: services.web.security_opt: must be a list, not a scalar" },
 	{ "x: &a {k: v}\nservices: {web: {<<: 5, image: a}}\n",
 	  "compose.yaml:2:22: merge key (<<) needs a mapping or a list of mappings" },
 };

@@ -616,6 +616,72 @@ static void test_seccomp_default(void **state)
 	assert_null(p->linux_->seccomp);
 }
 
+static void test_security_opt(void **state)
+{
+	static const char docker_profile[] =
+	    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 1,\n"
+	    " \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": "
+	    "[\"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"]},\n"
+	    "  {\"architecture\": \"SCMP_ARCH_AARCH64\", \"subArchitectures\": "
+	    "[\"SCMP_ARCH_ARM\"]}],\n"
+	    " \"syscalls\": [\n"
+	    "  {\"names\": [\"read\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\"},\n"
+	    "  {\"names\": [\"ptrace\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": "
+	    "[\"CAP_SYS_PTRACE\"]}},\n"
+	    "  {\"names\": [\"personality\"], \"action\": \"SCMP_ACT_ALLOW\", \"excludes\": "
+	    "{\"caps\": [\"CAP_SYS_ADMIN\"]}},\n"
+	    "  {\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": "
+	    "{\"minKernel\": \"99.0\"}},\n"
+	    "  {\"names\": [\"chmod\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": "
+	    "{\"arches\": [\"s390x\"]}, \"comment\": \"s390 only\"}]}\n";
+	static const char yaml[] =
+	    "services:\n"
+	    "  open: {image: x, security_opt: [seccomp=unconfined]}\n"
+	    "  nonnp: {image: x, security_opt: [\"no-new-privileges:false\"]}\n"
+	    "  privnnp: {image: x, privileged: true, security_opt: [no-new-privileges, "
+	    "seccomp=docker.json]}\n"
+	    "  dock: {image: x, security_opt: [seccomp=docker.json]}\n"
+	    "  dockcaps: {image: x, cap_add: [SYS_PTRACE, SYS_ADMIN], "
+	    "security_opt: [seccomp=docker.json]}\n";
+	_cleanup_(sk_spec_freep) struct sk_spec *o = NULL, *n = NULL, *p = NULL, *d = NULL,
+						*dc = NULL;
+	const struct sk_seccomp *sc;
+
+	write_file("docker.json", docker_profile, 0644);
+	o = build(yaml, "open", NULL);
+	n = build(yaml, "nonnp", NULL);
+	p = build(yaml, "privnnp", NULL);
+	d = build(yaml, "dock", NULL);
+	dc = build(yaml, "dockcaps", NULL);
+	assert_null(o->linux_->seccomp);
+	assert_true(o->process->no_new_privileges);
+	assert_false(n->process->no_new_privileges);
+	assert_non_null(n->linux_->seccomp);
+	/* privileged wins over a profile (as Docker); no-new-privileges still applies */
+	assert_null(p->linux_->seccomp);
+	assert_true(p->process->no_new_privileges);
+
+	/* Docker's format: rules whose includes/excludes hold, archMap of this machine */
+	sc = d->linux_->seccomp;
+	assert_string_equal(sc->default_action, "SCMP_ACT_ERRNO");
+	assert_true(sc->has_default_errno_ret);
+	assert_non_null(rule_for(sc, "read"));
+	assert_non_null(rule_for(sc, "personality"));
+	assert_null(rule_for(sc, "ptrace"));
+	assert_null(rule_for(sc, "mkdir"));
+	assert_null(rule_for(sc, "chmod"));
+#if defined(__x86_64__)
+	assert_string_equal(sc->architectures[0], "SCMP_ARCH_X86_64");
+	assert_string_equal(sc->architectures[1], "SCMP_ARCH_X86");
+	assert_string_equal(sc->architectures[2], "SCMP_ARCH_X32");
+	assert_null(sc->architectures[3]);
+#endif
+	sc = dc->linux_->seccomp;
+	assert_non_null(rule_for(sc, "ptrace"));
+	assert_null(rule_for(sc, "personality"));
+	assert_non_null(rule_for(sc, "write"));
+}
+
 /* ---- mounts --------------------------------------------------------------- */
 
 static void test_mounts(void **state)
@@ -883,6 +949,7 @@ int main(void)
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_seccomp_default),
+		cmocka_unit_test(test_security_opt),
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_stop_signal),
 		cmocka_unit_test(test_healthcheck),

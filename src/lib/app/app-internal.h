@@ -125,6 +125,9 @@ int sk_app_volumes_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char
 			 struct sk_app_service *svc);
 int sk_app_tmpfs_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 		       struct sk_app_service *svc);
+int sk_app_security_opt_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			      struct sk_app_security *sec);
+void sk_app_security_release(struct sk_app_security *sec);
 int sk_app_deploy_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 			struct sk_app_service *svc);
 int sk_app_healthcheck_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,

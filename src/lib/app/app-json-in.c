@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "oci/spec.h"
 
 struct jin {
 	struct sk_error **err;
@@ -567,6 +568,48 @@ static char *extensions_in(json_t *o)
 	return s;
 }
 
+/* security_opt; a profile is checked again: this JSON crossed the API socket. */
+static void security_in(struct jin *j, json_t *o, const char *path, struct sk_app_security *sec)
+{
+	_cleanup_free_ char *ps = sk_app_path(path, "security_opt"), *mode = NULL;
+	json_t *v = field(j, o, path, "security_opt", JSON_OBJECT), *prof;
+	bool nnp;
+
+	if (!v)
+		return;
+	if (field(j, v, ps, "no_new_privileges", JSON_TRUE)) {
+		get_bool(j, v, ps, "no_new_privileges", &nnp);
+		sec->no_new_privileges = nnp;
+	}
+	get_str(j, v, ps, "seccomp", &mode);
+	prof = field(j, v, ps, "seccomp_profile", JSON_OBJECT);
+	if (!mode || !strcmp(mode, "default") || !strcmp(mode, "unconfined")) {
+		sec->seccomp = mode && !strcmp(mode, "unconfined") ? SK_APP_SECCOMP_UNCONFINED
+								   : SK_APP_SECCOMP_DEFAULT;
+		if (prof)
+			bad(j, ps, "seccomp_profile", "given without a profile file");
+		return;
+	}
+	if (mode[0] != '/' || !prof) {
+		bad(j, ps, "seccomp",
+		    "expected default, unconfined or an absolute path with "
+		    "seccomp_profile");
+		return;
+	}
+	_cleanup_error_ struct sk_error *e = NULL;
+	_cleanup_(sk_seccomp_freep) struct sk_seccomp *parsed = NULL;
+	_cleanup_free_ char *text = json_dumps(prof, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)
+		abort();
+	if (sk_spec_parse_seccomp(text, strlen(text), "profile", &parsed, &e) < 0) {
+		bad(j, ps, "seccomp_profile", e->msg);
+		return;
+	}
+	sec->seccomp = SK_APP_SECCOMP_PROFILE;
+	sec->seccomp_file = TAKE_PTR(mode);
+	sec->seccomp_profile = TAKE_PTR(text);
+}
+
 static int service_rest(struct jin *j, json_t *o, const char *path, struct sk_app_service *s)
 {
 	int64_t adj = 0;
@@ -576,6 +619,7 @@ static int service_rest(struct jin *j, json_t *o, const char *path, struct sk_ap
 	get_bool(j, o, path, "read_only", &s->read_only);
 	get_bool(j, o, path, "privileged", &s->privileged);
 	get_bool(j, o, path, "init", &s->init);
+	security_in(j, o, path, &s->security);
 	get_str(j, o, path, "stop_signal", &s->stop_signal);
 	get_dur(j, o, path, "stop_grace_period", &s->stop_grace_period_ns);
 	ulimits_in(j, o, path, s);

@@ -274,6 +274,20 @@ static json_t *jxskiff(const struct sk_app_skiff_service *x)
 			 sk_app_fault_json(&x->fault), "fallback", jstr(x->fallback));
 }
 
+/* security_opt: seccomp "default", "unconfined" or the profile's path (with its JSON). */
+static json_t *jsecurity(const struct sk_app_security *sec)
+{
+	static const char *const names[] = { "default", "unconfined" };
+	json_t *profile = sec->seccomp_profile ? json_loads(sec->seccomp_profile, 0, NULL) : NULL;
+
+	return json_pack("{s:o,s:o,s:o}", "seccomp",
+			 sec->seccomp == SK_APP_SECCOMP_PROFILE ? jstr(sec->seccomp_file)
+								: json_string(names[sec->seccomp]),
+			 "seccomp_profile", profile ? profile : json_null(), "no_new_privileges",
+			 sec->no_new_privileges < 0 ? json_null()
+						    : json_boolean(sec->no_new_privileges));
+}
+
 static json_t *julimits(const struct sk_app_service *s)
 {
 	json_t *o = json_object();
@@ -335,6 +349,7 @@ json_t *sk_app_service_json(const struct sk_app_service *s)
 	json_object_set_new(o, "read_only", json_boolean(s->read_only));
 	json_object_set_new(o, "privileged", json_boolean(s->privileged));
 	json_object_set_new(o, "init", json_boolean(s->init));
+	json_object_set_new(o, "security_opt", jsecurity(&s->security));
 	json_object_set_new(o, "stop_signal", jstr(s->stop_signal));
 	json_object_set_new(o, "stop_grace_period", jdur(s->stop_grace_period_ns));
 	json_object_set_new(o, "ulimits", julimits(s));

@@ -36,6 +36,7 @@ void sk_app_service_release(struct sk_app_service *s)
 	sk_strv_free(s->cap_add);
 	sk_strv_free(s->cap_drop);
 	free(s->stop_signal);
+	sk_app_security_release(&s->security);
 	for (size_t i = 0; i < s->n_ulimits; i++)
 		free(s->ulimits[i].name);
 	free(s->ulimits);

@@ -282,6 +282,12 @@ static int f_privileged(struct sk_app_ctx *c, const struct sk_yn *v, const char 
 	return sk_app_get_bool(c, v, path, &sp->svc->privileged);
 }
 
+static int f_security_opt(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			  struct svc_parse *sp)
+{
+	return sk_app_security_opt_parse(c, v, path, &sp->svc->security);
+}
+
 static int f_init(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
 		  struct svc_parse *sp)
 {
@@ -515,6 +521,7 @@ static const struct {
 	{ "cap_drop", f_cap_drop },
 	{ "read_only", f_read_only },
 	{ "privileged", f_privileged },
+	{ "security_opt", f_security_opt },
 	{ "init", f_init },
 	{ "stop_signal", f_stop_signal },
 	{ "stop_grace_period", f_stop_grace },
@@ -583,7 +590,6 @@ static const char *const unsupported[] = {
 	"pull_policy",
 	"runtime",
 	"secrets",
-	"security_opt",
 	"shm_size",
 	"stdin_open",
 	"storage_opt",

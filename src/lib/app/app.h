@@ -152,6 +152,20 @@ enum sk_app_netmode {
 	SK_APP_NET_CONTAINER
 };
 
+enum sk_app_seccomp {
+	SK_APP_SECCOMP_DEFAULT,	   /* skiff's default profile */
+	SK_APP_SECCOMP_UNCONFINED, /* security_opt seccomp=unconfined: no filter */
+	SK_APP_SECCOMP_PROFILE,	   /* security_opt seccomp=PATH */
+};
+
+/* security_opt, resolved. */
+struct sk_app_security {
+	enum sk_app_seccomp seccomp;
+	char *seccomp_file;    /* PROFILE: the file's absolute path */
+	char *seccomp_profile; /* PROFILE: its JSON (compact, sorted keys), read at load time */
+	int no_new_privileges; /* -1: skiff's default (true unless privileged), else 0 or 1 */
+};
+
 /* A service's attachment to an app network (issue 5). */
 struct sk_app_netattach {
 	char *network;
@@ -253,8 +267,9 @@ struct sk_app_service {
 	struct sk_app_restart_policy restart_policy;
 	char **cap_add, **cap_drop;
 	bool read_only, privileged, init;
-	char *stop_signal;	      /* NULL: the image's or SIGTERM */
-	int64_t stop_grace_period_ns; /* default 10s */
+	struct sk_app_security security; /* security_opt */
+	char *stop_signal;		 /* NULL: the image's or SIGTERM */
+	int64_t stop_grace_period_ns;	 /* default 10s */
 	struct sk_app_ulimit *ulimits;
 	size_t n_ulimits;
 	struct sk_app_kvs sysctls, labels;

@@ -44,5 +44,12 @@ int sk_specgen_mounts(json_t *doc, const struct sk_app_service *svc,
  * the capabilities in `caps` (1ull << CAP_X): a new linux.seccomp object.
  */
 json_t *sk_specgen_seccomp_default(uint64_t caps);
+/*
+ * A profile file's JSON (OCI linux.seccomp or Docker's format) as the
+ * linux.seccomp object for a process holding `caps`: Docker's includes,
+ * excludes and archMap resolved.  0 and *ret (new), or -EINVAL.
+ */
+int sk_specgen_seccomp_profile(const char *text, uint64_t caps, json_t **ret,
+			       struct sk_error **err);
 
 #endif

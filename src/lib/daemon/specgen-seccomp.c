@@ -13,6 +13,12 @@
  * the kernel then checks that capability itself.  The list is skiff's own,
  * written from the syscalls Docker documents as blocked by default.
  *
+ * A profile file given with security_opt seccomp=PATH comes here too: an
+ * OCI linux.seccomp object passes as it is; Docker's format is reduced to
+ * one, keeping the rules whose includes/excludes (capabilities, Go
+ * architecture name, minKernel) hold for this replica on this machine and
+ * taking architectures from the archMap entry of the native architecture.
+ *
  * It decides nothing about when a profile applies (specgen.c does) and
  * loads nothing (the runtime does; it skips names its libseccomp does not
  * know, so the table may name syscalls of newer kernels or other
@@ -23,8 +29,12 @@
 #include <errno.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
 
 #include "base/util.h"
+#include "oci/spec.h"
 
 #define C(x) (1ull << CAP_##x)
 
@@ -112,6 +122,18 @@ static const unsigned long clone_ns_flags[] = {
 	CLONE_NEWUSER, CLONE_NEWPID,	CLONE_NEWNET,
 };
 
+/* The native architecture: libseccomp's name and Go's (Docker profiles use both). */
+#if defined(__x86_64__)
+#define NATIVE_SCMP "SCMP_ARCH_X86_64"
+#define NATIVE_GO "amd64"
+#elif defined(__aarch64__)
+#define NATIVE_SCMP "SCMP_ARCH_AARCH64"
+#define NATIVE_GO "arm64"
+#else
+#define NATIVE_SCMP NULL
+#define NATIVE_GO NULL
+#endif
+
 /* The native ABI and the compat ones its kernel runs, so 32-bit calls meet the same rules. */
 static json_t *architectures(void)
 {
@@ -165,4 +187,132 @@ json_t *sk_specgen_seccomp_default(uint64_t caps)
 	prof = json_pack("{s:s, s:o, s:o}", "defaultAction", "SCMP_ACT_ALLOW", "architectures",
 			 sk_sg_must(architectures()), "syscalls", rules);
 	return sk_sg_must(prof);
+}
+
+/* ---- a profile file ------------------------------------------------------ */
+
+/* "major.minor" as major * 1000 + minor; -1 when it is not that. */
+static long kernel_version(const char *s)
+{
+	unsigned major, minor;
+
+	if (!s || sscanf(s, "%u.%u", &major, &minor) != 2 || minor >= 1000)
+		return -1;
+	return (long)major * 1000 + minor;
+}
+
+static long running_kernel(void)
+{
+	struct utsname u;
+
+	return uname(&u) == 0 ? kernel_version(u.release) : -1;
+}
+
+static bool str_in(json_t *arr, const char *s)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(arr, i, v)
+	{
+		if (s && json_is_string(v) && !strcmp(json_string_value(v), s))
+			return true;
+	}
+	return false;
+}
+
+static bool cap_held(json_t *name, uint64_t caps)
+{
+	int c = json_is_string(name) ? sk_cap_from_name(json_string_value(name)) : -1;
+
+	return c >= 0 && (caps & (1ull << c));
+}
+
+/* Docker's excludes: the rule is dropped when any of its conditions holds. */
+static bool excluded(json_t *ex, uint64_t caps, long kernel)
+{
+	json_t *v;
+	size_t i;
+	long min = kernel_version(json_string_value(json_object_get(ex, "minKernel")));
+
+	if (str_in(json_object_get(ex, "arches"), NATIVE_GO))
+		return true;
+	json_array_foreach(json_object_get(ex, "caps"), i, v)
+	{
+		if (cap_held(v, caps))
+			return true;
+	}
+	return min >= 0 && kernel >= min;
+}
+
+/* Docker's includes: the rule is kept only when all of its conditions hold. */
+static bool included(json_t *in, uint64_t caps, long kernel)
+{
+	json_t *arches = json_object_get(in, "arches"), *v;
+	size_t i;
+	long min = kernel_version(json_string_value(json_object_get(in, "minKernel")));
+
+	if (json_array_size(arches) && !str_in(arches, NATIVE_GO))
+		return false;
+	json_array_foreach(json_object_get(in, "caps"), i, v)
+	{
+		if (!cap_held(v, caps))
+			return false;
+	}
+	return min < 0 || kernel >= min;
+}
+
+/* archMap: the native architecture and its sub-architectures, when architectures is unset. */
+static void arch_from_map(json_t *prof)
+{
+	json_t *map = json_object_get(prof, "archMap"), *e, *sub, *arr;
+	size_t i, k;
+
+	if (json_array_size(json_object_get(prof, "architectures")) || !json_is_array(map))
+		return;
+	arr = sk_sg_must(json_array());
+	json_array_foreach(map, i, e)
+	{
+		const char *a = json_string_value(json_object_get(e, "architecture"));
+		if (!a || !NATIVE_SCMP || strcmp(a, NATIVE_SCMP))
+			continue;
+		sk_sg_append(arr, json_string(a));
+		json_array_foreach(json_object_get(e, "subArchitectures"), k, sub)
+		{
+			if (json_is_string(sub))
+				sk_sg_append(arr, json_string(json_string_value(sub)));
+		}
+	}
+	sk_sg_set(prof, "architectures", arr);
+}
+
+int sk_specgen_seccomp_profile(const char *text, uint64_t caps, json_t **ret, struct sk_error **err)
+{
+	json_auto_t *prof = json_loads(text, 0, NULL);
+	json_t *rules, *kept, *r;
+	long kernel = running_kernel();
+	size_t i;
+
+	if (!json_is_object(prof))
+		return sk_error_set(err, 0,
+				    "security_opt: the seccomp profile is not a JSON object");
+	arch_from_map(prof);
+	json_object_del(prof, "archMap");
+	json_object_del(prof, "comment");
+	rules = json_object_get(prof, "syscalls");
+	kept = sk_sg_must(json_array());
+	json_array_foreach(rules, i, r)
+	{
+		if (excluded(json_object_get(r, "excludes"), caps, kernel) ||
+		    !included(json_object_get(r, "includes"), caps, kernel))
+			continue;
+		json_t *copy = sk_sg_must(json_deep_copy(r));
+		json_object_del(copy, "includes");
+		json_object_del(copy, "excludes");
+		json_object_del(copy, "comment");
+		sk_sg_append(kept, copy);
+	}
+	sk_sg_set(prof, "syscalls", kept);
+	*ret = TAKE_PTR(prof);
+	return 0;
 }

@@ -312,7 +312,10 @@ static int build_process(json_t *doc, const struct sk_app_service *svc,
 	sk_sg_set(proc, "env", env_arr);
 	sk_sg_set(proc, "cwd", json_string(p->cwd));
 	set_caps(proc, caps);
-	sk_sg_set(proc, "noNewPrivileges", json_boolean(!svc->privileged));
+	sk_sg_set(proc, "noNewPrivileges",
+		  json_boolean(svc->security.no_new_privileges >= 0
+				   ? svc->security.no_new_privileges
+				   : !svc->privileged));
 	sk_sg_set(proc, "oomScoreAdj", json_integer(svc->oom_score_adj));
 	*ret_caps = caps;
 	return 0;
@@ -395,12 +398,28 @@ static int build_sysctls(json_t *lx, const struct sk_app_service *svc,
 	return 0;
 }
 
-/* privileged: no filter, as docker --privileged; else the default profile. */
-static void build_seccomp(json_t *lx, const struct sk_app_service *svc, uint64_t caps)
+/*
+ * privileged or seccomp=unconfined: no filter (as Docker: privileged wins
+ * over a profile file too); seccomp=PATH: that profile; else the default.
+ */
+static int build_seccomp(json_t *lx, const struct sk_app_service *svc, uint64_t caps,
+			 struct sk_error **err)
 {
-	if (svc->privileged)
-		return;
-	sk_sg_set(lx, "seccomp", sk_specgen_seccomp_default(caps));
+	const struct sk_app_security *sec = &svc->security;
+	json_t *prof = NULL;
+	int r;
+
+	if (svc->privileged || sec->seccomp == SK_APP_SECCOMP_UNCONFINED)
+		return 0;
+	if (sec->seccomp == SK_APP_SECCOMP_DEFAULT || !sec->seccomp_profile) {
+		sk_sg_set(lx, "seccomp", sk_specgen_seccomp_default(caps));
+		return 0;
+	}
+	r = sk_specgen_seccomp_profile(sec->seccomp_profile, caps, &prof, err);
+	if (r < 0)
+		return r;
+	sk_sg_set(lx, "seccomp", prof);
+	return 0;
 }
 
 static int build_linux(json_t *doc, const struct sk_app_service *svc,
@@ -409,10 +428,10 @@ static int build_linux(json_t *doc, const struct sk_app_service *svc,
 	json_t *lx = obj_child(doc, "linux");
 	int r;
 
-	if ((r = build_namespaces(lx, svc, o, err)) < 0 || (r = build_sysctls(lx, svc, o, err)) < 0)
+	if ((r = build_namespaces(lx, svc, o, err)) < 0 ||
+	    (r = build_sysctls(lx, svc, o, err)) < 0 || (r = build_seccomp(lx, svc, caps, err)) < 0)
 		return r;
 	build_resources(lx, svc);
-	build_seccomp(lx, svc, caps);
 	if (o->cgroups_path)
 		sk_sg_set(lx, "cgroupsPath", json_string(o->cgroups_path));
 	if (svc->privileged) {

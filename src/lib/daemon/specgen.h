@@ -52,7 +52,7 @@
  *                 bounding set holds, likewise for cap_add ALL), no masked or read-only paths, /sys and
  *                 /sys/fs/cgroup read-write, every device allowed in the
  *                 device cgroup (host device nodes are not copied into /dev),
- *                 noNewPrivileges false.
+ *                 noNewPrivileges false (unless security_opt says otherwise).
  *   resources     limits.cpus -> quota/period 100000; reservations.cpus and
  *                 reservations.pids have no OCI equivalent and are ignored.
  *   ulimits       -1 (unlimited) is written as INT64_MAX: config.json
@@ -63,8 +63,12 @@
  *                 allowed but a list of syscalls that reach past the
  *                 container (EPERM; clone3 ENOSYS, clone with CLONE_NEW*
  *                 EPERM), each re-allowed by the capability that governs it
- *                 when the service holds it, as Docker does.  privileged:
- *                 no filter.
+ *                 when the service holds it, as Docker does.  privileged
+ *                 or security_opt seccomp=unconfined: no filter.
+ *                 seccomp=PATH: that profile (read at load time), Docker's
+ *                 includes/excludes/archMap resolved for this replica.
+ *   no_new_privs  true unless privileged; security_opt no-new-privileges
+ *                 (or :false) sets it either way.
  */
 #ifndef SK_DAEMON_SPECGEN_H
 #define SK_DAEMON_SPECGEN_H
