@@ -623,6 +623,40 @@ services:
     a.exec("prof", "unshare", "-U", "true").check()
 
 
+def test_secrets(daemon, app):
+    a = app("sct", """\
+services:
+  web:
+    image: IMAGE
+    command: LOOP
+    user: "1000"
+    secrets:
+      - db_pass
+      - {source: token, target: api_token}
+      - {source: token, target: /etc/token, uid: "0", gid: "0", mode: 0440}
+secrets:
+  db_pass: {file: ./db_pass.txt}
+  token: {environment: SKT_TOKEN}
+""")
+    (a.dir / "db_pass.txt").write_text("hunter2\n")
+    os.chmod(a.dir / "db_pass.txt", 0o644)
+    (a.dir / ".env").write_text("SKT_TOKEN=s3cr3t-value\n")
+    a.up()
+    a.running("web")
+    r = a.exec("web", "sh", "-c", "cat /run/secrets/db_pass /run/secrets/api_token; echo; "
+               "stat -c '%a %u %g' /run/secrets/api_token /etc/token; "
+               "grep -c ' /run/secrets/db_pass ' /proc/mounts; "
+               "echo x > /run/secrets/db_pass || echo read-only").check()
+    assert r.out.split("\n")[:6] == ["hunter2", "s3cr3t-value", "400 1000 1000", "440 0 0", "1",
+                                      "read-only"], r
+    # the daemon's copy of an environment secret lives with the replica's bundle
+    sdir = os.path.join(daemon.run_dir, "bundles", "sct-web-1", "secrets")
+    assert sorted(os.listdir(sdir)) == ["1-token", "2-token"]
+    assert os.stat(os.path.join(sdir, "1-token")).st_mode & 0o7777 == 0o400
+    a.down()
+    assert not os.path.exists(sdir)
+
+
 # ------------------------------------------------------------------ metrics
 
 def test_metrics(daemon, app):
@@ -652,6 +686,8 @@ BAD = [
      r"compose\.yaml:6:\d+: .*64Q"),
     ("secopt", "services:\n  a:\n    image: IMAGE\n    security_opt: [seccomp=none.json]\n",
      r"compose\.yaml:4:20: services\.a\.security_opt\[0\]: seccomp profile 'none\.json': No such file"),
+    ("secret", "services:\n  a:\n    image: IMAGE\n    secrets: [nope]\n",
+     r"compose\.yaml:4:15: services\.a\.secrets\[0\]: secret \"nope\" is not declared"),
     ("secopt-key", "services:\n  a:\n    image: IMAGE\n    security_opt: [apparmor]\n",
      r"compose\.yaml:4:20: services\.a\.security_opt\[0\]: unknown security option \"apparmor\""),
 ]

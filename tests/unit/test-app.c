@@ -344,7 +344,7 @@ static void test_warnings(void **state)
 			"    build: .\n"
 			"    logging: {driver: json-file}\n"
 			"    x-skiff: {autoscale: {min: 1}, colour: blue}\n"
-			"secrets: {}\n";
+			"configs: {}\n";
 	struct sk_app_diags d = { 0 };
 	_cleanup_(sk_app_freep) struct sk_app *app = load(y, &d);
 
@@ -368,7 +368,7 @@ static void test_warnings(void **state)
 	    d.v[5].msg, "compose.yaml:7:36: warning: services.web.x-skiff.colour: unknown x-skiff "
 			"setting, ignored");
 	assert_string_equal(
-	    d.v[6].msg, "compose.yaml:8:1: warning: secrets is not supported by skiff, ignored");
+	    d.v[6].msg, "compose.yaml:8:1: warning: configs is not supported by skiff, ignored");
 	assert_string_equal(app->services[0].image, "busybox:");
 	sk_app_diags_release(&d);
 }
@@ -840,6 +840,97 @@ static void test_security_json_errors(void **state)
 	}
 }
 
+static void test_secrets(void **state)
+{
+	const char *y =
+	    "services:\n"
+	    "  web:\n"
+	    "    image: a\n"
+	    "    secrets:\n"
+	    "      - db_pass\n"
+	    "      - {source: token, target: api/token, uid: '1000', gid: '1001', mode: 0440}\n"
+	    "      - {source: token, target: /etc/token, mode: 0o400}\n"
+	    "      - {source: db_pass, target: other, mode: 0444}\n"
+	    "secrets:\n"
+	    "  db_pass: {file: ./db.txt}\n"
+	    "  token: {environment: FROM_ENV}\n"
+	    "  dot: {environment: DOTENV, name: x}\n";
+	struct sk_app_diags d = { 0 };
+	_cleanup_(sk_app_freep) struct sk_app *app = NULL, *back = NULL;
+	_cleanup_free_ char *j1 = NULL, *j2 = NULL, *file = sk_path_join(dir, "db.txt");
+	_cleanup_error_ struct sk_error *err = NULL;
+	const struct sk_app_secret_ref *r;
+
+	write_scratch("db.txt", "hunter2\n");
+	app = load(y, &d);
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.v[0].msg,
+			    "compose.yaml:8:18: warning: services.web.secrets[3]: uid, "
+			    "gid and mode do not apply to file secret \"db_pass\" (it is "
+			    "bind-mounted as it is), ignored");
+	assert_string_equal(d.v[1].msg, "compose.yaml:12:30: warning: secrets.dot.name is not "
+					"supported by skiff, ignored");
+	sk_app_diags_release(&d);
+	assert_int_equal(app->n_secrets, 3);
+	assert_string_equal(app->secrets[0].file, file);
+	assert_string_equal(app->secrets[1].environment, "FROM_ENV");
+	assert_int_equal(app->services[0].n_secrets, 4);
+	r = &app->services[0].secrets[0];
+	assert_string_equal(r->source, "db_pass");
+	assert_string_equal(r->target, "/run/secrets/db_pass");
+	assert_string_equal(r->file, file);
+	assert_null(r->content);
+	assert_int_equal(r->uid, -1);
+	assert_int_equal(r->mode, 0400);
+	r = &app->services[0].secrets[1];
+	assert_string_equal(r->target, "/run/secrets/api/token");
+	assert_null(r->file);
+	assert_string_equal(r->content, "env-value"); /* read at load time */
+	assert_int_equal(r->uid, 1000);
+	assert_int_equal(r->gid, 1001);
+	assert_int_equal(r->mode, 0440);
+	r = &app->services[0].secrets[2];
+	assert_string_equal(r->target, "/etc/token");
+	assert_int_equal(r->mode, 0400);
+	assert_int_equal(r->gid, -1);
+
+	/* the daemon gets the resolved entries back */
+	j1 = sk_app_to_json(app, false);
+	assert_int_equal(sk_app_from_json(j1, strlen(j1), &back, &err), 0);
+	j2 = sk_app_to_json(back, false);
+	assert_string_equal(j1, j2);
+	assert_string_equal(back->services[0].secrets[1].content, "env-value");
+	assert_int_equal(back->n_secrets, 3);
+	for (size_t i = 0; i < back->n_secrets; i++)
+		if (!strcmp(back->secrets[i].name, "dot"))
+			assert_string_equal(back->secrets[i].environment, "DOTENV");
+}
+
+static void test_secrets_json_errors(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"secrets\":[{\"source\":"
+		  "\"s\",\"target\":\"/run/../etc\",\"content\":\"v\"}]}}}",
+		  "services.web.secrets[0].target: expected an absolute path without .." },
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"secrets\":[{\"source\":"
+		  "\"s\",\"target\":\"/s\",\"file\":\"/f\",\"content\":\"v\"}]}}}",
+		  "services.web.secrets[0].file: expected an absolute file or a content" },
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"secrets\":[{\"source\":"
+		  "\"s\",\"target\":\"/s\",\"content\":\"v\",\"mode\":4096}]}}}",
+		  "services.web.secrets[0].mode: out of range" },
+	};
+
+	for (size_t i = 0; i < SK_ELEMENTSOF(bad); i++) {
+		_cleanup_error_ struct sk_error *err = NULL;
+		struct sk_app *app = NULL;
+
+		assert_int_equal(sk_app_from_json(bad[i][0], strlen(bad[i][0]), &app, &err),
+				 -EINVAL);
+		assert_string_equal(err->msg, bad[i][1]);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -860,6 +951,8 @@ int main(void)
 		cmocka_unit_test(test_xskiff_json_errors),
 		cmocka_unit_test(test_security_opt),
 		cmocka_unit_test(test_security_json_errors),
+		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_secrets_json_errors),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

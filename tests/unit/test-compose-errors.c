@@ -272,6 +272,44 @@ static const struct {
 	  "no-new-privileges takes true or false" },
 	{ "services:\n  web:\n    image: a\n    security_opt: seccomp=unconfined\n",
 	  "compose.yaml:4:19: services.web.security_opt: must be a list, not a scalar" },
+	{ "services:\n  web:\n    image: a\n    secrets: [nope]\n",
+	  "compose.yaml:4:15: services.web.secrets[0]: secret \"nope\" is not declared under the "
+	  "top-level secrets:" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{source: nope, target: x}]\n",
+	  "compose.yaml:4:24: services.web.secrets[0]: secret \"nope\" is not declared under the "
+	  "top-level secrets:" },
+	{ "services: {web: {image: a}}\nsecrets:\n  s: {external: true}\n",
+	  "compose.yaml:3:17: secrets.s.external: external secrets are not supported by skiff" },
+	{ "services: {web: {image: a}}\nsecrets:\n  s: {name: x}\n",
+	  "compose.yaml:3:6: secrets.s: needs either file or environment" },
+	{ "services: {web: {image: a}}\nsecrets:\n  s: {file: a, environment: B}\n",
+	  "compose.yaml:3:6: secrets.s: needs either file or environment" },
+	{ "services: {web: {image: a}}\nsecrets:\n  s: {file: a, mode: 1}\n",
+	  "compose.yaml:3:16: secrets.s.mode: unknown field" },
+	{ "services:\n  web:\n    image: a\n    secrets: [s]\nsecrets:\n  s: {environment: "
+	  "NOPE_UNSET}\n",
+	  "compose.yaml:4:15: services.web.secrets[0]: secret \"s\": environment variable "
+	  "\"NOPE_UNSET\" is not set" },
+	{ "services:\n  web:\n    image: a\n    secrets: [s]\nsecrets:\n  s: {file: "
+	  "/nonexistent}\n",
+	  "compose.yaml:4:15: services.web.secrets[0]: secret \"s\": file '/nonexistent': No such "
+	  "file or directory" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{source: s, mode: 999}]\nsecrets:\n  "
+	  "s: {environment: SET}\n",
+	  "compose.yaml:4:33: services.web.secrets[0].mode: invalid mode \"999\" (octal, like "
+	  "0440)" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{source: s, target: ../etc/passwd}]\n"
+	  "secrets:\n  s: {environment: SET}\n",
+	  "compose.yaml:4:35: services.web.secrets[0].target: invalid target \"../etc/passwd\" "
+	  "(no . or ..)" },
+	{ "services:\n  web:\n    image: a\n    secrets: [s, {source: s, target: /run/secrets/s}]"
+	  "\nsecrets:\n  s: {environment: SET}\n",
+	  "compose.yaml:4:18: services.web.secrets[1]: target \"/run/secrets/s\" is used twice" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{target: x}]\n",
+	  "compose.yaml:4:15: services.web.secrets[0]: source is required" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{source: s, uid: -1}]\nsecrets:\n  "
+	  "s: {environment: SET}\n",
+	  "compose.yaml:4:32: services.web.secrets[0].uid: -1 is out of range (0..4294967294)" },
 	{ "x: &a {k: v}\nservices: {web: {<<: 5, image: a}}\n",
 	  "compose.yaml:2:22: merge key (<<) needs a mapping or a list of mappings" },
 };

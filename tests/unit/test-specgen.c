@@ -32,7 +32,7 @@
 #include "runtime/seccomp.h"
 
 static char dir[] = "/tmp/sk-specgen-XXXXXX";
-static char *rootfs, *volumes;
+static char *rootfs, *volumes, *secrets;
 static char *env[] = { "HOME=/home/u", NULL };
 
 static void write_file(const char *rel, const char *content, mode_t mode)
@@ -50,6 +50,7 @@ static int setup(void **state)
 	assert_int_equal(chdir(dir), 0);
 	rootfs = sk_path_join(dir, "rootfs");
 	volumes = sk_path_join(dir, "volumes");
+	secrets = sk_path_join(dir, "secrets");
 	write_file("rootfs/etc/passwd",
 		   "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n", 0644);
 	write_file("rootfs/etc/group", "root:x:0:\napp:x:1000:\nwheel:x:10:app\naudio:x:29:app\n",
@@ -64,6 +65,7 @@ static int teardown(void **state)
 	assert_int_equal(chdir("/"), 0);
 	free(rootfs);
 	free(volumes);
+	free(secrets);
 	return sk_rm_rf(dir);
 }
 
@@ -104,7 +106,8 @@ static struct sk_specgen_opts opts(void)
 					 .container_id = "demo-web-2",
 					 .rootfs = rootfs,
 					 .cgroups_path = "/skiff/demo/demo-web-2",
-					 .volumes_dir = volumes };
+					 .volumes_dir = volumes,
+					 .secrets_dir = secrets };
 }
 
 /* Builds the spec of service `name` and reads it back through the runtime's parser. */
@@ -682,6 +685,78 @@ static void test_security_opt(void **state)
 	assert_non_null(rule_for(sc, "write"));
 }
 
+static void test_secrets(void **state)
+{
+	static const char yaml[] =
+	    "services:\n"
+	    "  web:\n"
+	    "    image: x\n"
+	    "    secrets:\n"
+	    "      - pass\n"
+	    "      - {source: home, target: /etc/home, mode: 0440, uid: '7', gid: '8'}\n"
+	    "      - home\n"
+	    "secrets:\n"
+	    "  pass: {file: pass.txt}\n"
+	    "  home: {environment: HOME}\n";
+	_cleanup_free_ char *pass = sk_path_join(dir, "pass.txt");
+	_cleanup_free_ char *f1 = sk_path_join(secrets, "1-home"),
+			    *f2 = sk_path_join(secrets, "2-home");
+	_cleanup_free_ char *c1 = NULL, *c2 = NULL, *msg = NULL;
+	_cleanup_(sk_spec_freep) struct sk_spec *s = NULL;
+	const struct sk_mount *m;
+	struct stat st;
+	size_t len;
+
+	write_file("pass.txt", "hunter2\n", 0600);
+	s = build(yaml, "web", NULL);
+	m = mount_at(s, "/run/secrets/pass");
+	assert_non_null(m);
+	assert_string_equal(m->source, pass);
+	assert_true(has_opt(m, "rbind") && has_opt(m, "ro") && has_opt(m, "nosuid") &&
+		    has_opt(m, "nodev") && has_opt(m, "noexec"));
+	/* environment secrets: a file each, with the entry's owner and mode */
+	m = mount_at(s, "/etc/home");
+	assert_non_null(m);
+	assert_string_equal(m->source, f1);
+	assert_true(has_opt(m, "ro"));
+	assert_int_equal(sk_read_file(f1, &c1, &len), 0);
+	assert_string_equal(c1, "/home/u");
+	assert_int_equal(stat(f1, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0440);
+	assert_int_equal(st.st_uid, 7);
+	assert_int_equal(st.st_gid, 8);
+	/* defaults: 0400, owned by the container's user (the image's "app") */
+	assert_string_equal(mount_at(s, "/run/secrets/home")->source, f2);
+	assert_int_equal(sk_read_file(f2, &c2, &len), 0);
+	assert_string_equal(c2, "/home/u");
+	assert_int_equal(stat(f2, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0400);
+	assert_int_equal(st.st_uid, 1000);
+	assert_int_equal(st.st_gid, 1000);
+	assert_int_equal(stat(secrets, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+
+	/* a file secret gone between load and launch */
+	assert_int_equal(unlink(pass), 0);
+	write_file("pass.txt", "x", 0600);
+	{
+		_cleanup_(sk_app_freep) struct sk_app *app = load(yaml);
+		_cleanup_(sk_image_config_freep) struct sk_image_config *img = image(image_json);
+		_cleanup_error_ struct sk_error *err = NULL;
+		struct sk_specgen_opts o = opts();
+		json_t *doc = NULL;
+
+		assert_int_equal(unlink(pass), 0);
+		assert_int_equal(
+		    sk_specgen_build(sk_app_service_find(app, "web"), img, &o, &doc, &err),
+		    -ENOENT);
+		msg = sk_strdup(err->msg);
+	}
+	_cleanup_free_ char *want = sk_asprintf(
+	    "service 'web': secrets: 'pass': file '%s': No such file or directory", pass);
+	assert_string_equal(msg, want);
+}
+
 /* ---- mounts --------------------------------------------------------------- */
 
 static void test_mounts(void **state)
@@ -950,6 +1025,7 @@ int main(void)
 		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_seccomp_default),
 		cmocka_unit_test(test_security_opt),
+		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_stop_signal),
 		cmocka_unit_test(test_healthcheck),

@@ -610,6 +610,62 @@ static void security_in(struct jin *j, json_t *o, const char *path, struct sk_ap
 	sec->seccomp_profile = TAKE_PTR(text);
 }
 
+/* Whether absolute path p has a ".." component. */
+static bool has_dotdot(const char *p)
+{
+	for (const char *c = strstr(p, "/.."); c; c = strstr(c + 1, "/.."))
+		if (c[3] == '/' || c[3] == '\0')
+			return true;
+	return false;
+}
+
+static void secret_refs_in(struct jin *j, json_t *o, const char *path, struct sk_app_service *s)
+{
+	_cleanup_free_ char *ps = sk_app_path(path, "secrets");
+	json_t *a = field(j, o, path, "secrets", JSON_ARRAY), *e;
+	size_t i;
+
+	s->secrets = sk_new0(struct sk_app_secret_ref, json_array_size(a) + 1);
+	json_array_foreach(a, i, e)
+	{
+		_cleanup_free_ char *p = sk_app_path_i(ps, i);
+		struct sk_app_secret_ref *r = &s->secrets[s->n_secrets++];
+		int64_t mode = 0400;
+
+		*r = (struct sk_app_secret_ref){ .uid = -1, .gid = -1 };
+		get_str(j, e, p, "source", &r->source);
+		get_str(j, e, p, "target", &r->target);
+		get_str(j, e, p, "file", &r->file);
+		get_str(j, e, p, "content", &r->content);
+		get_int(j, e, p, "uid", -1, UINT32_MAX - 1, &r->uid);
+		get_int(j, e, p, "gid", -1, UINT32_MAX - 1, &r->gid);
+		get_int(j, e, p, "mode", 0, 07777, &mode);
+		r->mode = (uint32_t)mode;
+		if (!r->source || !*r->source)
+			bad(j, p, "source", "missing");
+		if (!r->target || r->target[0] != '/' || has_dotdot(r->target))
+			bad(j, p, "target", "expected an absolute path without ..");
+		if (!r->file == !r->content || (r->file && r->file[0] != '/'))
+			bad(j, p, "file", "expected an absolute file or a content");
+	}
+}
+
+static void secrets_top_in(struct jin *j, json_t *o, struct sk_app *app)
+{
+	json_t *v = field(j, o, "app", "secrets", JSON_OBJECT), *e;
+	const char *k;
+
+	app->secrets = sk_new0(struct sk_app_secret, json_object_size(v) + 1);
+	json_object_foreach(v, k, e)
+	{
+		_cleanup_free_ char *p = sk_app_path("secrets", k);
+		struct sk_app_secret *sec = &app->secrets[app->n_secrets++];
+		sec->name = sk_strdup(k);
+		get_str(j, e, p, "file", &sec->file);
+		get_str(j, e, p, "environment", &sec->environment);
+	}
+}
+
 static int service_rest(struct jin *j, json_t *o, const char *path, struct sk_app_service *s)
 {
 	int64_t adj = 0;
@@ -620,6 +676,7 @@ static int service_rest(struct jin *j, json_t *o, const char *path, struct sk_ap
 	get_bool(j, o, path, "privileged", &s->privileged);
 	get_bool(j, o, path, "init", &s->init);
 	security_in(j, o, path, &s->security);
+	secret_refs_in(j, o, path, s);
 	get_str(j, o, path, "stop_signal", &s->stop_signal);
 	get_dur(j, o, path, "stop_grace_period", &s->stop_grace_period_ns);
 	ulimits_in(j, o, path, s);
@@ -713,6 +770,7 @@ int sk_app_from_json(const char *json, size_t len, struct sk_app **ret_app, stru
 	xskiff_app_in(&j, root, &app->x_skiff);
 	volumes_in(&j, root, app);
 	networks_top_in(&j, root, app);
+	secrets_top_in(&j, root, app);
 	svcs = field(&j, root, "app", "services", JSON_OBJECT);
 	app->services = sk_new0(struct sk_app_service, json_object_size(svcs) + 1);
 	json_object_foreach(svcs, k, e)

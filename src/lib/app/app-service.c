@@ -288,6 +288,12 @@ static int f_security_opt(struct sk_app_ctx *c, const struct sk_yn *v, const cha
 	return sk_app_security_opt_parse(c, v, path, &sp->svc->security);
 }
 
+static int f_secrets(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct svc_parse *sp)
+{
+	return sk_app_service_secrets_parse(c, v, path, sp->svc);
+}
+
 static int f_init(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
 		  struct svc_parse *sp)
 {
@@ -522,6 +528,7 @@ static const struct {
 	{ "read_only", f_read_only },
 	{ "privileged", f_privileged },
 	{ "security_opt", f_security_opt },
+	{ "secrets", f_secrets },
 	{ "init", f_init },
 	{ "stop_signal", f_stop_signal },
 	{ "stop_grace_period", f_stop_grace },
@@ -589,7 +596,6 @@ static const char *const unsupported[] = {
 	"provider",
 	"pull_policy",
 	"runtime",
-	"secrets",
 	"shm_size",
 	"stdin_open",
 	"storage_opt",

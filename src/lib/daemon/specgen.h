@@ -28,6 +28,11 @@
  *   binds         rbind with the given propagation (default rprivate); a
  *                 missing source is created (mode 0755) when
  *                 create_host_path, else an error.  SELinux z/Z are ignored.
+ *   secrets       read-only binds (nosuid,nodev,noexec) at their targets
+ *                 (/run/secrets/<name> by default): a file secret's host
+ *                 file as it is; an environment secret's value written to
+ *                 <secrets_dir>/<n>-<name> with the entry's mode (default
+ *                 0400) and uid/gid (default the container process's).
  *   tmpfs         nosuid,nodev,noexec (as docker --tmpfs), then ro, size=,
  *                 mode= and the entry's own options, which may undo the
  *                 defaults ("exec").
@@ -94,6 +99,9 @@ struct sk_specgen_opts {
 	const char *netns_path;
 	/* host files bind-mounted read-only at /etc/resolv.conf and /etc/hosts, or NULL */
 	const char *resolv_conf, *hosts;
+	/* where environment secrets' files are written (created 0700); NULL: such a
+	 * secret fails */
+	const char *secrets_dir;
 };
 
 /*
@@ -101,7 +109,8 @@ struct sk_specgen_opts {
  * object, the caller's), or a negative errno with *err naming the service
  * and field ("service 'web': cap_add: unknown capability 'CAP_FOO'").
  * Pure except that it reads the rootfs's /etc/passwd, /etc/group and looks
- * for tini there, and creates volume and bind-source directories.
+ * for tini there, creates volume and bind-source directories and writes
+ * the files of environment secrets.
  */
 int sk_specgen_build(const struct sk_app_service *svc, const struct sk_image_config *img,
 		     const struct sk_specgen_opts *o, json_t **ret, struct sk_error **err);
