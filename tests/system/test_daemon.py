@@ -657,6 +657,45 @@ secrets:
     assert not os.path.exists(sdir)
 
 
+def test_shm_pid_memory_options(daemon, app):
+    a = app("kop", """\
+services:
+  k:
+    image: IMAGE
+    command: LOOP
+    shm_size: 256m
+    pid: host
+    mem_limit: 64m
+    memswap_limit: 128m
+    mem_swappiness: 10
+    oom_kill_disable: true
+  plain:
+    image: IMAGE
+    command: LOOP
+""")
+    a.up()
+    pid = a.running("k")["pid"]
+    r = a.exec("k", "sh", "-c", "grep ' /dev/shm ' /proc/mounts; cat /proc/1/comm; "
+               "test -d /proc/%d && echo sees-own-pid" % pid).check()
+    lines = r.out.splitlines()
+    assert "size=262144k" in lines[0].split()[3].split(","), r
+    # no pid namespace: pid 1 is the host's init, and the host pid is visible as such
+    assert lines[1] == read("/proc/1/comm").strip(), r
+    assert lines[2] == "sees-own-pid", r
+    mem = a.cgroup("memory", "k")
+    assert read(mem + "/memory.limit_in_bytes").strip() == str(64 << 20)
+    assert read(mem + "/memory.memsw.limit_in_bytes").strip() == str(128 << 20)
+    assert read(mem + "/memory.swappiness").strip() == "10"
+    assert "oom_kill_disable 1" in read(mem + "/memory.oom_control").splitlines()
+    # defaults: Docker's 64 MiB /dev/shm, a pid namespace of its own
+    a.running("plain")
+    r = a.exec("plain", "sh", "-c", "grep ' /dev/shm ' /proc/mounts; cat /proc/1/comm").check()
+    lines = r.out.splitlines()
+    assert "size=65536k" in lines[0].split()[3].split(","), r
+    assert lines[1] == "sh", r
+    assert "oom_kill_disable 0" in read(a.cgroup("memory", "plain") + "/memory.oom_control").splitlines()
+
+
 # ------------------------------------------------------------------ metrics
 
 def test_metrics(daemon, app):
@@ -688,6 +727,8 @@ BAD = [
      r"compose\.yaml:4:20: services\.a\.security_opt\[0\]: seccomp profile 'none\.json': No such file"),
     ("secret", "services:\n  a:\n    image: IMAGE\n    secrets: [nope]\n",
      r"compose\.yaml:4:15: services\.a\.secrets\[0\]: secret \"nope\" is not declared"),
+    ("pid", "services:\n  a:\n    image: IMAGE\n    pid: container:x\n",
+     r"compose\.yaml:4:10: services\.a\.pid: invalid pid \"container:x\" \(only host is supported\)"),
     ("secopt-key", "services:\n  a:\n    image: IMAGE\n    security_opt: [apparmor]\n",
      r"compose\.yaml:4:20: services\.a\.security_opt\[0\]: unknown security option \"apparmor\""),
 ]

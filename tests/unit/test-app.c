@@ -931,6 +931,59 @@ static void test_secrets_json_errors(void **state)
 	}
 }
 
+static void test_kernel_opts(void **state)
+{
+	const char *y = "services:\n"
+			"  web:\n"
+			"    image: a\n"
+			"    shm_size: 256m\n"
+			"    pid: host\n"
+			"    mem_limit: 64m\n"
+			"    memswap_limit: 128m\n"
+			"    mem_swappiness: 0\n"
+			"    oom_kill_disable: true\n"
+			"  unl:\n"
+			"    image: a\n"
+			"    memswap_limit: -1\n"
+			"    oom_kill_disable: true\n"
+			"  plain: {image: a}\n";
+	struct sk_app_diags d = { 0 };
+	_cleanup_(sk_app_freep) struct sk_app *app = load(y, &d), *back = NULL;
+	_cleanup_free_ char *j1 = sk_app_to_json(app, false), *j2 = NULL;
+	_cleanup_free_ char *h1 = NULL, *h2 = NULL;
+	_cleanup_error_ struct sk_error *err = NULL;
+	const struct sk_app_service *web = sk_app_service_find(app, "web"),
+				    *unl = sk_app_service_find(app, "unl"),
+				    *plain = sk_app_service_find(app, "plain");
+
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].msg,
+			    "compose.yaml:13:23: warning: services.unl.oom_kill_disable "
+			    "without a memory limit lets the service take all of the "
+			    "host's memory");
+	sk_app_diags_release(&d);
+	assert_int_equal(web->shm_size, 256 << 20);
+	assert_true(web->pid_host);
+	assert_int_equal(web->memswap_limit, 128 << 20);
+	assert_int_equal(web->mem_swappiness, 0);
+	assert_true(web->oom_kill_disable);
+	assert_int_equal(unl->memswap_limit, -1);
+	assert_int_equal(plain->shm_size, 0);
+	assert_false(plain->pid_host);
+	assert_int_equal(plain->memswap_limit, 0);
+	assert_int_equal(plain->mem_swappiness, -1);
+	assert_false(plain->oom_kill_disable);
+	assert_int_equal(sk_app_from_json(j1, strlen(j1), &back, &err), 0);
+	j2 = sk_app_to_json(back, false);
+	assert_string_equal(j1, j2);
+	assert_int_equal(sk_app_service_find(back, "plain")->mem_swappiness, -1);
+	assert_true(sk_app_service_find(back, "web")->pid_host);
+	h1 = sk_app_service_hash(web);
+	h2 = sk_app_service_hash(plain);
+	assert_string_not_equal(h1, h2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -953,6 +1006,7 @@ int main(void)
 		cmocka_unit_test(test_security_json_errors),
 		cmocka_unit_test(test_secrets),
 		cmocka_unit_test(test_secrets_json_errors),
+		cmocka_unit_test(test_kernel_opts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -310,6 +310,25 @@ static const struct {
 	{ "services:\n  web:\n    image: a\n    secrets: [{source: s, uid: -1}]\nsecrets:\n  "
 	  "s: {environment: SET}\n",
 	  "compose.yaml:4:32: services.web.secrets[0].uid: -1 is out of range (0..4294967294)" },
+	{ "services:\n  web:\n    image: a\n    pid: container:x\n",
+	  "compose.yaml:4:10: services.web.pid: invalid pid \"container:x\" (only host is "
+	  "supported)" },
+	{ "services:\n  web:\n    image: a\n    shm_size: 64q\n",
+	  "compose.yaml:4:15: services.web.shm_size: invalid byte size \"64q\"" },
+	{ "services:\n  web:\n    image: a\n    shm_size: 0\n",
+	  "compose.yaml:4:15: services.web.shm_size: must be more than 0 bytes" },
+	{ "services:\n  web:\n    image: a\n    mem_swappiness: 101\n",
+	  "compose.yaml:4:21: services.web.mem_swappiness: 101 is out of range (0..100)" },
+	{ "services:\n  web:\n    image: a\n    memswap_limit: 1g\n",
+	  "compose.yaml:4:20: services.web.memswap_limit: needs a memory limit (mem_limit)" },
+	{ "services:\n  web:\n    image: a\n    mem_limit: 64m\n    memswap_limit: 32m\n",
+	  "compose.yaml:5:20: services.web.memswap_limit: 32m is less than the memory limit (it is "
+	  "memory plus swap)" },
+	{ "services:\n  web:\n    image: a\n    mem_limit: 64m\n    memswap_limit: lots\n",
+	  "compose.yaml:5:20: services.web.memswap_limit: invalid byte size \"lots\" (or -1 for "
+	  "unlimited)" },
+	{ "services:\n  web:\n    image: a\n    oom_kill_disable: maybe\n",
+	  "compose.yaml:4:23: services.web.oom_kill_disable: invalid boolean \"maybe\"" },
 	{ "x: &a {k: v}\nservices: {web: {<<: 5, image: a}}\n",
 	  "compose.yaml:2:22: merge key (<<) needs a mapping or a list of mappings" },
 };

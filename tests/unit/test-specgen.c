@@ -757,6 +757,48 @@ static void test_secrets(void **state)
 	assert_string_equal(msg, want);
 }
 
+static void test_kernel_opts(void **state)
+{
+	static const char yaml[] = "services:\n"
+				   "  web:\n"
+				   "    image: x\n"
+				   "    shm_size: 256m\n"
+				   "    pid: host\n"
+				   "    mem_limit: 64m\n"
+				   "    memswap_limit: 128m\n"
+				   "    mem_swappiness: 10\n"
+				   "    oom_kill_disable: true\n"
+				   "  unl: {image: x, mem_limit: 64m, memswap_limit: -1}\n"
+				   "  plain: {image: x}\n";
+	_cleanup_(sk_spec_freep) struct sk_spec *w = build(yaml, "web", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *u = build(yaml, "unl", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *p = build(yaml, "plain", NULL);
+	const struct sk_resources *r = &w->linux_->resources;
+	const struct sk_mount *shm = mount_at(w, "/dev/shm");
+	size_t n_size = 0;
+
+	assert_non_null(shm);
+	for (char **o = shm->options; *o; o++)
+		n_size += sk_str_has_prefix(*o, "size=");
+	assert_int_equal(n_size, 1);
+	assert_true(has_opt(shm, "size=268435456"));
+	assert_true(has_opt(shm, "nosuid") && has_opt(shm, "mode=1777"));
+	assert_true(has_opt(mount_at(p, "/dev/shm"), "size=65536k"));
+	/* pid: host: no pid namespace, the others stay */
+	assert_null(sk_spec_namespace(w, SK_NS_PID));
+	assert_non_null(sk_spec_namespace(w, SK_NS_MNT));
+	assert_non_null(sk_spec_namespace(p, SK_NS_PID));
+	assert_true(r->memory.has_limit && r->memory.limit == 64 << 20);
+	assert_true(r->memory.has_swap && r->memory.swap == 128 << 20);
+	assert_true(r->memory.has_swappiness && r->memory.swappiness == 10);
+	assert_true(r->memory.has_disable_oom_killer && r->memory.disable_oom_killer);
+	assert_true(u->linux_->resources.memory.has_swap);
+	assert_int_equal(u->linux_->resources.memory.swap, -1);
+	assert_false(p->linux_->resources.memory.has_swap);
+	assert_false(p->linux_->resources.memory.has_swappiness);
+	assert_false(p->linux_->resources.memory.has_disable_oom_killer);
+}
+
 /* ---- mounts --------------------------------------------------------------- */
 
 static void test_mounts(void **state)
@@ -1026,6 +1068,7 @@ int main(void)
 		cmocka_unit_test(test_seccomp_default),
 		cmocka_unit_test(test_security_opt),
 		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_kernel_opts),
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_stop_signal),
 		cmocka_unit_test(test_healthcheck),

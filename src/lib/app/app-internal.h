@@ -136,6 +136,18 @@ int sk_app_service_secrets_parse(struct sk_app_ctx *c, const struct sk_yn *v, co
 				 struct sk_app_service *s);
 void sk_app_secret_ref_release(struct sk_app_secret_ref *ref);
 void sk_app_secret_release(struct sk_app_secret *s);
+/* app-kernel-opts.c: shm_size, pid, mem_swappiness, oom_kill_disable, memswap_limit. */
+int sk_app_shm_size_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			  struct sk_app_service *s);
+int sk_app_pid_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct sk_app_service *s);
+int sk_app_mem_swappiness_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+				struct sk_app_service *s);
+int sk_app_oom_kill_disable_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+				  struct sk_app_service *s);
+/* memswap_limit, once the memory limit is resolved (v NULL: not given). */
+int sk_app_memswap_check(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			 struct sk_app_service *s);
 int sk_app_deploy_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 			struct sk_app_service *svc);
 int sk_app_healthcheck_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,

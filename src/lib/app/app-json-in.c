@@ -666,6 +666,22 @@ static void secrets_top_in(struct jin *j, json_t *o, struct sk_app *app)
 	}
 }
 
+static void kernel_opts_in(struct jin *j, json_t *o, const char *path, struct sk_app_service *s)
+{
+	_cleanup_free_ char *pid = NULL;
+	int64_t shm = 0;
+
+	get_int(j, o, path, "shm_size", 0, INT64_MAX, &shm);
+	s->shm_size = (uint64_t)shm;
+	get_str(j, o, path, "pid", &pid);
+	if (pid && strcmp(pid, "host"))
+		bad(j, path, "pid", "unknown value");
+	s->pid_host = pid != NULL;
+	get_int(j, o, path, "memswap_limit", -1, INT64_MAX, &s->memswap_limit);
+	get_int(j, o, path, "mem_swappiness", 0, 100, &s->mem_swappiness);
+	get_bool(j, o, path, "oom_kill_disable", &s->oom_kill_disable);
+}
+
 static int service_rest(struct jin *j, json_t *o, const char *path, struct sk_app_service *s)
 {
 	int64_t adj = 0;
@@ -677,6 +693,7 @@ static int service_rest(struct jin *j, json_t *o, const char *path, struct sk_ap
 	get_bool(j, o, path, "init", &s->init);
 	security_in(j, o, path, &s->security);
 	secret_refs_in(j, o, path, s);
+	kernel_opts_in(j, o, path, s);
 	get_str(j, o, path, "stop_signal", &s->stop_signal);
 	get_dur(j, o, path, "stop_grace_period", &s->stop_grace_period_ns);
 	ulimits_in(j, o, path, s);

@@ -371,6 +371,12 @@ json_t *sk_app_service_json(const struct sk_app_service *s)
 	json_object_set_new(o, "init", json_boolean(s->init));
 	json_object_set_new(o, "security_opt", jsecurity(&s->security));
 	json_object_set_new(o, "secrets", jsecret_refs(s));
+	json_object_set_new(o, "shm_size", json_integer((json_int_t)s->shm_size));
+	json_object_set_new(o, "pid", s->pid_host ? json_string("host") : json_null());
+	json_object_set_new(o, "memswap_limit", json_integer(s->memswap_limit));
+	json_object_set_new(o, "mem_swappiness",
+			    s->mem_swappiness < 0 ? json_null() : json_integer(s->mem_swappiness));
+	json_object_set_new(o, "oom_kill_disable", json_boolean(s->oom_kill_disable));
 	json_object_set_new(o, "stop_signal", jstr(s->stop_signal));
 	json_object_set_new(o, "stop_grace_period", jdur(s->stop_grace_period_ns));
 	json_object_set_new(o, "ulimits", julimits(s));

@@ -288,6 +288,11 @@ struct sk_app_service {
 	struct sk_app_security security; /* security_opt */
 	struct sk_app_secret_ref *secrets;
 	size_t n_secrets;
+	uint64_t shm_size;	/* bytes of /dev/shm; 0: the default (64 MiB) */
+	bool pid_host;		/* pid: host, no pid namespace */
+	int64_t memswap_limit;	/* memory plus swap in bytes; -1 unlimited; 0 unset */
+	int64_t mem_swappiness; /* 0..100; -1 unset */
+	bool oom_kill_disable;
 	char *stop_signal;	      /* NULL: the image's or SIGTERM */
 	int64_t stop_grace_period_ns; /* default 10s */
 	struct sk_app_ulimit *ulimits;

@@ -216,6 +216,31 @@ static void merge_mounts(json_t *mounts, json_t *extra)
 		}
 }
 
+/* shm_size: the size= of the default /dev/shm (a service mount there replaces it anyway). */
+static void mounts_shm_size(json_t *mounts, uint64_t size)
+{
+	char buf[64];
+	size_t i, k;
+	json_t *m, *opt;
+
+	snprintf(buf, sizeof(buf), "size=%" PRIu64, size);
+	json_array_foreach(mounts, i, m)
+	{
+		json_t *opts = json_object_get(m, "options");
+		if (strcmp(dest_of(m), "/dev/shm") != 0 || !json_is_array(opts))
+			continue;
+		json_array_foreach(opts, k, opt)
+		{
+			if (json_is_string(opt) &&
+			    sk_str_has_prefix(json_string_value(opt), "size=")) {
+				json_array_remove(opts, k);
+				break;
+			}
+		}
+		sk_sg_append(opts, json_string(buf));
+	}
+}
+
 /* privileged: /sys and /sys/fs/cgroup read-write, as docker --privileged. */
 static void mounts_privileged(json_t *mounts)
 {
@@ -360,6 +385,8 @@ int sk_specgen_mounts(json_t *doc, const struct sk_app_service *svc,
 		list_put(extra, tmpfs_json(&svc->tmpfs[i]));
 	if (svc->privileged)
 		mounts_privileged(mounts);
+	if (svc->shm_size)
+		mounts_shm_size(mounts, svc->shm_size);
 	merge_mounts(mounts, extra);
 	return 0;
 }

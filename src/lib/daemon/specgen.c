@@ -330,7 +330,8 @@ static int build_namespaces(json_t *lx, const struct sk_app_service *svc,
 	json_t *arr = sk_sg_must(json_array());
 
 	for (size_t i = 0; i < SK_ELEMENTSOF(always); i++)
-		sk_sg_append(arr, json_pack("{s:s}", "type", always[i]));
+		if (!svc->pid_host || strcmp(always[i], "pid"))
+			sk_sg_append(arr, json_pack("{s:s}", "type", always[i]));
 	if (o->netns_path)
 		sk_sg_append(arr,
 			     json_pack("{s:s, s:s}", "type", "network", "path", o->netns_path));
@@ -360,6 +361,13 @@ static void build_resources(json_t *lx, const struct sk_app_service *svc)
 		sk_sg_set(
 		    obj_child(res, "memory"), "reservation",
 		    json_integer(resv->memory > INT64_MAX ? INT64_MAX : (json_int_t)resv->memory));
+	if (svc->memswap_limit)
+		sk_sg_set(obj_child(res, "memory"), "swap", json_integer(svc->memswap_limit));
+	if (svc->mem_swappiness >= 0)
+		sk_sg_set(obj_child(res, "memory"), "swappiness",
+			  json_integer(svc->mem_swappiness));
+	if (svc->oom_kill_disable)
+		sk_sg_set(obj_child(res, "memory"), "disableOOMKiller", json_true());
 	if (lim->cpus > 0) {
 		sk_sg_set(obj_child(res, "cpu"), "quota",
 			  json_integer((json_int_t)(lim->cpus * CPU_PERIOD + 0.5)));

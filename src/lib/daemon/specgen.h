@@ -60,6 +60,11 @@
  *                 noNewPrivileges false (unless security_opt says otherwise).
  *   resources     limits.cpus -> quota/period 100000; reservations.cpus and
  *                 reservations.pids have no OCI equivalent and are ignored.
+ *                 memswap_limit -> memory.swap (memory plus swap, -1
+ *                 unlimited), mem_swappiness -> memory.swappiness,
+ *                 oom_kill_disable -> memory.disableOOMKiller.
+ *   shm_size      the size= of the default /dev/shm tmpfs (64 MiB otherwise).
+ *   pid: host     no pid namespace: the container sees the host's processes.
  *   ulimits       -1 (unlimited) is written as INT64_MAX: config.json
  *                 numbers are int64 in skiff's parser.
  *   oomScoreAdj   always written (0 by default), so replicas do not inherit
