@@ -555,6 +555,149 @@ def test_restart_limit_survives_daemon_restart(daemon, app):
     assert len(a.events("start", "onfail")) == 3, a.events(service="onfail")
 
 
+# ------------------------------------------------------------------ seccomp, security_opt
+
+SECCOMP = """\
+services:
+  def:
+    image: IMAGE
+    command: LOOP
+  admin:
+    image: IMAGE
+    command: LOOP
+    cap_add: [SYS_ADMIN]
+"""
+
+
+def seccomp_mode(pid):
+    st = proc_status(read(f"/proc/{pid}/status"))
+    return st["Seccomp"], st.get("Seccomp_filters")
+
+
+def test_seccomp_default_profile(daemon, app):
+    a = app("scd", SECCOMP)
+    a.up()
+    pid = a.running("def")["pid"]
+    assert seccomp_mode(pid) == ("2", "1")
+    r = a.exec("def", "grep", "Seccomp:", "/proc/self/status").check()
+    assert r.out.split() == ["Seccomp:", "2"], r
+    r = a.exec("def", "unshare", "-n", "true")
+    assert r.rc != 0 and "Operation not permitted" in r.err, r
+    # a user namespace needs no capability: only the filter refuses it
+    r = a.exec("def", "unshare", "-U", "true")
+    assert r.rc != 0 and "Operation not permitted" in r.err, r
+    # cap_add SYS_ADMIN re-allows what it governs, as in Docker
+    a.running("admin")
+    a.exec("admin", "unshare", "-n", "true").check()
+    a.exec("admin", "unshare", "-U", "true").check()
+    cfg = json.loads(read(os.path.join(daemon.run_dir, "bundles", "scd-def-1", "config.json")))
+    assert cfg["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ALLOW"
+
+
+def test_security_opt(daemon, app):
+    a = app("sco", """\
+services:
+  open:
+    image: IMAGE
+    command: LOOP
+    security_opt: [seccomp=unconfined, "no-new-privileges:false"]
+  prof:
+    image: IMAGE
+    command: LOOP
+    security_opt: [seccomp=nomkdir.json, apparmor=unconfined]
+""")
+    (a.dir / "nomkdir.json").write_text(json.dumps({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}))
+    r = a.up()
+    assert re.search(r"compose\.yaml:9:42: warning: services\.prof\.security_opt\[1\]: \"apparmor=unconfined\" is not supported", r.err), r
+    pid = a.running("open")["pid"]
+    assert seccomp_mode(pid) == ("0", "0")
+    assert proc_status(read(f"/proc/{pid}/status"))["NoNewPrivs"] == "0"
+    assert a.exec("open", "grep", "Seccomp:", "/proc/self/status").check().out.split() == ["Seccomp:", "0"]
+    a.exec("open", "unshare", "-U", "true").check()
+    pid = a.running("prof")["pid"]
+    assert seccomp_mode(pid) == ("2", "1")
+    assert proc_status(read(f"/proc/{pid}/status"))["NoNewPrivs"] == "1"
+    r = a.exec("prof", "mkdir", "/tmp/d")
+    assert r.rc != 0 and "Operation not permitted" in r.err, r
+    # the file's profile replaces the default one
+    a.exec("prof", "unshare", "-U", "true").check()
+
+
+def test_secrets(daemon, app):
+    a = app("sct", """\
+services:
+  web:
+    image: IMAGE
+    command: LOOP
+    user: "1000"
+    secrets:
+      - db_pass
+      - {source: token, target: api_token}
+      - {source: token, target: /etc/token, uid: "0", gid: "0", mode: 0440}
+secrets:
+  db_pass: {file: ./db_pass.txt}
+  token: {environment: SKT_TOKEN}
+""")
+    (a.dir / "db_pass.txt").write_text("hunter2\n")
+    os.chmod(a.dir / "db_pass.txt", 0o644)
+    (a.dir / ".env").write_text("SKT_TOKEN=s3cr3t-value\n")
+    a.up()
+    a.running("web")
+    r = a.exec("web", "sh", "-c", "cat /run/secrets/db_pass /run/secrets/api_token; echo; "
+               "stat -c '%a %u %g' /run/secrets/api_token /etc/token; "
+               "grep -c ' /run/secrets/db_pass ' /proc/mounts; "
+               "echo x > /run/secrets/db_pass || echo read-only").check()
+    assert r.out.split("\n")[:6] == ["hunter2", "s3cr3t-value", "400 1000 1000", "440 0 0", "1",
+                                      "read-only"], r
+    # the daemon's copy of an environment secret lives with the replica's bundle
+    sdir = os.path.join(daemon.run_dir, "bundles", "sct-web-1", "secrets")
+    assert sorted(os.listdir(sdir)) == ["1-token", "2-token"]
+    assert os.stat(os.path.join(sdir, "1-token")).st_mode & 0o7777 == 0o400
+    a.down()
+    assert not os.path.exists(sdir)
+
+
+def test_shm_pid_memory_options(daemon, app):
+    a = app("kop", """\
+services:
+  k:
+    image: IMAGE
+    command: LOOP
+    shm_size: 256m
+    pid: host
+    mem_limit: 64m
+    memswap_limit: 128m
+    mem_swappiness: 10
+    oom_kill_disable: true
+  plain:
+    image: IMAGE
+    command: LOOP
+""")
+    a.up()
+    pid = a.running("k")["pid"]
+    r = a.exec("k", "sh", "-c", "grep ' /dev/shm ' /proc/mounts; cat /proc/1/comm; "
+               "test -d /proc/%d && echo sees-own-pid" % pid).check()
+    lines = r.out.splitlines()
+    assert "size=262144k" in lines[0].split()[3].split(","), r
+    # no pid namespace: pid 1 is the host's init, and the host pid is visible as such
+    assert lines[1] == read("/proc/1/comm").strip(), r
+    assert lines[2] == "sees-own-pid", r
+    mem = a.cgroup("memory", "k")
+    assert read(mem + "/memory.limit_in_bytes").strip() == str(64 << 20)
+    assert read(mem + "/memory.memsw.limit_in_bytes").strip() == str(128 << 20)
+    assert read(mem + "/memory.swappiness").strip() == "10"
+    assert "oom_kill_disable 1" in read(mem + "/memory.oom_control").splitlines()
+    # defaults: Docker's 64 MiB /dev/shm, a pid namespace of its own
+    a.running("plain")
+    r = a.exec("plain", "sh", "-c", "grep ' /dev/shm ' /proc/mounts; cat /proc/1/comm").check()
+    lines = r.out.splitlines()
+    assert "size=65536k" in lines[0].split()[3].split(","), r
+    assert lines[1] == "sh", r
+    assert "oom_kill_disable 0" in read(a.cgroup("memory", "plain") + "/memory.oom_control").splitlines()
+
+
 # ------------------------------------------------------------------ metrics
 
 def test_metrics(daemon, app):
@@ -582,6 +725,14 @@ BAD = [
     ("duration", "services:\n  a:\n    image: IMAGE\n    stop_grace_period: 1x\n", r"compose\.yaml:4:\d+: .*duration"),
     ("memory", "services:\n  a:\n    image: IMAGE\n    deploy:\n      resources:\n        limits: {memory: 64Q}\n",
      r"compose\.yaml:6:\d+: .*64Q"),
+    ("secopt", "services:\n  a:\n    image: IMAGE\n    security_opt: [seccomp=none.json]\n",
+     r"compose\.yaml:4:20: services\.a\.security_opt\[0\]: seccomp profile 'none\.json': No such file"),
+    ("secret", "services:\n  a:\n    image: IMAGE\n    secrets: [nope]\n",
+     r"compose\.yaml:4:15: services\.a\.secrets\[0\]: secret \"nope\" is not declared"),
+    ("pid", "services:\n  a:\n    image: IMAGE\n    pid: container:x\n",
+     r"compose\.yaml:4:10: services\.a\.pid: invalid pid \"container:x\" \(only host is supported\)"),
+    ("secopt-key", "services:\n  a:\n    image: IMAGE\n    security_opt: [apparmor]\n",
+     r"compose\.yaml:4:20: services\.a\.security_opt\[0\]: unknown security option \"apparmor\""),
 ]
 
 

@@ -345,7 +345,7 @@ static void test_warnings(void **state)
 			"    build: .\n"
 			"    logging: {driver: json-file}\n"
 			"    x-skiff: {autoscale: {min: 1}, colour: blue}\n"
-			"secrets: {}\n";
+			"configs: {}\n";
 	struct sk_app_diags d = { 0 };
 	_cleanup_(sk_app_freep) struct sk_app *app = load(y, &d);
 
@@ -369,7 +369,7 @@ static void test_warnings(void **state)
 	    d.v[5].msg, "compose.yaml:7:36: warning: services.web.x-skiff.colour: unknown x-skiff "
 			"setting, ignored");
 	assert_string_equal(
-	    d.v[6].msg, "compose.yaml:8:1: warning: secrets is not supported by skiff, ignored");
+	    d.v[6].msg, "compose.yaml:8:1: warning: configs is not supported by skiff, ignored");
 	assert_string_equal(app->services[0].image, "busybox:");
 	sk_app_diags_release(&d);
 }
@@ -714,6 +714,279 @@ static void test_hash_tracks_changes(void **state)
 	assert_string_equal(hd, he); /* nor do traffic policy and faults (the proxy applies them) */
 }
 
+/* The first error of a compose document that must not load. */
+static char *load_error(const char *yaml)
+{
+	struct sk_app_load_opts o = { .environ = env };
+	struct sk_error *err = NULL;
+	struct sk_app *app = NULL;
+	char *msg;
+
+	if (sk_app_parse(yaml, strlen(yaml), "compose.yaml", &o, &app, NULL, &err) == 0)
+		fail_msg("loaded: %s", yaml);
+	msg = sk_strdup(err->msg);
+	sk_error_free(err);
+	return msg;
+}
+
+static void write_scratch(const char *name, const char *text)
+{
+	_cleanup_free_ char *p = sk_path_join(dir, name);
+
+	assert_int_equal(sk_write_file_atomic(p, text, strlen(text), 0644, false), 0);
+}
+
+static void test_security_opt(void **state)
+{
+	const char *y = "services:\n"
+			"  web:\n"
+			"    image: a\n"
+			"    security_opt:\n"
+			"      - seccomp:unconfined\n"
+			"      - no-new-privileges:false\n"
+			"      - apparmor=docker-default\n"
+			"      - label:disable\n"
+			"      - systempaths=unconfined\n"
+			"  db:\n"
+			"    image: a\n"
+			"    security_opt: [no-new-privileges, seccomp=prof.json]\n"
+			"  plain: {image: a}\n";
+	struct sk_app_diags d = { 0 };
+	_cleanup_(sk_app_freep) struct sk_app *app = NULL, *back = NULL;
+	_cleanup_free_ char *j1 = NULL, *j2 = NULL, *prof = sk_path_join(dir, "prof.json");
+	_cleanup_free_ char *h1 = NULL, *h2 = NULL, *e1 = NULL, *e2 = NULL, *e3 = NULL;
+	_cleanup_error_ struct sk_error *err = NULL;
+	const struct sk_app_service *web, *db, *plain;
+
+	write_scratch("prof.json", "{\"defaultAction\": \"SCMP_ACT_ALLOW\",\n \"syscalls\": "
+				   "[{\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_ERRNO\"}]}\n");
+	app = load(y, &d);
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.v[0].msg, "compose.yaml:7:9: warning: services.web.security_opt[2]: "
+					"\"apparmor=docker-default\" is not supported by skiff, "
+					"ignored");
+	assert_string_equal(d.v[1].msg, "compose.yaml:8:9: warning: services.web.security_opt[3]: "
+					"\"label:disable\" is not supported by skiff, ignored");
+	assert_string_equal(d.v[2].msg, "compose.yaml:9:9: warning: services.web.security_opt[4]: "
+					"\"systempaths=unconfined\" is not supported by skiff, "
+					"ignored");
+	sk_app_diags_release(&d);
+	web = sk_app_service_find(app, "web");
+	db = sk_app_service_find(app, "db");
+	plain = sk_app_service_find(app, "plain");
+	assert_int_equal(web->security.seccomp, SK_APP_SECCOMP_UNCONFINED);
+	assert_int_equal(web->security.no_new_privileges, 0);
+	assert_int_equal(db->security.seccomp, SK_APP_SECCOMP_PROFILE);
+	assert_int_equal(db->security.no_new_privileges, 1);
+	assert_string_equal(db->security.seccomp_file, prof);
+	assert_string_equal(db->security.seccomp_profile,
+			    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"action\":"
+			    "\"SCMP_ACT_ERRNO\",\"names\":[\"mkdir\"]}]}");
+	assert_int_equal(plain->security.seccomp, SK_APP_SECCOMP_DEFAULT);
+	assert_int_equal(plain->security.no_new_privileges, -1);
+
+	/* the daemon gets it all back, profile included */
+	j1 = sk_app_to_json(app, false);
+	assert_int_equal(sk_app_from_json(j1, strlen(j1), &back, &err), 0);
+	j2 = sk_app_to_json(back, false);
+	assert_string_equal(j1, j2);
+	assert_string_equal(sk_app_service_find(back, "db")->security.seccomp_profile,
+			    db->security.seccomp_profile);
+	h1 = sk_app_service_hash(db);
+	h2 = sk_app_service_hash(plain);
+	assert_string_not_equal(h1, h2);
+
+	/* a bad profile is reported with the file's own words */
+	write_scratch("bad.json", "{\"defaultAction\": \"SCMP_ACT_NOPE\"}");
+	write_scratch("broken.json", "{\"defaultAction\": ");
+	e1 = load_error("services:\n  web:\n    image: a\n    security_opt: [seccomp=bad.json]\n");
+	assert_string_equal(e1, "compose.yaml:4:20: services.web.security_opt[0]: bad.json: "
+				"defaultAction: unknown seccomp action \"SCMP_ACT_NOPE\"");
+	e2 = load_error(
+	    "services:\n  web:\n    image: a\n    security_opt: [seccomp=broken.json]\n");
+	assert_non_null(strstr(e2, "compose.yaml:4:20: services.web.security_opt[0]: broken.json: "
+				   "line 1 column "));
+	write_scratch("big.json", "{\"defaultAction\": \"SCMP_ACT_ALLOW\", \"syscalls\": "
+				  "[{\"names\": [\"x\"], \"action\": \"SCMP_ACT_ERRNO\", \"args\": "
+				  "[{\"index\": 0, \"value\": 18446744073709551615, \"op\": "
+				  "\"SCMP_CMP_EQ\"}]}]}");
+	e3 = load_error("services:\n  web:\n    image: a\n    security_opt: [seccomp=big.json]\n");
+	assert_string_equal(e3, "compose.yaml:4:20: services.web.security_opt[0]: seccomp profile "
+				"'big.json': a number above 9223372036854775807 is not supported");
+}
+
+static void test_security_json_errors(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"security_opt\":"
+		  "{\"seccomp\":\"rel.json\",\"seccomp_profile\":{\"defaultAction\":"
+		  "\"SCMP_ACT_ALLOW\"}}}}}",
+		  "services.web.security_opt.seccomp: expected default, unconfined or an absolute "
+		  "path with seccomp_profile" },
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"security_opt\":"
+		  "{\"seccomp\":\"/p.json\",\"seccomp_profile\":{\"defaultAction\":\"KILL\"}}}}}",
+		  "services.web.security_opt.seccomp_profile: profile: defaultAction: unknown "
+		  "seccomp action \"KILL\"" },
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"security_opt\":"
+		  "{\"no_new_privileges\":\"yes\"}}}}",
+		  "services.web.security_opt.no_new_privileges: a boolean" },
+	};
+
+	for (size_t i = 0; i < SK_ELEMENTSOF(bad); i++) {
+		_cleanup_error_ struct sk_error *err = NULL;
+		struct sk_app *app = NULL;
+
+		assert_int_equal(sk_app_from_json(bad[i][0], strlen(bad[i][0]), &app, &err),
+				 -EINVAL);
+		assert_string_equal(err->msg, bad[i][1]);
+	}
+}
+
+static void test_secrets(void **state)
+{
+	const char *y =
+	    "services:\n"
+	    "  web:\n"
+	    "    image: a\n"
+	    "    secrets:\n"
+	    "      - db_pass\n"
+	    "      - {source: token, target: api/token, uid: '1000', gid: '1001', mode: 0440}\n"
+	    "      - {source: token, target: /etc/token, mode: 0o400}\n"
+	    "      - {source: db_pass, target: other, mode: 0444}\n"
+	    "secrets:\n"
+	    "  db_pass: {file: ./db.txt}\n"
+	    "  token: {environment: FROM_ENV}\n"
+	    "  dot: {environment: DOTENV, name: x}\n";
+	struct sk_app_diags d = { 0 };
+	_cleanup_(sk_app_freep) struct sk_app *app = NULL, *back = NULL;
+	_cleanup_free_ char *j1 = NULL, *j2 = NULL, *file = sk_path_join(dir, "db.txt");
+	_cleanup_error_ struct sk_error *err = NULL;
+	const struct sk_app_secret_ref *r;
+
+	write_scratch("db.txt", "hunter2\n");
+	app = load(y, &d);
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.v[0].msg,
+			    "compose.yaml:8:18: warning: services.web.secrets[3]: uid, "
+			    "gid and mode do not apply to file secret \"db_pass\" (it is "
+			    "bind-mounted as it is), ignored");
+	assert_string_equal(d.v[1].msg, "compose.yaml:12:30: warning: secrets.dot.name is not "
+					"supported by skiff, ignored");
+	sk_app_diags_release(&d);
+	assert_int_equal(app->n_secrets, 3);
+	assert_string_equal(app->secrets[0].file, file);
+	assert_string_equal(app->secrets[1].environment, "FROM_ENV");
+	assert_int_equal(app->services[0].n_secrets, 4);
+	r = &app->services[0].secrets[0];
+	assert_string_equal(r->source, "db_pass");
+	assert_string_equal(r->target, "/run/secrets/db_pass");
+	assert_string_equal(r->file, file);
+	assert_null(r->content);
+	assert_int_equal(r->uid, -1);
+	assert_int_equal(r->mode, 0400);
+	r = &app->services[0].secrets[1];
+	assert_string_equal(r->target, "/run/secrets/api/token");
+	assert_null(r->file);
+	assert_string_equal(r->content, "env-value"); /* read at load time */
+	assert_int_equal(r->uid, 1000);
+	assert_int_equal(r->gid, 1001);
+	assert_int_equal(r->mode, 0440);
+	r = &app->services[0].secrets[2];
+	assert_string_equal(r->target, "/etc/token");
+	assert_int_equal(r->mode, 0400);
+	assert_int_equal(r->gid, -1);
+
+	/* the daemon gets the resolved entries back */
+	j1 = sk_app_to_json(app, false);
+	assert_int_equal(sk_app_from_json(j1, strlen(j1), &back, &err), 0);
+	j2 = sk_app_to_json(back, false);
+	assert_string_equal(j1, j2);
+	assert_string_equal(back->services[0].secrets[1].content, "env-value");
+	assert_int_equal(back->n_secrets, 3);
+	for (size_t i = 0; i < back->n_secrets; i++)
+		if (!strcmp(back->secrets[i].name, "dot"))
+			assert_string_equal(back->secrets[i].environment, "DOTENV");
+}
+
+static void test_secrets_json_errors(void **state)
+{
+	static const char *const bad[][2] = {
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"secrets\":[{\"source\":"
+		  "\"s\",\"target\":\"/run/../etc\",\"content\":\"v\"}]}}}",
+		  "services.web.secrets[0].target: expected an absolute path without .." },
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"secrets\":[{\"source\":"
+		  "\"s\",\"target\":\"/s\",\"file\":\"/f\",\"content\":\"v\"}]}}}",
+		  "services.web.secrets[0].file: expected an absolute file or a content" },
+		{ "{\"name\":\"x\",\"services\":{\"web\":{\"image\":\"a\",\"secrets\":[{\"source\":"
+		  "\"s\",\"target\":\"/s\",\"content\":\"v\",\"mode\":4096}]}}}",
+		  "services.web.secrets[0].mode: out of range" },
+	};
+
+	for (size_t i = 0; i < SK_ELEMENTSOF(bad); i++) {
+		_cleanup_error_ struct sk_error *err = NULL;
+		struct sk_app *app = NULL;
+
+		assert_int_equal(sk_app_from_json(bad[i][0], strlen(bad[i][0]), &app, &err),
+				 -EINVAL);
+		assert_string_equal(err->msg, bad[i][1]);
+	}
+}
+
+static void test_kernel_opts(void **state)
+{
+	const char *y = "services:\n"
+			"  web:\n"
+			"    image: a\n"
+			"    shm_size: 256m\n"
+			"    pid: host\n"
+			"    mem_limit: 64m\n"
+			"    memswap_limit: 128m\n"
+			"    mem_swappiness: 0\n"
+			"    oom_kill_disable: true\n"
+			"  unl:\n"
+			"    image: a\n"
+			"    memswap_limit: -1\n"
+			"    oom_kill_disable: true\n"
+			"  plain: {image: a}\n";
+	struct sk_app_diags d = { 0 };
+	_cleanup_(sk_app_freep) struct sk_app *app = load(y, &d), *back = NULL;
+	_cleanup_free_ char *j1 = sk_app_to_json(app, false), *j2 = NULL;
+	_cleanup_free_ char *h1 = NULL, *h2 = NULL;
+	_cleanup_error_ struct sk_error *err = NULL;
+	const struct sk_app_service *web = sk_app_service_find(app, "web"),
+				    *unl = sk_app_service_find(app, "unl"),
+				    *plain = sk_app_service_find(app, "plain");
+
+	assert_int_equal(d.n_errors, 0);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.v[0].msg,
+			    "compose.yaml:13:23: warning: services.unl.oom_kill_disable "
+			    "without a memory limit lets the service take all of the "
+			    "host's memory");
+	sk_app_diags_release(&d);
+	assert_int_equal(web->shm_size, 256 << 20);
+	assert_true(web->pid_host);
+	assert_int_equal(web->memswap_limit, 128 << 20);
+	assert_int_equal(web->mem_swappiness, 0);
+	assert_true(web->oom_kill_disable);
+	assert_int_equal(unl->memswap_limit, -1);
+	assert_int_equal(plain->shm_size, 0);
+	assert_false(plain->pid_host);
+	assert_int_equal(plain->memswap_limit, 0);
+	assert_int_equal(plain->mem_swappiness, -1);
+	assert_false(plain->oom_kill_disable);
+	assert_int_equal(sk_app_from_json(j1, strlen(j1), &back, &err), 0);
+	j2 = sk_app_to_json(back, false);
+	assert_string_equal(j1, j2);
+	assert_int_equal(sk_app_service_find(back, "plain")->mem_swappiness, -1);
+	assert_true(sk_app_service_find(back, "web")->pid_host);
+	h1 = sk_app_service_hash(web);
+	h2 = sk_app_service_hash(plain);
+	assert_string_not_equal(h1, h2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -732,6 +1005,11 @@ int main(void)
 		cmocka_unit_test(test_fault_json),
 		cmocka_unit_test(test_fault_json_errors),
 		cmocka_unit_test(test_xskiff_json_errors),
+		cmocka_unit_test(test_security_opt),
+		cmocka_unit_test(test_security_json_errors),
+		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_secrets_json_errors),
+		cmocka_unit_test(test_kernel_opts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

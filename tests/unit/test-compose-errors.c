@@ -256,6 +256,82 @@ static const struct {
 	{ "", "compose.yaml: empty compose file" },
 	{ "services: {web: {image: a}}\nfoo: 1\n",
 	  "compose.yaml:2:1: foo: unknown top-level field" },
+	{ "services:\n  web:\n    image: a\n    security_opt: [bogus]\n",
+	  "compose.yaml:4:20: services.web.security_opt[0]: unknown security option \"bogus\" "
+	  "(seccomp=unconfined|PATH, no-new-privileges[:true|false], apparmor=, label=, "
+	  "systempaths=unconfined)" },
+	{ "services:\n  web:\n    image: a\n    security_opt: [systempaths=on]\n",
+	  "compose.yaml:4:20: services.web.security_opt[0]: unknown security option "
+	  "\"systempaths=on\" (seccomp=unconfined|PATH, no-new-privileges[:true|false], "
+	  "apparmor=, label=, systempaths=unconfined)" },
+	{ "services:\n  web:\n    image: a\n    security_opt: [seccomp=nope.json]\n",
+	  "compose.yaml:4:20: services.web.security_opt[0]: seccomp profile 'nope.json': No such "
+	  "file or directory" },
+	{ "services:\n  web:\n    image: a\n    security_opt: [\"seccomp=\"]\n",
+	  "compose.yaml:4:20: services.web.security_opt[0]: \"seccomp=\": seccomp needs "
+	  "unconfined or a profile file" },
+	{ "services:\n  web:\n    image: a\n    security_opt:\n      - no-new-privileges:maybe\n",
+	  "compose.yaml:5:9: services.web.security_opt[0]: \"no-new-privileges:maybe\": "
+	  "no-new-privileges takes true or false" },
+	{ "services:\n  web:\n    image: a\n    security_opt: seccomp=unconfined\n",
+	  "compose.yaml:4:19: services.web.security_opt: must be a list, not a scalar" },
+	{ "services:\n  web:\n    image: a\n    secrets: [nope]\n",
+	  "compose.yaml:4:15: services.web.secrets[0]: secret \"nope\" is not declared under the "
+	  "top-level secrets:" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{source: nope, target: x}]\n",
+	  "compose.yaml:4:24: services.web.secrets[0]: secret \"nope\" is not declared under the "
+	  "top-level secrets:" },
+	{ "services: {web: {image: a}}\nsecrets:\n  s: {external: true}\n",
+	  "compose.yaml:3:17: secrets.s.external: external secrets are not supported by skiff" },
+	{ "services: {web: {image: a}}\nsecrets:\n  s: {name: x}\n",
+	  "compose.yaml:3:6: secrets.s: needs either file or environment" },
+	{ "services: {web: {image: a}}\nsecrets:\n  s: {file: a, environment: B}\n",
+	  "compose.yaml:3:6: secrets.s: needs either file or environment" },
+	{ "services: {web: {image: a}}\nsecrets:\n  s: {file: a, mode: 1}\n",
+	  "compose.yaml:3:16: secrets.s.mode: unknown field" },
+	{ "services:\n  web:\n    image: a\n    secrets: [s]\nsecrets:\n  s: {environment: "
+	  "NOPE_UNSET}\n",
+	  "compose.yaml:4:15: services.web.secrets[0]: secret \"s\": environment variable "
+	  "\"NOPE_UNSET\" is not set" },
+	{ "services:\n  web:\n    image: a\n    secrets: [s]\nsecrets:\n  s: {file: "
+	  "/nonexistent}\n",
+	  "compose.yaml:4:15: services.web.secrets[0]: secret \"s\": file '/nonexistent': No such "
+	  "file or directory" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{source: s, mode: 999}]\nsecrets:\n  "
+	  "s: {environment: SET}\n",
+	  "compose.yaml:4:33: services.web.secrets[0].mode: invalid mode \"999\" (octal, like "
+	  "0440)" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{source: s, target: ../etc/passwd}]\n"
+	  "secrets:\n  s: {environment: SET}\n",
+	  "compose.yaml:4:35: services.web.secrets[0].target: invalid target \"../etc/passwd\" "
+	  "(no . or ..)" },
+	{ "services:\n  web:\n    image: a\n    secrets: [s, {source: s, target: /run/secrets/s}]"
+	  "\nsecrets:\n  s: {environment: SET}\n",
+	  "compose.yaml:4:18: services.web.secrets[1]: target \"/run/secrets/s\" is used twice" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{target: x}]\n",
+	  "compose.yaml:4:15: services.web.secrets[0]: source is required" },
+	{ "services:\n  web:\n    image: a\n    secrets: [{source: s, uid: -1}]\nsecrets:\n  "
+	  "s: {environment: SET}\n",
+	  "compose.yaml:4:32: services.web.secrets[0].uid: -1 is out of range (0..4294967294)" },
+	{ "services:\n  web:\n    image: a\n    pid: container:x\n",
+	  "compose.yaml:4:10: services.web.pid: invalid pid \"container:x\" (only host is "
+	  "supported)" },
+	{ "services:\n  web:\n    image: a\n    shm_size: 64q\n",
+	  "compose.yaml:4:15: services.web.shm_size: invalid byte size \"64q\"" },
+	{ "services:\n  web:\n    image: a\n    shm_size: 0\n",
+	  "compose.yaml:4:15: services.web.shm_size: must be more than 0 bytes" },
+	{ "services:\n  web:\n    image: a\n    mem_swappiness: 101\n",
+	  "compose.yaml:4:21: services.web.mem_swappiness: 101 is out of range (0..100)" },
+	{ "services:\n  web:\n    image: a\n    memswap_limit: 1g\n",
+	  "compose.yaml:4:20: services.web.memswap_limit: needs a memory limit (mem_limit)" },
+	{ "services:\n  web:\n    image: a\n    mem_limit: 64m\n    memswap_limit: 32m\n",
+	  "compose.yaml:5:20: services.web.memswap_limit: 32m is less than the memory limit (it is "
+	  "memory plus swap)" },
+	{ "services:\n  web:\n    image: a\n    mem_limit: 64m\n    memswap_limit: lots\n",
+	  "compose.yaml:5:20: services.web.memswap_limit: invalid byte size \"lots\" (or -1 for "
+	  "unlimited)" },
+	{ "services:\n  web:\n    image: a\n    oom_kill_disable: maybe\n",
+	  "compose.yaml:4:23: services.web.oom_kill_disable: invalid boolean \"maybe\"" },
 	{ "x: &a {k: v}\nservices: {web: {<<: 5, image: a}}\n",
 	  "compose.yaml:2:22: merge key (<<) needs a mapping or a list of mappings" },
 };

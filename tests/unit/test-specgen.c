@@ -14,11 +14,14 @@
 #include <cmocka.h>
 
 #include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "app/app.h"
@@ -26,9 +29,10 @@
 #include "daemon/specgen.h"
 #include "image/image.h"
 #include "oci/spec.h"
+#include "runtime/seccomp.h"
 
 static char dir[] = "/tmp/sk-specgen-XXXXXX";
-static char *rootfs, *volumes;
+static char *rootfs, *volumes, *secrets;
 static char *env[] = { "HOME=/home/u", NULL };
 
 static void write_file(const char *rel, const char *content, mode_t mode)
@@ -46,6 +50,7 @@ static int setup(void **state)
 	assert_int_equal(chdir(dir), 0);
 	rootfs = sk_path_join(dir, "rootfs");
 	volumes = sk_path_join(dir, "volumes");
+	secrets = sk_path_join(dir, "secrets");
 	write_file("rootfs/etc/passwd",
 		   "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n", 0644);
 	write_file("rootfs/etc/group", "root:x:0:\napp:x:1000:\nwheel:x:10:app\naudio:x:29:app\n",
@@ -60,6 +65,7 @@ static int teardown(void **state)
 	assert_int_equal(chdir("/"), 0);
 	free(rootfs);
 	free(volumes);
+	free(secrets);
 	return sk_rm_rf(dir);
 }
 
@@ -100,7 +106,8 @@ static struct sk_specgen_opts opts(void)
 					 .container_id = "demo-web-2",
 					 .rootfs = rootfs,
 					 .cgroups_path = "/skiff/demo/demo-web-2",
-					 .volumes_dir = volumes };
+					 .volumes_dir = volumes,
+					 .secrets_dir = secrets };
 }
 
 /* Builds the spec of service `name` and reads it back through the runtime's parser. */
@@ -219,7 +226,7 @@ static void test_process(void **state)
 	assert_string_equal(s->root_path, rootfs);
 	assert_false(s->root_readonly);
 	assert_string_equal(s->linux_->cgroups_path, "/skiff/demo/demo-web-2");
-	assert_null(s->linux_->seccomp);
+	assert_non_null(s->linux_->seccomp); /* test_seccomp_default has the details */
 	assert_non_null(s->linux_->masked_paths);
 	assert_string_equal(kv_get(s->annotations, s->n_annotations, "skiff.app"), "demo");
 	assert_string_equal(kv_get(s->annotations, s->n_annotations, "skiff.service"), "web");
@@ -455,6 +462,341 @@ static void test_caps(void **state)
 	assert_true(p->linux_->resources.devices[0].allow);
 	assert_false(has_opt(mount_at(p, "/sys"), "ro"));
 	assert_true(has_opt(mount_at(d, "/sys"), "ro"));
+}
+
+/* ---- seccomp -------------------------------------------------------------- */
+
+/* The rule of `sc` that names `name`, or NULL. */
+static const struct sk_seccomp_syscall *rule_for(const struct sk_seccomp *sc, const char *name)
+{
+	for (size_t i = 0; i < sc->n_syscalls; i++)
+		for (char **n = sc->syscalls[i].names; n && *n; n++)
+			if (!strcmp(*n, name))
+				return &sc->syscalls[i];
+	return NULL;
+}
+
+static bool blocked_with(const struct sk_seccomp *sc, const char *name, unsigned errno_ret)
+{
+	const struct sk_seccomp_syscall *r = rule_for(sc, name);
+
+	return r && !strcmp(r->action, "SCMP_ACT_ERRNO") && r->has_errno_ret &&
+	       r->errno_ret == errno_ret;
+}
+
+/*
+ * Loads the filter in a child and returns the errno each call gets (0 when
+ * it succeeds): unshare(CLONE_NEWUSER), clone3 with no arguments, keyctl,
+ * ptrace(PTRACE_CONT) of a process it does not trace (ESRCH when allowed),
+ * clone(CLONE_NEWUSER), clone with no new namespace.
+ */
+static void kernel_answers(const struct sk_seccomp *sc, int ret[6])
+{
+	int pfd[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct sk_error *err = NULL;
+		int out[6];
+
+		close(pfd[0]);
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || sk_seccomp_load(sc, &err) < 0)
+			_exit(2);
+		out[0] = syscall(SYS_unshare, CLONE_NEWUSER) < 0 ? errno : 0;
+		out[1] = syscall(SYS_clone3, NULL, 0) < 0 ? errno : 0;
+		out[2] = syscall(SYS_keyctl, 0, 0, 0, 0, 0) < 0 ? errno : 0;
+		out[3] = syscall(SYS_ptrace, 7 /* PTRACE_CONT */, getppid(), 0, 0) < 0 ? errno : 0;
+		for (int k = 0; k < 2; k++) {
+			long c = syscall(SYS_clone, (k ? 0 : CLONE_NEWUSER) | SIGCHLD, 0, 0, 0, 0);
+			if (c == 0)
+				_exit(0);
+			out[4 + k] = c < 0 ? errno : 0;
+			if (c > 0)
+				(void)waitpid((pid_t)c, NULL, 0);
+		}
+		_exit(write(pfd[1], out, sizeof(out)) == sizeof(out) ? 0 : 3);
+	}
+	close(pfd[1]);
+	assert_int_equal(read(pfd[0], ret, 6 * sizeof(int)), 6 * sizeof(int));
+	close(pfd[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static void test_seccomp_default(void **state)
+{
+	static const char yaml[] = "services:\n"
+				   "  def: {image: x}\n"
+				   "  tracer: {image: x, cap_add: [SYS_PTRACE]}\n"
+				   "  admin: {image: x, cap_add: [SYS_ADMIN, SYS_TIME]}\n"
+				   "  priv: {image: x, privileged: true}\n";
+	_cleanup_(sk_spec_freep) struct sk_spec *d = build(yaml, "def", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *t = build(yaml, "tracer", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *a = build(yaml, "admin", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *p = build(yaml, "priv", NULL);
+	const struct sk_seccomp *sc = d->linux_->seccomp;
+	const struct sk_seccomp_syscall *clone;
+	void *ctx = NULL;
+	_cleanup_error_ struct sk_error *err = NULL;
+	int k[6];
+
+	assert_non_null(sc);
+	assert_string_equal(sc->default_action, "SCMP_ACT_ALLOW");
+#if defined(__x86_64__)
+	assert_string_equal(sc->architectures[0], "SCMP_ARCH_X86_64");
+	assert_string_equal(sc->architectures[1], "SCMP_ARCH_X86");
+	assert_string_equal(sc->architectures[2], "SCMP_ARCH_X32");
+#endif
+	static const char *const eperm[] = { "mount",
+					     "umount2",
+					     "unshare",
+					     "setns",
+					     "pivot_root",
+					     "ptrace",
+					     "kcmp",
+					     "keyctl",
+					     "add_key",
+					     "bpf",
+					     "reboot",
+					     "init_module",
+					     "settimeofday",
+					     "acct",
+					     "iopl",
+					     "mbind",
+					     "open_by_handle_at",
+					     "userfaultfd",
+					     "_sysctl" };
+	for (size_t i = 0; i < SK_ELEMENTSOF(eperm); i++)
+		if (!blocked_with(sc, eperm[i], EPERM))
+			fail_msg("%s is not answered EPERM", eperm[i]);
+	assert_true(blocked_with(sc, "clone3", ENOSYS));
+	clone = rule_for(sc, "clone");
+	assert_non_null(clone);
+	assert_int_equal(clone->n_args, 7);
+	for (size_t i = 0; i < clone->n_args; i++) {
+		assert_int_equal(clone->args[i].index, 0);
+		assert_string_equal(clone->args[i].op, "SCMP_CMP_MASKED_EQ");
+		assert_int_equal(clone->args[i].value, clone->args[i].value_two);
+	}
+	assert_null(rule_for(sc, "read"));
+	/* libseccomp takes it (names it does not know are skipped) */
+	assert_int_equal(sk_seccomp_build(sc, &ctx, &err), 0);
+	sk_seccomp_ctx_free(ctx);
+
+	/* what the kernel answers under it */
+	kernel_answers(sc, k);
+	assert_int_equal(k[0], EPERM);
+	assert_int_equal(k[1], ENOSYS);
+	assert_int_equal(k[2], EPERM);
+	assert_int_equal(k[3], EPERM);
+	assert_int_equal(k[4], EPERM);
+	assert_int_equal(k[5], 0);
+
+	/* a capability re-allows what it governs, nothing else */
+	sc = t->linux_->seccomp;
+	assert_null(rule_for(sc, "ptrace"));
+	assert_null(rule_for(sc, "process_vm_readv"));
+	assert_null(rule_for(sc, "kcmp"));
+	assert_true(blocked_with(sc, "mount", EPERM));
+	kernel_answers(sc, k);
+	assert_int_equal(k[3], ESRCH); /* the kernel, not the filter, answered */
+	assert_int_equal(k[0], EPERM);
+
+	sc = a->linux_->seccomp;
+	assert_null(rule_for(sc, "mount"));
+	assert_null(rule_for(sc, "unshare"));
+	assert_null(rule_for(sc, "clone"));
+	assert_null(rule_for(sc, "clone3"));
+	assert_null(rule_for(sc, "settimeofday"));
+	assert_true(blocked_with(sc, "keyctl", EPERM));
+	assert_true(blocked_with(sc, "ptrace", EPERM));
+
+	/* privileged: no filter */
+	assert_null(p->linux_->seccomp);
+}
+
+static void test_security_opt(void **state)
+{
+	static const char docker_profile[] =
+	    "{\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 1,\n"
+	    " \"archMap\": [{\"architecture\": \"SCMP_ARCH_X86_64\", \"subArchitectures\": "
+	    "[\"SCMP_ARCH_X86\", \"SCMP_ARCH_X32\"]},\n"
+	    "  {\"architecture\": \"SCMP_ARCH_AARCH64\", \"subArchitectures\": "
+	    "[\"SCMP_ARCH_ARM\"]}],\n"
+	    " \"syscalls\": [\n"
+	    "  {\"names\": [\"read\", \"write\"], \"action\": \"SCMP_ACT_ALLOW\"},\n"
+	    "  {\"names\": [\"ptrace\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": {\"caps\": "
+	    "[\"CAP_SYS_PTRACE\"]}},\n"
+	    "  {\"names\": [\"personality\"], \"action\": \"SCMP_ACT_ALLOW\", \"excludes\": "
+	    "{\"caps\": [\"CAP_SYS_ADMIN\"]}},\n"
+	    "  {\"names\": [\"mkdir\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": "
+	    "{\"minKernel\": \"99.0\"}},\n"
+	    "  {\"names\": [\"chmod\"], \"action\": \"SCMP_ACT_ALLOW\", \"includes\": "
+	    "{\"arches\": [\"s390x\"]}, \"comment\": \"s390 only\"}]}\n";
+	static const char yaml[] =
+	    "services:\n"
+	    "  open: {image: x, security_opt: [seccomp=unconfined]}\n"
+	    "  nonnp: {image: x, security_opt: [\"no-new-privileges:false\"]}\n"
+	    "  privnnp: {image: x, privileged: true, security_opt: [no-new-privileges, "
+	    "seccomp=docker.json]}\n"
+	    "  dock: {image: x, security_opt: [seccomp=docker.json]}\n"
+	    "  dockcaps: {image: x, cap_add: [SYS_PTRACE, SYS_ADMIN], "
+	    "security_opt: [seccomp=docker.json]}\n";
+	_cleanup_(sk_spec_freep) struct sk_spec *o = NULL, *n = NULL, *p = NULL, *d = NULL,
+						*dc = NULL;
+	const struct sk_seccomp *sc;
+
+	write_file("docker.json", docker_profile, 0644);
+	o = build(yaml, "open", NULL);
+	n = build(yaml, "nonnp", NULL);
+	p = build(yaml, "privnnp", NULL);
+	d = build(yaml, "dock", NULL);
+	dc = build(yaml, "dockcaps", NULL);
+	assert_null(o->linux_->seccomp);
+	assert_true(o->process->no_new_privileges);
+	assert_false(n->process->no_new_privileges);
+	assert_non_null(n->linux_->seccomp);
+	/* privileged wins over a profile (as Docker); no-new-privileges still applies */
+	assert_null(p->linux_->seccomp);
+	assert_true(p->process->no_new_privileges);
+
+	/* Docker's format: rules whose includes/excludes hold, archMap of this machine */
+	sc = d->linux_->seccomp;
+	assert_string_equal(sc->default_action, "SCMP_ACT_ERRNO");
+	assert_true(sc->has_default_errno_ret);
+	assert_non_null(rule_for(sc, "read"));
+	assert_non_null(rule_for(sc, "personality"));
+	assert_null(rule_for(sc, "ptrace"));
+	assert_null(rule_for(sc, "mkdir"));
+	assert_null(rule_for(sc, "chmod"));
+#if defined(__x86_64__)
+	assert_string_equal(sc->architectures[0], "SCMP_ARCH_X86_64");
+	assert_string_equal(sc->architectures[1], "SCMP_ARCH_X86");
+	assert_string_equal(sc->architectures[2], "SCMP_ARCH_X32");
+	assert_null(sc->architectures[3]);
+#endif
+	sc = dc->linux_->seccomp;
+	assert_non_null(rule_for(sc, "ptrace"));
+	assert_null(rule_for(sc, "personality"));
+	assert_non_null(rule_for(sc, "write"));
+}
+
+static void test_secrets(void **state)
+{
+	static const char yaml[] =
+	    "services:\n"
+	    "  web:\n"
+	    "    image: x\n"
+	    "    secrets:\n"
+	    "      - pass\n"
+	    "      - {source: home, target: /etc/home, mode: 0440, uid: '7', gid: '8'}\n"
+	    "      - home\n"
+	    "secrets:\n"
+	    "  pass: {file: pass.txt}\n"
+	    "  home: {environment: HOME}\n";
+	_cleanup_free_ char *pass = sk_path_join(dir, "pass.txt");
+	_cleanup_free_ char *f1 = sk_path_join(secrets, "1-home"),
+			    *f2 = sk_path_join(secrets, "2-home");
+	_cleanup_free_ char *c1 = NULL, *c2 = NULL, *msg = NULL;
+	_cleanup_(sk_spec_freep) struct sk_spec *s = NULL;
+	const struct sk_mount *m;
+	struct stat st;
+	size_t len;
+
+	write_file("pass.txt", "hunter2\n", 0600);
+	s = build(yaml, "web", NULL);
+	m = mount_at(s, "/run/secrets/pass");
+	assert_non_null(m);
+	assert_string_equal(m->source, pass);
+	assert_true(has_opt(m, "rbind") && has_opt(m, "ro") && has_opt(m, "nosuid") &&
+		    has_opt(m, "nodev") && has_opt(m, "noexec"));
+	/* environment secrets: a file each, with the entry's owner and mode */
+	m = mount_at(s, "/etc/home");
+	assert_non_null(m);
+	assert_string_equal(m->source, f1);
+	assert_true(has_opt(m, "ro"));
+	assert_int_equal(sk_read_file(f1, &c1, &len), 0);
+	assert_string_equal(c1, "/home/u");
+	assert_int_equal(stat(f1, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0440);
+	assert_int_equal(st.st_uid, 7);
+	assert_int_equal(st.st_gid, 8);
+	/* defaults: 0400, owned by the container's user (the image's "app") */
+	assert_string_equal(mount_at(s, "/run/secrets/home")->source, f2);
+	assert_int_equal(sk_read_file(f2, &c2, &len), 0);
+	assert_string_equal(c2, "/home/u");
+	assert_int_equal(stat(f2, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0400);
+	assert_int_equal(st.st_uid, 1000);
+	assert_int_equal(st.st_gid, 1000);
+	assert_int_equal(stat(secrets, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+
+	/* a file secret gone between load and launch */
+	assert_int_equal(unlink(pass), 0);
+	write_file("pass.txt", "x", 0600);
+	{
+		_cleanup_(sk_app_freep) struct sk_app *app = load(yaml);
+		_cleanup_(sk_image_config_freep) struct sk_image_config *img = image(image_json);
+		_cleanup_error_ struct sk_error *err = NULL;
+		struct sk_specgen_opts o = opts();
+		json_t *doc = NULL;
+
+		assert_int_equal(unlink(pass), 0);
+		assert_int_equal(
+		    sk_specgen_build(sk_app_service_find(app, "web"), img, &o, &doc, &err),
+		    -ENOENT);
+		msg = sk_strdup(err->msg);
+	}
+	_cleanup_free_ char *want = sk_asprintf(
+	    "service 'web': secrets: 'pass': file '%s': No such file or directory", pass);
+	assert_string_equal(msg, want);
+}
+
+static void test_kernel_opts(void **state)
+{
+	static const char yaml[] = "services:\n"
+				   "  web:\n"
+				   "    image: x\n"
+				   "    shm_size: 256m\n"
+				   "    pid: host\n"
+				   "    mem_limit: 64m\n"
+				   "    memswap_limit: 128m\n"
+				   "    mem_swappiness: 10\n"
+				   "    oom_kill_disable: true\n"
+				   "  unl: {image: x, mem_limit: 64m, memswap_limit: -1}\n"
+				   "  plain: {image: x}\n";
+	_cleanup_(sk_spec_freep) struct sk_spec *w = build(yaml, "web", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *u = build(yaml, "unl", NULL);
+	_cleanup_(sk_spec_freep) struct sk_spec *p = build(yaml, "plain", NULL);
+	const struct sk_resources *r = &w->linux_->resources;
+	const struct sk_mount *shm = mount_at(w, "/dev/shm");
+	size_t n_size = 0;
+
+	assert_non_null(shm);
+	for (char **o = shm->options; *o; o++)
+		n_size += sk_str_has_prefix(*o, "size=");
+	assert_int_equal(n_size, 1);
+	assert_true(has_opt(shm, "size=268435456"));
+	assert_true(has_opt(shm, "nosuid") && has_opt(shm, "mode=1777"));
+	assert_true(has_opt(mount_at(p, "/dev/shm"), "size=65536k"));
+	/* pid: host: no pid namespace, the others stay */
+	assert_null(sk_spec_namespace(w, SK_NS_PID));
+	assert_non_null(sk_spec_namespace(w, SK_NS_MNT));
+	assert_non_null(sk_spec_namespace(p, SK_NS_PID));
+	assert_true(r->memory.has_limit && r->memory.limit == 64 << 20);
+	assert_true(r->memory.has_swap && r->memory.swap == 128 << 20);
+	assert_true(r->memory.has_swappiness && r->memory.swappiness == 10);
+	assert_true(r->memory.has_disable_oom_killer && r->memory.disable_oom_killer);
+	assert_true(u->linux_->resources.memory.has_swap);
+	assert_int_equal(u->linux_->resources.memory.swap, -1);
+	assert_false(p->linux_->resources.memory.has_swap);
+	assert_false(p->linux_->resources.memory.has_swappiness);
+	assert_false(p->linux_->resources.memory.has_disable_oom_killer);
 }
 
 /* ---- mounts --------------------------------------------------------------- */
@@ -723,6 +1065,10 @@ int main(void)
 		cmocka_unit_test(test_default_rlimit),
 		cmocka_unit_test(test_namespaces),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_seccomp_default),
+		cmocka_unit_test(test_security_opt),
+		cmocka_unit_test(test_secrets),
+		cmocka_unit_test(test_kernel_opts),
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_stop_signal),
 		cmocka_unit_test(test_healthcheck),

@@ -24,6 +24,8 @@ void sk_app_service_defaults(struct sk_app_service *svc)
 							.start_interval_ns = NS(5),
 							.retries = 3 };
 	svc->x_skiff.restart_unhealthy = true;
+	svc->security.no_new_privileges = -1;
+	svc->mem_swappiness = -1;
 	svc->x_skiff.proxy = (struct sk_app_proxy){
 		.mode = SK_APP_PROXY_HTTP,
 		.balance = SK_APP_LB_ROUND_ROBIN,

@@ -82,6 +82,8 @@ char *sk_app_path(const char *path, const char *key);
 char *sk_app_path_i(const char *path, size_t i);
 /* p made absolute against the compose file's directory. */
 char *sk_app_abspath(const struct sk_app_ctx *c, const char *p);
+/* Lexically cleans an absolute path: no "//", ".", ".." or trailing "/".  Caller frees. */
+char *sk_app_clean_path(const char *in);
 
 /* Typed getters: 0 on success, -EINVAL after adding an error diagnostic. */
 int sk_app_get_str(struct sk_app_ctx *c, const struct sk_yn *n, const char *path, char **ret);
@@ -125,6 +127,27 @@ int sk_app_volumes_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char
 			 struct sk_app_service *svc);
 int sk_app_tmpfs_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 		       struct sk_app_service *svc);
+int sk_app_security_opt_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
+			      struct sk_app_security *sec);
+void sk_app_security_release(struct sk_app_security *sec);
+/* The top-level secrets: section; before the services, which resolve against it. */
+int sk_app_secrets_section(struct sk_app_ctx *c, const struct sk_yn *n, struct sk_app *app);
+int sk_app_service_secrets_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+				 struct sk_app_service *s);
+void sk_app_secret_ref_release(struct sk_app_secret_ref *ref);
+void sk_app_secret_release(struct sk_app_secret *s);
+/* app-kernel-opts.c: shm_size, pid, mem_swappiness, oom_kill_disable, memswap_limit. */
+int sk_app_shm_size_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			  struct sk_app_service *s);
+int sk_app_pid_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct sk_app_service *s);
+int sk_app_mem_swappiness_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+				struct sk_app_service *s);
+int sk_app_oom_kill_disable_parse(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+				  struct sk_app_service *s);
+/* memswap_limit, once the memory limit is resolved (v NULL: not given). */
+int sk_app_memswap_check(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			 struct sk_app_service *s);
 int sk_app_deploy_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,
 			struct sk_app_service *svc);
 int sk_app_healthcheck_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char *path,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "oci/spec.h"
 
 struct jin {
 	struct sk_error **err;
@@ -568,6 +569,120 @@ static char *extensions_in(json_t *o)
 	return s;
 }
 
+/* security_opt; a profile is checked again: this JSON crossed the API socket. */
+static void security_in(struct jin *j, json_t *o, const char *path, struct sk_app_security *sec)
+{
+	_cleanup_free_ char *ps = sk_app_path(path, "security_opt"), *mode = NULL;
+	json_t *v = field(j, o, path, "security_opt", JSON_OBJECT), *prof;
+	bool nnp;
+
+	if (!v)
+		return;
+	if (field(j, v, ps, "no_new_privileges", JSON_TRUE)) {
+		get_bool(j, v, ps, "no_new_privileges", &nnp);
+		sec->no_new_privileges = nnp;
+	}
+	get_str(j, v, ps, "seccomp", &mode);
+	prof = field(j, v, ps, "seccomp_profile", JSON_OBJECT);
+	if (!mode || !strcmp(mode, "default") || !strcmp(mode, "unconfined")) {
+		sec->seccomp = mode && !strcmp(mode, "unconfined") ? SK_APP_SECCOMP_UNCONFINED
+								   : SK_APP_SECCOMP_DEFAULT;
+		if (prof)
+			bad(j, ps, "seccomp_profile", "given without a profile file");
+		return;
+	}
+	if (mode[0] != '/' || !prof) {
+		bad(j, ps, "seccomp",
+		    "expected default, unconfined or an absolute path with "
+		    "seccomp_profile");
+		return;
+	}
+	_cleanup_error_ struct sk_error *e = NULL;
+	_cleanup_(sk_seccomp_freep) struct sk_seccomp *parsed = NULL;
+	_cleanup_free_ char *text = json_dumps(prof, JSON_COMPACT | JSON_SORT_KEYS);
+	if (!text)
+		abort();
+	if (sk_spec_parse_seccomp(text, strlen(text), "profile", &parsed, &e) < 0) {
+		bad(j, ps, "seccomp_profile", e->msg);
+		return;
+	}
+	sec->seccomp = SK_APP_SECCOMP_PROFILE;
+	sec->seccomp_file = TAKE_PTR(mode);
+	sec->seccomp_profile = TAKE_PTR(text);
+}
+
+/* Whether absolute path p has a ".." component. */
+static bool has_dotdot(const char *p)
+{
+	for (const char *c = strstr(p, "/.."); c; c = strstr(c + 1, "/.."))
+		if (c[3] == '/' || c[3] == '\0')
+			return true;
+	return false;
+}
+
+static void secret_refs_in(struct jin *j, json_t *o, const char *path, struct sk_app_service *s)
+{
+	_cleanup_free_ char *ps = sk_app_path(path, "secrets");
+	json_t *a = field(j, o, path, "secrets", JSON_ARRAY), *e;
+	size_t i;
+
+	s->secrets = sk_new0(struct sk_app_secret_ref, json_array_size(a) + 1);
+	json_array_foreach(a, i, e)
+	{
+		_cleanup_free_ char *p = sk_app_path_i(ps, i);
+		struct sk_app_secret_ref *r = &s->secrets[s->n_secrets++];
+		int64_t mode = 0400;
+
+		*r = (struct sk_app_secret_ref){ .uid = -1, .gid = -1 };
+		get_str(j, e, p, "source", &r->source);
+		get_str(j, e, p, "target", &r->target);
+		get_str(j, e, p, "file", &r->file);
+		get_str(j, e, p, "content", &r->content);
+		get_int(j, e, p, "uid", -1, UINT32_MAX - 1, &r->uid);
+		get_int(j, e, p, "gid", -1, UINT32_MAX - 1, &r->gid);
+		get_int(j, e, p, "mode", 0, 07777, &mode);
+		r->mode = (uint32_t)mode;
+		if (!r->source || !*r->source)
+			bad(j, p, "source", "missing");
+		if (!r->target || r->target[0] != '/' || has_dotdot(r->target))
+			bad(j, p, "target", "expected an absolute path without ..");
+		if (!r->file == !r->content || (r->file && r->file[0] != '/'))
+			bad(j, p, "file", "expected an absolute file or a content");
+	}
+}
+
+static void secrets_top_in(struct jin *j, json_t *o, struct sk_app *app)
+{
+	json_t *v = field(j, o, "app", "secrets", JSON_OBJECT), *e;
+	const char *k;
+
+	app->secrets = sk_new0(struct sk_app_secret, json_object_size(v) + 1);
+	json_object_foreach(v, k, e)
+	{
+		_cleanup_free_ char *p = sk_app_path("secrets", k);
+		struct sk_app_secret *sec = &app->secrets[app->n_secrets++];
+		sec->name = sk_strdup(k);
+		get_str(j, e, p, "file", &sec->file);
+		get_str(j, e, p, "environment", &sec->environment);
+	}
+}
+
+static void kernel_opts_in(struct jin *j, json_t *o, const char *path, struct sk_app_service *s)
+{
+	_cleanup_free_ char *pid = NULL;
+	int64_t shm = 0;
+
+	get_int(j, o, path, "shm_size", 0, INT64_MAX, &shm);
+	s->shm_size = (uint64_t)shm;
+	get_str(j, o, path, "pid", &pid);
+	if (pid && strcmp(pid, "host"))
+		bad(j, path, "pid", "unknown value");
+	s->pid_host = pid != NULL;
+	get_int(j, o, path, "memswap_limit", -1, INT64_MAX, &s->memswap_limit);
+	get_int(j, o, path, "mem_swappiness", 0, 100, &s->mem_swappiness);
+	get_bool(j, o, path, "oom_kill_disable", &s->oom_kill_disable);
+}
+
 static int service_rest(struct jin *j, json_t *o, const char *path, struct sk_app_service *s)
 {
 	int64_t adj = 0;
@@ -577,6 +692,9 @@ static int service_rest(struct jin *j, json_t *o, const char *path, struct sk_ap
 	get_bool(j, o, path, "read_only", &s->read_only);
 	get_bool(j, o, path, "privileged", &s->privileged);
 	get_bool(j, o, path, "init", &s->init);
+	security_in(j, o, path, &s->security);
+	secret_refs_in(j, o, path, s);
+	kernel_opts_in(j, o, path, s);
 	get_str(j, o, path, "stop_signal", &s->stop_signal);
 	get_dur(j, o, path, "stop_grace_period", &s->stop_grace_period_ns);
 	ulimits_in(j, o, path, s);
@@ -670,6 +788,7 @@ int sk_app_from_json(const char *json, size_t len, struct sk_app **ret_app, stru
 	xskiff_app_in(&j, root, &app->x_skiff);
 	volumes_in(&j, root, app);
 	networks_top_in(&j, root, app);
+	secrets_top_in(&j, root, app);
 	svcs = field(&j, root, "app", "services", JSON_OBJECT);
 	app->services = sk_new0(struct sk_app_service, json_object_size(svcs) + 1);
 	json_object_foreach(svcs, k, e)

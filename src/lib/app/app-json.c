@@ -275,6 +275,40 @@ static json_t *jxskiff(const struct sk_app_skiff_service *x)
 			 sk_app_fault_json(&x->fault), "fallback", jstr(x->fallback));
 }
 
+/* security_opt: seccomp "default", "unconfined" or the profile's path (with its JSON). */
+static json_t *jsecurity(const struct sk_app_security *sec)
+{
+	static const char *const names[] = { "default", "unconfined" };
+	json_t *profile = sec->seccomp_profile ? json_loads(sec->seccomp_profile, 0, NULL) : NULL;
+
+	return json_pack("{s:o,s:o,s:o}", "seccomp",
+			 sec->seccomp == SK_APP_SECCOMP_PROFILE ? jstr(sec->seccomp_file)
+								: json_string(names[sec->seccomp]),
+			 "seccomp_profile", profile ? profile : json_null(), "no_new_privileges",
+			 sec->no_new_privileges < 0 ? json_null()
+						    : json_boolean(sec->no_new_privileges));
+}
+
+static json_t *jid(int64_t id)
+{
+	return id < 0 ? json_null() : json_integer(id);
+}
+
+/* secrets: what the daemon mounts (an environment secret's value included). */
+static json_t *jsecret_refs(const struct sk_app_service *s)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < s->n_secrets; i++) {
+		const struct sk_app_secret_ref *r = &s->secrets[i];
+		json_array_append_new(
+		    a, json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:i}", "source", r->source, "target",
+				 r->target, "file", jstr(r->file), "content", jstr(r->content),
+				 "uid", jid(r->uid), "gid", jid(r->gid), "mode", (int)r->mode));
+	}
+	return a;
+}
+
 static json_t *julimits(const struct sk_app_service *s)
 {
 	json_t *o = json_object();
@@ -336,6 +370,14 @@ json_t *sk_app_service_json(const struct sk_app_service *s)
 	json_object_set_new(o, "read_only", json_boolean(s->read_only));
 	json_object_set_new(o, "privileged", json_boolean(s->privileged));
 	json_object_set_new(o, "init", json_boolean(s->init));
+	json_object_set_new(o, "security_opt", jsecurity(&s->security));
+	json_object_set_new(o, "secrets", jsecret_refs(s));
+	json_object_set_new(o, "shm_size", json_integer((json_int_t)s->shm_size));
+	json_object_set_new(o, "pid", s->pid_host ? json_string("host") : json_null());
+	json_object_set_new(o, "memswap_limit", json_integer(s->memswap_limit));
+	json_object_set_new(o, "mem_swappiness",
+			    s->mem_swappiness < 0 ? json_null() : json_integer(s->mem_swappiness));
+	json_object_set_new(o, "oom_kill_disable", json_boolean(s->oom_kill_disable));
 	json_object_set_new(o, "stop_signal", jstr(s->stop_signal));
 	json_object_set_new(o, "stop_grace_period", jdur(s->stop_grace_period_ns));
 	json_object_set_new(o, "ulimits", julimits(s));
@@ -370,7 +412,7 @@ static json_t *jnetwork(const struct sk_app_network *n)
 static json_t *app_json(const struct sk_app *app)
 {
 	json_t *svcs = json_object(), *vols = json_object(), *nets = json_object();
-	json_t *o;
+	json_t *secrets = json_object(), *o;
 
 	for (size_t i = 0; i < app->n_services; i++)
 		json_object_set_new(svcs, app->services[i].name,
@@ -379,11 +421,16 @@ static json_t *app_json(const struct sk_app *app)
 		json_object_set_new(vols, app->volumes[i].name, jvolume(&app->volumes[i]));
 	for (size_t i = 0; i < app->n_networks; i++)
 		json_object_set_new(nets, app->networks[i].name, jnetwork(&app->networks[i]));
+	for (size_t i = 0; i < app->n_secrets; i++)
+		json_object_set_new(secrets, app->secrets[i].name,
+				    json_pack("{s:o,s:o}", "file", jstr(app->secrets[i].file),
+					      "environment", jstr(app->secrets[i].environment)));
 	o = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "name", jstr(app->name), "file",
 		      jstr(app->file), "dir", jstr(app->dir), "services", svcs, "volumes", vols,
 		      "networks", nets, "x-skiff",
 		      json_pack("{s:b,s:o}", "egress", app->x_skiff.egress, "subnet",
 				jstr(app->x_skiff.subnet)));
+	json_object_set_new(o, "secrets", secrets);
 	add_extensions(o, app->extensions);
 	return o;
 }

@@ -2,7 +2,7 @@
 /*
  * app-load.c - sk_app_load(): the compose file, its environment (process
  * environment over .env), the project name and the top-level sections
- * (name, services, volumes, networks, x-skiff, x- extensions).
+ * (name, services, volumes, networks, secrets, x-skiff, x- extensions).
  *
  * Parsing goes on after an error so that one run reports every problem;
  * diagnostics come back sorted by position, and the first error is also
@@ -255,7 +255,7 @@ static int services_section(struct sk_app_ctx *c, const struct sk_yn *n, struct 
 	return r ? -EINVAL : 0;
 }
 
-static const char *const top_unsupported[] = { "configs", "secrets", "include", "models" };
+static const char *const top_unsupported[] = { "configs", "include", "models" };
 
 static int top_level(struct sk_app_ctx *c, const struct sk_yn *root, struct sk_app *app)
 {
@@ -266,7 +266,8 @@ static int top_level(struct sk_app_ctx *c, const struct sk_yn *root, struct sk_a
 		const struct sk_yn *k = sk_yn_key(root, i), *v = sk_yn_val(root, i);
 		bool unsupported = false;
 		if (!strcmp(k->text, "name") || !strcmp(k->text, "services") ||
-		    !strcmp(k->text, "volumes") || !strcmp(k->text, "networks"))
+		    !strcmp(k->text, "volumes") || !strcmp(k->text, "networks") ||
+		    !strcmp(k->text, "secrets"))
 			continue;
 		if (!strcmp(k->text, "version")) {
 			sk_app_warn(c, k, "version", "is obsolete, ignored");
@@ -297,6 +298,7 @@ static int top_level(struct sk_app_ctx *c, const struct sk_yn *root, struct sk_a
 	}
 	r |= volumes_section(c, sk_yn_get(root, "volumes"), app);
 	r |= networks_section(c, sk_yn_get(root, "networks"), app);
+	r |= sk_app_secrets_section(c, sk_yn_get(root, "secrets"), app);
 	c->app = app;
 	r |= services_section(c, sk_yn_get(root, "services"), app);
 	return r ? -EINVAL : 0;

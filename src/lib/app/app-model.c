@@ -36,6 +36,10 @@ void sk_app_service_release(struct sk_app_service *s)
 	sk_strv_free(s->cap_add);
 	sk_strv_free(s->cap_drop);
 	free(s->stop_signal);
+	sk_app_security_release(&s->security);
+	for (size_t i = 0; i < s->n_secrets; i++)
+		sk_app_secret_ref_release(&s->secrets[i]);
+	free(s->secrets);
 	for (size_t i = 0; i < s->n_ulimits; i++)
 		free(s->ulimits[i].name);
 	free(s->ulimits);
@@ -89,6 +93,9 @@ void sk_app_free(struct sk_app *app)
 	for (size_t i = 0; i < app->n_networks; i++)
 		network_release(&app->networks[i]);
 	free(app->networks);
+	for (size_t i = 0; i < app->n_secrets; i++)
+		sk_app_secret_release(&app->secrets[i]);
+	free(app->secrets);
 	free(app->name);
 	free(app->file);
 	free(app->dir);

@@ -194,8 +194,7 @@ void sk_app_port_release(struct sk_app_port *p)
 
 /* ---- volumes ----------------------------------------------------------- */
 
-/* Lexically cleans an absolute path: no "//", ".", ".." or trailing "/". */
-static char *clean_path(const char *in)
+char *sk_app_clean_path(const char *in)
 {
 	char *out = sk_malloc0(strlen(in) + 2);
 	size_t len = 0;
@@ -231,7 +230,7 @@ static char *bind_source(struct sk_app_ctx *c, const char *src)
 		joined = sk_asprintf("%s/%s", home ? home : "/", src + 1);
 	} else
 		joined = src[0] == '/' ? sk_strdup(src) : sk_asprintf("%s/%s", c->dir, src);
-	return clean_path(joined);
+	return sk_app_clean_path(joined);
 }
 
 static bool volume_declared(struct sk_app_ctx *c, const char *name)
@@ -447,7 +446,7 @@ int sk_app_volumes_parse(struct sk_app_ctx *c, const struct sk_yn *n, const char
 			r = -EINVAL;
 			continue;
 		}
-		char *clean = clean_path(m.target);
+		char *clean = sk_app_clean_path(m.target);
 		free(m.target);
 		m.target = clean;
 		svc->volumes[svc->n_volumes++] = m;
@@ -468,7 +467,7 @@ static int tmpfs_one(const char *spec, struct sk_app_mount *m)
 		*colon++ = '\0';
 	if (copy[0] != '/')
 		return -EINVAL;
-	m->target = clean_path(copy);
+	m->target = sk_app_clean_path(copy);
 	for (char *o = colon ? strtok_r(colon, ",", &save) : NULL; o && r == 0;
 	     o = strtok_r(NULL, ",", &save)) {
 		int64_t mode;

@@ -7,7 +7,8 @@
  * in neither list is an error (as docker compose rejects it).  After the
  * fields, the service is resolved: env_file then environment, variables
  * without a value taken from the environment, mem_limit/cpus/pids_limit and
- * scale folded into deploy's values (a conflict is an error).
+ * scale folded into deploy's values (a conflict is an error), memswap_limit
+ * checked against the memory limit.
  * Ports, volumes, deploy, healthcheck and x-skiff live in their own files.
  */
 #include "app/app-internal.h"
@@ -21,7 +22,8 @@
 /* Service-level values that deploy.* also sets; reconciled in finish(). */
 struct svc_parse {
 	struct sk_app_service *svc;
-	const struct sk_yn *mem_limit, *cpus, *pids_limit, *scale, *mem_reservation;
+	const struct sk_yn *mem_limit, *cpus, *pids_limit, *scale, *mem_reservation, *memswap;
+	const struct sk_yn *oom_kill_disable;
 	bool has_image;
 	const struct sk_yn *build;
 };
@@ -282,6 +284,51 @@ static int f_privileged(struct sk_app_ctx *c, const struct sk_yn *v, const char 
 	return sk_app_get_bool(c, v, path, &sp->svc->privileged);
 }
 
+static int f_security_opt(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			  struct svc_parse *sp)
+{
+	return sk_app_security_opt_parse(c, v, path, &sp->svc->security);
+}
+
+static int f_secrets(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		     struct svc_parse *sp)
+{
+	return sk_app_service_secrets_parse(c, v, path, sp->svc);
+}
+
+static int f_shm_size(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		      struct svc_parse *sp)
+{
+	return sk_app_shm_size_parse(c, v, path, sp->svc);
+}
+
+static int f_pid(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+		 struct svc_parse *sp)
+{
+	return sk_app_pid_parse(c, v, path, sp->svc);
+}
+
+static int f_mem_swappiness(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			    struct svc_parse *sp)
+{
+	return sk_app_mem_swappiness_parse(c, v, path, sp->svc);
+}
+
+static int f_oom_kill_disable(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			      struct svc_parse *sp)
+{
+	sp->oom_kill_disable = v;
+	return sk_app_oom_kill_disable_parse(c, v, path, sp->svc);
+}
+
+/* Checked in sk_app_service_parse(), against the resolved memory limit. */
+static int f_memswap_limit(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
+			   struct svc_parse *sp)
+{
+	sp->memswap = v;
+	return 0;
+}
+
 static int f_init(struct sk_app_ctx *c, const struct sk_yn *v, const char *path,
 		  struct svc_parse *sp)
 {
@@ -515,6 +562,13 @@ static const struct {
 	{ "cap_drop", f_cap_drop },
 	{ "read_only", f_read_only },
 	{ "privileged", f_privileged },
+	{ "security_opt", f_security_opt },
+	{ "secrets", f_secrets },
+	{ "shm_size", f_shm_size },
+	{ "pid", f_pid },
+	{ "mem_swappiness", f_mem_swappiness },
+	{ "memswap_limit", f_memswap_limit },
+	{ "oom_kill_disable", f_oom_kill_disable },
 	{ "init", f_init },
 	{ "stop_signal", f_stop_signal },
 	{ "stop_grace_period", f_stop_grace },
@@ -571,20 +625,13 @@ static const char *const unsupported[] = {
 	"links",
 	"logging",
 	"mac_address",
-	"mem_swappiness",
-	"memswap_limit",
 	"models",
-	"oom_kill_disable",
-	"pid",
 	"platform",
 	"post_start",
 	"pre_stop",
 	"provider",
 	"pull_policy",
 	"runtime",
-	"secrets",
-	"security_opt",
-	"shm_size",
 	"stdin_open",
 	"storage_opt",
 	"tty",
@@ -659,6 +706,16 @@ int sk_app_service_parse(struct sk_app_ctx *c, const struct sk_yn *key, const st
 	if (sk_app_resolve_limits(c, path, svc, sp.mem_limit, sp.mem_reservation, sp.cpus,
 				  sp.pids_limit, sp.scale) < 0)
 		r = -EINVAL;
+	else {
+		_cleanup_free_ char *pm = sk_app_path(path, "memswap_limit");
+		if (sk_app_memswap_check(c, sp.memswap, pm, svc) < 0)
+			r = -EINVAL;
+		if (svc->oom_kill_disable && !svc->limits.memory)
+			sk_app_warn(c, sp.oom_kill_disable, NULL,
+				    "%s.oom_kill_disable without a memory limit lets the "
+				    "service take all of the host's memory",
+				    path);
+	}
 	if (!sp.has_image)
 		r = sp.build ? sk_app_fail(c, sp.build, path,
 					   "has build: but no image (skiff does not build images)")

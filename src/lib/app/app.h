@@ -152,6 +152,38 @@ enum sk_app_netmode {
 	SK_APP_NET_CONTAINER
 };
 
+enum sk_app_seccomp {
+	SK_APP_SECCOMP_DEFAULT,	   /* skiff's default profile */
+	SK_APP_SECCOMP_UNCONFINED, /* security_opt seccomp=unconfined: no filter */
+	SK_APP_SECCOMP_PROFILE,	   /* security_opt seccomp=PATH */
+};
+
+/* security_opt, resolved. */
+struct sk_app_security {
+	enum sk_app_seccomp seccomp;
+	char *seccomp_file;    /* PROFILE: the file's absolute path */
+	char *seccomp_profile; /* PROFILE: its JSON (compact, sorted keys), read at load time */
+	int no_new_privileges; /* -1: skiff's default (true unless privileged), else 0 or 1 */
+};
+
+/* A top-level secrets.NAME: a file or an environment variable. */
+struct sk_app_secret {
+	char *name;
+	char *file;	   /* absolute path, or NULL */
+	char *environment; /* the variable's name, or NULL */
+};
+
+/* One entry of a service's secrets:, resolved against the top-level secret. */
+struct sk_app_secret_ref {
+	char *source;	  /* the secret's name */
+	char *target;	  /* absolute path in the container (default /run/secrets/<source>) */
+	char *file;	  /* a file secret: the host file, bind-mounted read-only; else NULL */
+	char *content;	  /* an environment secret: the variable's value at load time; else NULL */
+	int64_t uid, gid; /* environment secrets: the owner; -1: the container's user */
+	uint32_t mode;	  /* environment secrets: the file mode, default 0400 */
+	bool has_mode;	  /* mode was given (parse time only, for the file-secret warning) */
+};
+
 /* A service's attachment to an app network (issue 5). */
 struct sk_app_netattach {
 	char *network;
@@ -255,6 +287,14 @@ struct sk_app_service {
 	struct sk_app_restart_policy restart_policy;
 	char **cap_add, **cap_drop;
 	bool read_only, privileged, init;
+	struct sk_app_security security; /* security_opt */
+	struct sk_app_secret_ref *secrets;
+	size_t n_secrets;
+	uint64_t shm_size;	/* bytes of /dev/shm; 0: the default (64 MiB) */
+	bool pid_host;		/* pid: host, no pid namespace */
+	int64_t memswap_limit;	/* memory plus swap in bytes; -1 unlimited; 0 unset */
+	int64_t mem_swappiness; /* 0..100; -1 unset */
+	bool oom_kill_disable;
 	char *stop_signal;	      /* NULL: the image's or SIGTERM */
 	int64_t stop_grace_period_ns; /* default 10s */
 	struct sk_app_ulimit *ulimits;
@@ -305,6 +345,8 @@ struct sk_app {
 	size_t n_volumes;
 	struct sk_app_network *networks;
 	size_t n_networks;
+	struct sk_app_secret *secrets;
+	size_t n_secrets;
 	struct sk_app_skiff_app x_skiff;
 	char *extensions; /* top-level x- fields as a JSON object, or NULL */
 };

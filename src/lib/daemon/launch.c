@@ -88,6 +88,7 @@ static int write_bundle(struct sk_dreplica *r, const char *rootfs,
 	_cleanup_free_ char *cfg = sk_path_join(bundle, "config.json");
 	_cleanup_free_ char *hosts = sk_path_join(bundle, "hosts");
 	_cleanup_free_ char *resolv = sk_path_join(bundle, "resolv.conf");
+	_cleanup_free_ char *secrets = sk_path_join(bundle, "secrets");
 	struct sk_specgen_opts o = {
 		.app = s->app->name,
 		.index = r->index,
@@ -98,6 +99,7 @@ static int write_bundle(struct sk_dreplica *r, const char *rootfs,
 		.netns_path = netns,
 		.resolv_conf = netns ? resolv : NULL,
 		.hosts = netns ? hosts : NULL,
+		.secrets_dir = secrets, /* removed with the bundle */
 	};
 	json_t *spec = NULL;
 	int ret;

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * specgen-internal.h - what specgen.c and specgen-mounts.c share: jansson
- * helpers that abort on allocation failure, and the mounts builder.
+ * specgen-internal.h - what the specgen*.c files share: jansson helpers
+ * that abort on allocation failure, the mounts builder and the default
+ * seccomp profile.
  */
 #ifndef SK_DAEMON_SPECGEN_INTERNAL_H
 #define SK_DAEMON_SPECGEN_INTERNAL_H
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "daemon/specgen.h"
@@ -36,5 +38,18 @@ static inline void sk_sg_append(json_t *arr, json_t *v)
  */
 int sk_specgen_mounts(json_t *doc, const struct sk_app_service *svc,
 		      const struct sk_specgen_opts *o, struct sk_error **err);
+
+/*
+ * skiff's default seccomp profile (specgen-seccomp.c) for a process holding
+ * the capabilities in `caps` (1ull << CAP_X): a new linux.seccomp object.
+ */
+json_t *sk_specgen_seccomp_default(uint64_t caps);
+/*
+ * A profile file's JSON (OCI linux.seccomp or Docker's format) as the
+ * linux.seccomp object for a process holding `caps`: Docker's includes,
+ * excludes and archMap resolved.  0 and *ret (new), or -EINVAL.
+ */
+int sk_specgen_seccomp_profile(const char *text, uint64_t caps, json_t **ret,
+			       struct sk_error **err);
 
 #endif

@@ -2,10 +2,11 @@
 /*
  * specgen-mounts.c - the mounts of a replica's config.json: the default
  * spec's, then the service's bind mounts, named and anonymous volumes,
- * tmpfs entries and the /etc/resolv.conf and /etc/hosts binds.
+ * tmpfs entries, secrets and the /etc/resolv.conf and /etc/hosts binds.
  *
- * It creates the host directories those need (volume directories, missing
- * bind sources with create_host_path, volume subpaths) and nothing else:
+ * It creates the host directories and files those need (volume
+ * directories, missing bind sources with create_host_path, volume
+ * subpaths, the files of environment secrets) and nothing else:
  * mounting is the runtime's job.  The naming and ordering rules are in
  * specgen.h.
  */
@@ -16,6 +17,7 @@
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/util.h"
 
@@ -214,6 +216,31 @@ static void merge_mounts(json_t *mounts, json_t *extra)
 		}
 }
 
+/* shm_size: the size= of the default /dev/shm (a service mount there replaces it anyway). */
+static void mounts_shm_size(json_t *mounts, uint64_t size)
+{
+	char buf[64];
+	size_t i, k;
+	json_t *m, *opt;
+
+	snprintf(buf, sizeof(buf), "size=%" PRIu64, size);
+	json_array_foreach(mounts, i, m)
+	{
+		json_t *opts = json_object_get(m, "options");
+		if (strcmp(dest_of(m), "/dev/shm") != 0 || !json_is_array(opts))
+			continue;
+		json_array_foreach(opts, k, opt)
+		{
+			if (json_is_string(opt) &&
+			    sk_str_has_prefix(json_string_value(opt), "size=")) {
+				json_array_remove(opts, k);
+				break;
+			}
+		}
+		sk_sg_append(opts, json_string(buf));
+	}
+}
+
 /* privileged: /sys and /sys/fs/cgroup read-write, as docker --privileged. */
 static void mounts_privileged(json_t *mounts)
 {
@@ -233,6 +260,79 @@ static void mounts_privileged(json_t *mounts)
 			}
 		}
 	}
+}
+
+/* The container process's uid and gid (build_process wrote them). */
+static void process_ids(json_t *doc, int64_t *uid, int64_t *gid)
+{
+	json_t *user = json_object_get(json_object_get(doc, "process"), "user");
+
+	*uid = json_integer_value(json_object_get(user, "uid"));
+	*gid = json_integer_value(json_object_get(user, "gid"));
+}
+
+/*
+ * An environment secret's file: <secrets_dir>/<n>-<source>, owned by the
+ * entry's uid/gid (else the container's user) with its mode; rewritten on
+ * every create so a changed owner or value applies.
+ */
+static int secret_file(const struct sk_app_secret_ref *ref, size_t n, const char *secrets_dir,
+		       int64_t uid, int64_t gid, char **ret, struct sk_error **err)
+{
+	_cleanup_free_ char *name = sk_asprintf("%zu-%s", n, ref->source);
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (!secrets_dir)
+		return sk_error_set(err, 0, "no directory for secret files");
+	if (strchr(ref->source, '/'))
+		return sk_error_set(err, 0, "invalid secret name");
+	r = sk_mkdir_p(secrets_dir, 0700);
+	if (r < 0)
+		return sk_error_set(err, -r, "create '%s'", secrets_dir);
+	path = sk_path_join(secrets_dir, name);
+	(void)unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sk_error_errno(err, "create '%s'", path);
+	if ((r = sk_write_all(fd, ref->content, strlen(ref->content))) < 0)
+		return sk_error_set(err, -r, "write '%s'", path);
+	if (fchown(fd, (uid_t)(ref->uid >= 0 ? ref->uid : uid),
+		   (gid_t)(ref->gid >= 0 ? ref->gid : gid)) < 0 ||
+	    fchmod(fd, ref->mode) < 0)
+		return sk_error_errno(err, "set owner and mode of '%s'", path);
+	*ret = TAKE_PTR(path);
+	return 0;
+}
+
+/* secrets: read-only binds of the host file, or of the file written for an environment secret. */
+static int service_secrets(json_t *extra, json_t *doc, const struct sk_app_service *svc,
+			   const struct sk_specgen_opts *o, struct sk_error **err)
+{
+	int64_t uid, gid;
+
+	process_ids(doc, &uid, &gid);
+	for (size_t i = 0; i < svc->n_secrets; i++) {
+		const struct sk_app_secret_ref *ref = &svc->secrets[i];
+		_cleanup_free_ char *src = NULL;
+		int r = 0;
+
+		if (ref->file) {
+			struct stat st;
+			if (stat(ref->file, &st) < 0)
+				r = sk_error_errno(err, "file '%s'", ref->file);
+			else
+				src = sk_strdup(ref->file);
+		} else
+			r = secret_file(ref, i, o->secrets_dir, uid, gid, &src, err);
+		if (r < 0) {
+			sk_error_prefix(err, "secrets: '%s'", ref->source);
+			return r;
+		}
+		list_put(extra, host_file_json(ref->target, src));
+	}
+	return 0;
 }
 
 static int service_volumes(json_t *extra, const struct sk_app_service *svc,
@@ -278,10 +378,15 @@ int sk_specgen_mounts(json_t *doc, const struct sk_app_service *svc,
 	r = service_volumes(extra, svc, o, err);
 	if (r < 0)
 		return r;
+	r = service_secrets(extra, doc, svc, o, err);
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < svc->n_tmpfs; i++)
 		list_put(extra, tmpfs_json(&svc->tmpfs[i]));
 	if (svc->privileged)
 		mounts_privileged(mounts);
+	if (svc->shm_size)
+		mounts_shm_size(mounts, svc->shm_size);
 	merge_mounts(mounts, extra);
 	return 0;
 }

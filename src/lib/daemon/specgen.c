@@ -280,7 +280,7 @@ static void set_args(json_t *proc, char *const *args, const char *tini)
 
 static int build_process(json_t *doc, const struct sk_app_service *svc,
 			 const struct sk_image_config *img, const struct sk_specgen_opts *o,
-			 const char *hostname, struct sk_error **err)
+			 const char *hostname, uint64_t *ret_caps, struct sk_error **err)
 {
 	_cleanup_(sk_process_freep) struct sk_process *p = sk_new0(struct sk_process, 1);
 	_cleanup_strv_ char **env = service_env(&svc->environment);
@@ -312,8 +312,12 @@ static int build_process(json_t *doc, const struct sk_app_service *svc,
 	sk_sg_set(proc, "env", env_arr);
 	sk_sg_set(proc, "cwd", json_string(p->cwd));
 	set_caps(proc, caps);
-	sk_sg_set(proc, "noNewPrivileges", json_boolean(!svc->privileged));
+	sk_sg_set(proc, "noNewPrivileges",
+		  json_boolean(svc->security.no_new_privileges >= 0
+				   ? svc->security.no_new_privileges
+				   : !svc->privileged));
 	sk_sg_set(proc, "oomScoreAdj", json_integer(svc->oom_score_adj));
+	*ret_caps = caps;
 	return 0;
 }
 
@@ -326,7 +330,8 @@ static int build_namespaces(json_t *lx, const struct sk_app_service *svc,
 	json_t *arr = sk_sg_must(json_array());
 
 	for (size_t i = 0; i < SK_ELEMENTSOF(always); i++)
-		sk_sg_append(arr, json_pack("{s:s}", "type", always[i]));
+		if (!svc->pid_host || strcmp(always[i], "pid"))
+			sk_sg_append(arr, json_pack("{s:s}", "type", always[i]));
 	if (o->netns_path)
 		sk_sg_append(arr,
 			     json_pack("{s:s, s:s}", "type", "network", "path", o->netns_path));
@@ -356,6 +361,13 @@ static void build_resources(json_t *lx, const struct sk_app_service *svc)
 		sk_sg_set(
 		    obj_child(res, "memory"), "reservation",
 		    json_integer(resv->memory > INT64_MAX ? INT64_MAX : (json_int_t)resv->memory));
+	if (svc->memswap_limit)
+		sk_sg_set(obj_child(res, "memory"), "swap", json_integer(svc->memswap_limit));
+	if (svc->mem_swappiness >= 0)
+		sk_sg_set(obj_child(res, "memory"), "swappiness",
+			  json_integer(svc->mem_swappiness));
+	if (svc->oom_kill_disable)
+		sk_sg_set(obj_child(res, "memory"), "disableOOMKiller", json_true());
 	if (lim->cpus > 0) {
 		sk_sg_set(obj_child(res, "cpu"), "quota",
 			  json_integer((json_int_t)(lim->cpus * CPU_PERIOD + 0.5)));
@@ -394,13 +406,38 @@ static int build_sysctls(json_t *lx, const struct sk_app_service *svc,
 	return 0;
 }
 
+/*
+ * privileged or seccomp=unconfined: no filter (as Docker: privileged wins
+ * over a profile file too); seccomp=PATH: that profile; else the default.
+ */
+static int build_seccomp(json_t *lx, const struct sk_app_service *svc, uint64_t caps,
+			 struct sk_error **err)
+{
+	const struct sk_app_security *sec = &svc->security;
+	json_t *prof = NULL;
+	int r;
+
+	if (svc->privileged || sec->seccomp == SK_APP_SECCOMP_UNCONFINED)
+		return 0;
+	if (sec->seccomp == SK_APP_SECCOMP_DEFAULT || !sec->seccomp_profile) {
+		sk_sg_set(lx, "seccomp", sk_specgen_seccomp_default(caps));
+		return 0;
+	}
+	r = sk_specgen_seccomp_profile(sec->seccomp_profile, caps, &prof, err);
+	if (r < 0)
+		return r;
+	sk_sg_set(lx, "seccomp", prof);
+	return 0;
+}
+
 static int build_linux(json_t *doc, const struct sk_app_service *svc,
-		       const struct sk_specgen_opts *o, struct sk_error **err)
+		       const struct sk_specgen_opts *o, uint64_t caps, struct sk_error **err)
 {
 	json_t *lx = obj_child(doc, "linux");
 	int r;
 
-	if ((r = build_namespaces(lx, svc, o, err)) < 0 || (r = build_sysctls(lx, svc, o, err)) < 0)
+	if ((r = build_namespaces(lx, svc, o, err)) < 0 ||
+	    (r = build_sysctls(lx, svc, o, err)) < 0 || (r = build_seccomp(lx, svc, caps, err)) < 0)
 		return r;
 	build_resources(lx, svc);
 	if (o->cgroups_path)
@@ -444,6 +481,7 @@ int sk_specgen_build(const struct sk_app_service *svc, const struct sk_image_con
 {
 	_cleanup_free_ char *def = sk_spec_default_json(false), *hostname = NULL;
 	json_auto_t *doc = NULL;
+	uint64_t caps = 0;
 	json_t *root;
 	int r;
 
@@ -451,8 +489,8 @@ int sk_specgen_build(const struct sk_app_service *svc, const struct sk_image_con
 	assert(o->app && o->container_id && o->rootfs);
 	doc = sk_sg_must(json_loads(def, 0, NULL));
 	hostname = pick_hostname(svc, o);
-	if ((r = build_process(doc, svc, img, o, hostname, err)) < 0 ||
-	    (r = build_linux(doc, svc, o, err)) < 0 ||
+	if ((r = build_process(doc, svc, img, o, hostname, &caps, err)) < 0 ||
+	    (r = build_linux(doc, svc, o, caps, err)) < 0 ||
 	    (r = sk_specgen_mounts(doc, svc, o, err)) < 0)
 		return svc_fail(svc, r, err);
 	root = sk_sg_must(json_object());

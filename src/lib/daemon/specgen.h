@@ -28,6 +28,11 @@
  *   binds         rbind with the given propagation (default rprivate); a
  *                 missing source is created (mode 0755) when
  *                 create_host_path, else an error.  SELinux z/Z are ignored.
+ *   secrets       read-only binds (nosuid,nodev,noexec) at their targets
+ *                 (/run/secrets/<name> by default): a file secret's host
+ *                 file as it is; an environment secret's value written to
+ *                 <secrets_dir>/<n>-<name> with the entry's mode (default
+ *                 0400) and uid/gid (default the container process's).
  *   tmpfs         nosuid,nodev,noexec (as docker --tmpfs), then ro, size=,
  *                 mode= and the entry's own options, which may undo the
  *                 defaults ("exec").
@@ -52,14 +57,28 @@
  *                 bounding set holds, likewise for cap_add ALL), no masked or read-only paths, /sys and
  *                 /sys/fs/cgroup read-write, every device allowed in the
  *                 device cgroup (host device nodes are not copied into /dev),
- *                 noNewPrivileges false.
+ *                 noNewPrivileges false (unless security_opt says otherwise).
  *   resources     limits.cpus -> quota/period 100000; reservations.cpus and
  *                 reservations.pids have no OCI equivalent and are ignored.
+ *                 memswap_limit -> memory.swap (memory plus swap, -1
+ *                 unlimited), mem_swappiness -> memory.swappiness,
+ *                 oom_kill_disable -> memory.disableOOMKiller.
+ *   shm_size      the size= of the default /dev/shm tmpfs (64 MiB otherwise).
+ *   pid: host     no pid namespace: the container sees the host's processes.
  *   ulimits       -1 (unlimited) is written as INT64_MAX: config.json
  *                 numbers are int64 in skiff's parser.
  *   oomScoreAdj   always written (0 by default), so replicas do not inherit
  *                 the daemon's own adjustment.
- *   seccomp       none: Docker's default profile is a follow-up.
+ *   seccomp       skiff's default profile (specgen-seccomp.c): everything
+ *                 allowed but a list of syscalls that reach past the
+ *                 container (EPERM; clone3 ENOSYS, clone with CLONE_NEW*
+ *                 EPERM), each re-allowed by the capability that governs it
+ *                 when the service holds it, as Docker does.  privileged
+ *                 or security_opt seccomp=unconfined: no filter.
+ *                 seccomp=PATH: that profile (read at load time), Docker's
+ *                 includes/excludes/archMap resolved for this replica.
+ *   no_new_privs  true unless privileged; security_opt no-new-privileges
+ *                 (or :false) sets it either way.
  */
 #ifndef SK_DAEMON_SPECGEN_H
 #define SK_DAEMON_SPECGEN_H
@@ -85,6 +104,9 @@ struct sk_specgen_opts {
 	const char *netns_path;
 	/* host files bind-mounted read-only at /etc/resolv.conf and /etc/hosts, or NULL */
 	const char *resolv_conf, *hosts;
+	/* where environment secrets' files are written (created 0700); NULL: such a
+	 * secret fails */
+	const char *secrets_dir;
 };
 
 /*
@@ -92,7 +114,8 @@ struct sk_specgen_opts {
  * object, the caller's), or a negative errno with *err naming the service
  * and field ("service 'web': cap_add: unknown capability 'CAP_FOO'").
  * Pure except that it reads the rootfs's /etc/passwd, /etc/group and looks
- * for tini there, and creates volume and bind-source directories.
+ * for tini there, creates volume and bind-source directories and writes
+ * the files of environment secrets.
  */
 int sk_specgen_build(const struct sk_app_service *svc, const struct sk_image_config *img,
 		     const struct sk_specgen_opts *o, json_t **ret, struct sk_error **err);

@@ -6,7 +6,8 @@
  *
  * Every action, operator, architecture and flag name is checked against
  * the lists the runtime-spec gives (names.c) and stored as a string; the
- * runtime maps the strings to libseccomp and builds the filter.
+ * runtime maps the strings to libseccomp and builds the filter.  The same
+ * object read alone (sk_spec_parse_seccomp) checks a profile file.
  */
 #include "oci/spec-internal.h"
 
@@ -172,4 +173,29 @@ void sk_oci_seccomp_free(struct sk_seccomp *s)
 	}
 	free(s->syscalls);
 	free(s);
+}
+
+void sk_seccomp_free(struct sk_seccomp *s)
+{
+	sk_oci_seccomp_free(s);
+}
+
+int sk_spec_parse_seccomp(const char *json, size_t len, const char *name, struct sk_seccomp **ret,
+			  struct sk_error **err)
+{
+	struct sk_oj j = { .name = name ? name : "seccomp.json", .err = err };
+	_cleanup_(sk_seccomp_freep) struct sk_seccomp *s = NULL;
+	json_t *root = NULL;
+	int r;
+
+	r = sk_oj_load(&j, json, len, &root);
+	if (r < 0)
+		return r;
+	s = sk_new0(struct sk_seccomp, 1);
+	r = sk_oci_parse_seccomp(&j, root, "", s);
+	json_decref(root);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(s);
+	return 0;
 }

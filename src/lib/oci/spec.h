@@ -300,6 +300,15 @@ int sk_spec_parse_process(const char *json, size_t len, const char *name, struct
 int sk_spec_parse_resources(const char *json, size_t len, const char *name,
 			    struct sk_resources **ret, struct sk_error **err);
 
+/*
+ * Parses a linux.seccomp object alone: a seccomp profile file.  Fields the
+ * runtime-spec does not define (Docker's archMap, includes, excludes,
+ * comment) are ignored like any unknown field; errors read
+ * "NAME: syscalls[2].action: unknown seccomp action ...".
+ */
+int sk_spec_parse_seccomp(const char *json, size_t len, const char *name, struct sk_seccomp **ret,
+			  struct sk_error **err);
+
 void sk_spec_free(struct sk_spec *spec);
 void sk_process_free(struct sk_process *p);
 void sk_resources_free(struct sk_resources *r);
@@ -314,6 +323,11 @@ static inline void sk_process_freep(struct sk_process **p)
 static inline void sk_resources_freep(struct sk_resources **r)
 {
 	sk_resources_free(*r);
+}
+void sk_seccomp_free(struct sk_seccomp *s);
+static inline void sk_seccomp_freep(struct sk_seccomp **s)
+{
+	sk_seccomp_free(*s);
 }
 
 /* The namespace entry of that type, or NULL when the spec does not list it. */
