@@ -117,7 +117,7 @@ qemu: build/san/tests/unit/test-cgroup build/san/skiff-runtime
 		--script tests/qemu/runtime-v2.sh build/san/skiff-runtime
 
 test: deps
-	$(MAKE) format-check san unit fuzz system qemu
+	$(MAKE) format-check all san unit fuzz system qemu
 
 demo: deps all examples
 	./scripts/demo.sh

@@ -574,7 +574,7 @@ static void security_in(struct jin *j, json_t *o, const char *path, struct sk_ap
 {
 	_cleanup_free_ char *ps = sk_app_path(path, "security_opt"), *mode = NULL;
 	json_t *v = field(j, o, path, "security_opt", JSON_OBJECT), *prof;
-	bool nnp;
+	bool nnp = false;
 
 	if (!v)
 		return;
