@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -661,6 +662,80 @@ static void test_responder_forward(void **state)
 		;
 }
 
+/* A one-shot TCP upstream on 127.0.0.2:53: answers one query with `reply_len` bytes. */
+struct tcp_upstream {
+	int lfd;
+	size_t reply_len;
+	uint16_t got_id;
+};
+
+static void *tcp_upstream_main(void *arg)
+{
+	struct tcp_upstream *t = arg;
+	uint8_t hdr[2], q[512], *r = sk_malloc0(t->reply_len + 2);
+	int fd = accept4(t->lfd, NULL, NULL, SOCK_CLOEXEC);
+	size_t n;
+
+	if (fd >= 0 && sk_read_all(fd, hdr, 2) == 2 &&
+	    (n = (size_t)(hdr[0] << 8 | hdr[1])) <= sizeof(q) &&
+	    sk_read_all(fd, q, n) == (ssize_t)n) {
+		t->got_id = (uint16_t)(q[0] << 8 | q[1]);
+		r[0] = (uint8_t)(t->reply_len >> 8);
+		r[1] = (uint8_t)t->reply_len;
+		memset(r + 2, 'x', t->reply_len);
+		memcpy(r + 2, q, n);
+		r[4] |= 0x80;		/* QR */
+		(void)!write(fd, r, 1); /* in pieces: the responder reassembles */
+		(void)!write(fd, r + 1, t->reply_len + 1);
+	}
+	if (fd >= 0)
+		close(fd);
+	free(r);
+	return NULL;
+}
+
+/* A query that came over TCP is forwarded over TCP: a long answer arrives whole. */
+static void test_responder_forward_tcp(void **state)
+{
+	struct dns_fixture *f = *state;
+	_cleanup_error_ struct sk_error *err = NULL;
+	struct sk_dns_zone z = shop_zone(true);
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(53),
+				  .sin_addr = ip("127.0.0.2") };
+	struct tcp_upstream t = { .reply_len = 3000 };
+	static uint8_t m[65536];
+	uint8_t q[512];
+	pthread_t th;
+	size_t n, got;
+
+	if (!isolated)
+		skip();
+	assert_int_equal(sk_dns_publish(f->d, &z, 1, &err), 0);
+	wait_first("127.0.0.1", "catalog", "10.88.1.2");
+	t.lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(t.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(t.lfd, 4), 0);
+	assert_int_equal(pthread_create(&th, NULL, tcp_upstream_main, &t), 0);
+	n = make_query(q, 0x4444, "big.example.org", 1, 0);
+	got = tcp_ask("127.0.0.1", q, n, m);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	close(t.lfd);
+	assert_int_equal(t.got_id, 0x4444); /* its own connection: the id goes through as is */
+	assert_int_equal(got, 3000);
+	assert_int_equal(rd16(m), 0x4444);
+	assert_true(m[2] & 0x80);
+	assert_memory_equal(m + 12, q + 12, n - 12);
+	assert_int_equal(m[2999], 'x');
+
+	/* No TCP upstream: SERVFAIL at once, over the client's connection. */
+	n = make_query(q, 0x5555, "other.example.org", 1, 0);
+	got = tcp_ask("127.0.0.1", q, n, m);
+	assert_int_equal(got, n);
+	assert_int_equal(rd16(m), 0x5555);
+	assert_int_equal(m[3] & 0xf, 2);
+}
+
 static void test_new_without_upstream(void **state)
 {
 	_cleanup_error_ struct sk_error *err = NULL;
@@ -701,6 +776,8 @@ int main(void)
 		cmocka_unit_test(test_answer_malformed),
 		cmocka_unit_test_setup_teardown(test_responder, dns_setup, dns_teardown),
 		cmocka_unit_test_setup_teardown(test_responder_forward, dns_setup, dns_teardown),
+		cmocka_unit_test_setup_teardown(test_responder_forward_tcp, dns_setup,
+						dns_teardown),
 		cmocka_unit_test(test_new_without_upstream),
 	};
 

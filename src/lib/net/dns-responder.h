@@ -20,6 +20,7 @@
 #define DNS_TCP_IDLE (10 * 1000000000ull)
 #define DNS_CONN_OUT_MAX (256 * 1024)
 #define DNS_UDP_BUDGET 64 /* datagrams per wakeup and socket, for fairness */
+#define DNS_MAX_UPTCP 16  /* queries forwarded over TCP at once */
 
 enum handler_kind {
 	H_EVENT,
@@ -27,6 +28,7 @@ enum handler_kind {
 	H_TCP,
 	H_CONN,
 	H_UPSTREAM,
+	H_UPTCP,
 };
 
 struct handler {
@@ -61,6 +63,17 @@ struct conn {
 	uint8_t in[2 + SK_DNS_QUERY_MAX];
 	uint8_t *out;
 	size_t out_len, out_off;
+};
+
+/* A query that came over TCP, forwarded over its own TCP connection. */
+struct uptcp {
+	struct handler h;
+	int fd; /* -1: slot free */
+	uint64_t conn_id, deadline;
+	uint8_t *q; /* the query, length-prefixed */
+	size_t q_len, q_off;
+	uint8_t *r; /* the reply, length-prefixed: 2 bytes, then as many as they say */
+	size_t r_len, r_off;
 };
 
 struct pending {
@@ -108,6 +121,9 @@ struct sk_dns {
 	uint64_t next_conn_id;
 	struct pending pend[DNS_MAX_PENDING];
 	size_t n_pending;
+	struct sockaddr_in upstream; /* valid when upstream_fd >= 0 */
+	struct uptcp uptcp[DNS_MAX_UPTCP];
+	size_t n_uptcp;
 	unsigned rot;
 	uint64_t rng;
 	uint8_t *buf, *out;

@@ -23,7 +23,9 @@
  * Forwarding relays the query unchanged but for a fresh random id over a
  * connected UDP socket to the first IPv4 nameserver of resolv.conf,
  * matches replies by id, and answers SERVFAIL after 2 s or when the
- * bounded pending table is full.  TCP: length-prefixed messages, at most
+ * bounded pending table is full.  A query that came over TCP (usually the
+ * retry of a truncated UDP answer) goes out over a TCP connection of its
+ * own, so a long answer arrives whole.  TCP: length-prefixed messages, at most
  * DNS_MAX_CONNS connections, closed after DNS_TCP_IDLE of silence.
  */
 #include <arpa/inet.h>
@@ -142,12 +144,112 @@ static void servfail(struct sk_dns *d, struct listener *l, const struct sockaddr
 		deliver(d, l, client, conn_id, d->out, n);
 }
 
+static void uptcp_close(struct sk_dns *d, struct uptcp *u)
+{
+	(void)epoll_ctl(d->epfd, EPOLL_CTL_DEL, u->fd, NULL);
+	close(u->fd);
+	free(u->q);
+	free(u->r);
+	*u = (struct uptcp){ .fd = -1 };
+	d->n_uptcp--;
+}
+
+/* SERVFAIL to the client of u, and the end of u. */
+static void uptcp_fail(struct sk_dns *d, struct uptcp *u)
+{
+	servfail(d, NULL, NULL, u->conn_id, u->q + 2, u->q_len - 2);
+	uptcp_close(d, u);
+}
+
+/* A query of TCP connection conn_id, over TCP to the upstream (no id rewrite: its own connection). */
+static void forward_tcp(struct sk_dns *d, uint64_t conn_id, const uint8_t *q, size_t len)
+{
+	struct uptcp *u = NULL;
+	struct epoll_event ev;
+	int fd;
+
+	for (size_t i = 0; i < DNS_MAX_UPTCP && !u; i++)
+		if (d->uptcp[i].fd < 0)
+			u = &d->uptcp[i];
+	fd = u ? socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+	if (fd < 0 || (connect(fd, (struct sockaddr *)&d->upstream, sizeof(d->upstream)) < 0 &&
+		       errno != EINPROGRESS)) {
+		if (fd >= 0)
+			close(fd);
+		servfail(d, NULL, NULL, conn_id, q, len);
+		return;
+	}
+	*u = (struct uptcp){ .h.kind = H_UPTCP,
+			     .fd = fd,
+			     .conn_id = conn_id,
+			     .deadline = sk_now_ns() + DNS_FORWARD_TIMEOUT,
+			     .q = sk_malloc0(2 + len),
+			     .q_len = 2 + len,
+			     .r = sk_malloc0(2 + SK_DNS_MSG_MAX),
+			     .r_len = 2 };
+	u->q[0] = (uint8_t)(len >> 8);
+	u->q[1] = (uint8_t)len;
+	memcpy(u->q + 2, q, len);
+	d->n_uptcp++;
+	ev = (struct epoll_event){ .events = EPOLLOUT | EPOLLIN, .data.ptr = &u->h };
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		uptcp_fail(d, u);
+}
+
+static void uptcp_event(struct sk_dns *d, struct uptcp *u, uint32_t events)
+{
+	ssize_t n;
+
+	if (u->q_off < u->q_len) {
+		n = send(u->fd, u->q + u->q_off, u->q_len - u->q_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			uptcp_fail(d, u);
+			return;
+		}
+		u->q_off += n > 0 ? (size_t)n : 0;
+		if (u->q_off < u->q_len)
+			return;
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &u->h };
+		(void)epoll_ctl(d->epfd, EPOLL_CTL_MOD, u->fd, &ev);
+	}
+	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	for (;;) {
+		n = recv(u->fd, u->r + u->r_off, u->r_len - u->r_off, MSG_DONTWAIT);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) { /* closed or reset before a whole reply */
+			uptcp_fail(d, u);
+			return;
+		}
+		u->r_off += (size_t)n;
+		if (u->r_off < u->r_len)
+			continue;
+		if (u->r_len == 2) {
+			size_t m = (size_t)(u->r[0] << 8 | u->r[1]);
+			if (m < SK_DNS_HEADER || m > SK_DNS_MSG_MAX) {
+				uptcp_fail(d, u);
+				return;
+			}
+			u->r_len = 2 + m;
+			continue;
+		}
+		deliver(d, NULL, NULL, u->conn_id, u->r + 2, u->r_len - 2);
+		uptcp_close(d, u);
+		return;
+	}
+}
+
 static void forward(struct sk_dns *d, struct listener *l, const struct sockaddr_in *client,
 		    uint64_t conn_id, const uint8_t *q, size_t len)
 {
 	struct pending *p = NULL;
 	uint16_t id = 0;
 
+	if (d->upstream_fd >= 0 && conn_id) {
+		forward_tcp(d, conn_id, q, len);
+		return;
+	}
 	if (d->upstream_fd < 0 || d->n_pending >= DNS_MAX_PENDING) {
 		servfail(d, l, client, conn_id, q, len);
 		return;
@@ -410,6 +512,9 @@ static void expire(struct sk_dns *d)
 	for (struct conn *c = d->conns; c; c = c->next)
 		if (!c->dead && c->deadline <= now)
 			conn_close(d, c);
+	for (size_t i = 0; i < DNS_MAX_UPTCP && d->n_uptcp; i++)
+		if (d->uptcp[i].fd >= 0 && d->uptcp[i].deadline <= now)
+			uptcp_fail(d, &d->uptcp[i]);
 }
 
 static void dispatch(struct sk_dns *d, struct handler *h, uint32_t events)
@@ -429,6 +534,12 @@ static void dispatch(struct sk_dns *d, struct handler *h, uint32_t events)
 	case H_UPSTREAM:
 		upstream_read(d);
 		break;
+	case H_UPTCP: {
+		struct uptcp *u = (struct uptcp *)h;
+		if (u->fd >= 0)
+			uptcp_event(d, u, events);
+		break;
+	}
 	case H_CONN: {
 		struct conn *c = (struct conn *)h;
 		if (c->dead)
@@ -452,7 +563,7 @@ static void *responder(void *arg)
 	struct epoll_event evs[32];
 
 	while (!atomic_load(&d->stop)) {
-		int timeout = d->n_pending || d->n_conns ? 100 : -1;
+		int timeout = d->n_pending || d->n_conns || d->n_uptcp ? 100 : -1;
 		int n = epoll_wait(d->epfd, evs, (int)SK_ELEMENTSOF(evs), timeout);
 
 		/* Handlers may close connections that later events name: reap after. */
@@ -511,6 +622,8 @@ int sk_dns_new(const struct sk_dns_opts *o, struct sk_dns **ret, struct sk_error
 	d->port = o && o->port ? o->port : 53;
 	d->h_event.kind = H_EVENT;
 	d->h_upstream.kind = H_UPSTREAM;
+	for (size_t i = 0; i < DNS_MAX_UPTCP; i++)
+		d->uptcp[i].fd = -1;
 	pthread_mutex_init(&d->pub_lock, NULL);
 	d->buf = sk_malloc0(SK_DNS_MSG_MAX + 2);
 	d->out = sk_malloc0(SK_DNS_MSG_MAX + 2);
@@ -535,6 +648,7 @@ int sk_dns_new(const struct sk_dns_opts *o, struct sk_dns **ret, struct sk_error
 			close(d->upstream_fd);
 			d->upstream_fd = -1;
 		} else {
+			d->upstream = up;
 			r = epoll_add(d, d->upstream_fd, &d->h_upstream);
 			if (r < 0)
 				return sk_error_set(err, -r, "dns: epoll");
@@ -569,6 +683,9 @@ void sk_dns_free(struct sk_dns *d)
 	for (size_t i = 0; i < DNS_MAX_PENDING; i++)
 		if (d->pend[i].used)
 			pending_release(d, &d->pend[i]);
+	for (size_t i = 0; i < DNS_MAX_UPTCP; i++)
+		if (d->uptcp[i].fd >= 0)
+			uptcp_close(d, &d->uptcp[i]);
 	sk_dns_snapshot_free(d->cur);
 	sk_dns_snapshot_free(atomic_exchange(&d->mailbox, NULL));
 	for (size_t i = 0; i < d->n_pub; i++)
