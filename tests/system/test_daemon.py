@@ -698,6 +698,37 @@ services:
     assert "oom_kill_disable 0" in read(a.cgroup("memory", "plain") + "/memory.oom_control").splitlines()
 
 
+ONFAIL_THEN_UP = """\
+services:
+  flaky:
+    image: IMAGE
+    command: ["sh", "-c", "n=$$(cat /cnt/n 2>/dev/null || echo 0); echo $$((n+1)) > /cnt/n; [ $$n -ge 2 ] || exit 3; trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+    restart: on-failure:2
+    volumes: ["cnt:/cnt"]
+volumes:
+  cnt: {}
+"""
+
+
+def test_restart_count_resets_after_adoption(daemon, app):
+    """Two failed starts, then it runs; skiffd is killed and adopts it: after 10 s of
+    running the attempt count resets, so a later crash is restarted again."""
+    a = app("ra", ONFAIL_THEN_UP)
+    a.up()
+    r = wait_for(lambda: (x := a.rep("flaky")) and x["state"] == "running" and x["restarts"] == 2 and x,
+                 30, 0.05, "flaky running after 2 failed starts")
+    old = daemon.daemon_pid()
+    os.kill(old, signal.SIGKILL)
+    wait_for(lambda: (p := daemon.daemon_pid()) and p != old and alive(p), 30, 0.05, "a new skiffd")
+    wait_for(lambda: daemon.api("GET", "/v1/info")[0] == 200, 30, 0.05, "new skiffd answering")
+    assert a.events("adopt", "flaky"), a.events(service="flaky")
+    started = r["started_ns"] / 1e9 if r.get("started_ns") else time.time()
+    time.sleep(max(0.0, started + 11 - time.time()))  # past the 10 s of running
+    os.kill(r["pid"], signal.SIGKILL)
+    again = a.running("flaky", not_pid=r["pid"], timeout=30)
+    assert again["restarts"] == 3, again
+
+
 # ------------------------------------------------------------------ metrics
 
 def test_metrics(daemon, app):

@@ -230,6 +230,7 @@ void sk_reconcile_check_waiters(struct sk_daemon *d);
 bool sk_replica_live(const struct sk_dreplica *r);
 /* From launch.c: the container runs / was removed after an exit or a failed launch. */
 void sk_reconcile_started(struct sk_dreplica *r);
+void sk_reconcile_adopted(struct sk_dreplica *r);
 void sk_reconcile_cleaned(struct sk_dreplica *r);
 /* An exit of the replica's container (keeper report, or found missing at adoption). */
 void sk_reconcile_replica_exited(struct sk_dreplica *r, int exit_code, int64_t time_ns);

@@ -211,6 +211,7 @@ static void replica_adopt(struct sk_daemon *d, struct sk_dreplica *r)
 		} else {
 			/* a replica that was healthy stays in the routes while its checks resume */
 			enum sk_store_health h = r->obs.health;
+			sk_reconcile_adopted(r);
 			sk_health_start(r);
 			if (h == SK_STORE_HEALTH_HEALTHY &&
 			    r->obs.health == SK_STORE_HEALTH_STARTING)

@@ -42,7 +42,7 @@ extern char **environ;
 #define STABLE_UPTIME (10 * NSEC) /* a daemon that lived this long resets the backoff */
 #define FLUSH_PERIOD NSEC	  /* a partial line waits 1-2 s before it is written as P */
 #define MAX_CLIENTS 64
-#define MAX_QUEUE (SK_KEEPER_MAX_EXITS + 64)
+#define MAX_QUEUE (SK_KEEPER_MAX_EXITS + MAX_HELD + 64) /* a HELLO's answer fits */
 #define MAX_FDS SK_KEEPER_MAX_FDS /* received per message; more are cut (and closed) */
 #define READS_PER_WAKEUP 16 /* per pipe per readiness, so one chatty container cannot starve */
 #define MAX_HELD 1024	    /* listening sockets held for the daemon */

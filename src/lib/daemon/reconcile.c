@@ -322,6 +322,15 @@ static void running_long_cb(struct sk_loop *loop, struct sk_loop_timer *t, void 
 	}
 }
 
+/* An adopted running replica: its attempt count resets after 10 s of running, as a started one. */
+void sk_reconcile_adopted(struct sk_dreplica *r)
+{
+	int64_t ran = r->obs.started_ns ? sk_wall_ns() - r->obs.started_ns : 0;
+
+	timer_arm(r, ran >= BACKOFF_RESET_NS ? 0 : BACKOFF_RESET_NS - (ran > 0 ? ran : 0),
+		  running_long_cb);
+}
+
 /* Called by launch.c when the container runs. */
 void sk_reconcile_started(struct sk_dreplica *r)
 {

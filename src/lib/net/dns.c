@@ -93,6 +93,8 @@ static void conn_flush(struct sk_dns *d, struct conn *c)
 			bool waiting = false;
 			for (size_t i = 0; i < DNS_MAX_PENDING && !waiting; i++)
 				waiting = d->pend[i].used && d->pend[i].conn_id == c->id;
+			for (size_t i = 0; i < DNS_MAX_UPTCP && !waiting; i++)
+				waiting = d->uptcp[i].fd >= 0 && d->uptcp[i].conn_id == c->id;
 			if (!waiting)
 				conn_close(d, c);
 		}
