@@ -171,7 +171,8 @@ struct sk_proxy_worker {
 	bool started;
 	int epfd, evfd;
 	struct sk_proxy_tag wake_tag;
-	struct sk_proxy_wsnap *ws; /* current first */
+	struct sk_proxy_wsnap *ws;	 /* current first */
+	struct sk_proxy_wsnap *released; /* no user left: unreferenced after the batch */
 	/* handed over by publish with a reference for this worker (atomic exchange) */
 	_Atomic(struct sk_proxy_snap *) pending;
 	struct sk_proxy_timer **heap;

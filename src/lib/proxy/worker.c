@@ -142,8 +142,10 @@ void sk_proxy_ws_release(struct sk_proxy_worker *w, struct sk_proxy_wsnap *ws)
 			*pp = ws->next;
 			break;
 		}
-	sk_proxy_snap_unref(ws->snap);
-	free(ws);
+	/* Unreferenced after the batch (free_dead): a later event of this batch may still
+	 * name a listener only this snapshot keeps alive. */
+	ws->next = w->released;
+	w->released = ws;
 }
 
 static bool snap_has(const struct sk_proxy_snap *s, const struct sk_proxy_lsock *ls)
@@ -582,6 +584,13 @@ static void free_dead(struct sk_proxy_worker *w)
 
 		w->dead_uconns = u->anext;
 		uconn_free(u);
+	}
+	while (w->released) {
+		struct sk_proxy_wsnap *ws = w->released;
+
+		w->released = ws->next;
+		sk_proxy_snap_unref(ws->snap);
+		free(ws);
 	}
 }
 
