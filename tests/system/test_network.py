@@ -592,7 +592,15 @@ def test_published_port_waits_instead_of_refusing_while_skiffd_restarts(daemon, 
     """The keeper holds the published ports' sockets: after kill -9 of skiffd,
     connections queue until the restarted skiffd serves them; `down` then frees
     the port (the keeper's copies are dropped too)."""
-    a = app("kp", "services:\n  web:\n" + shop(replicas=2, port=18190))
+    # another program holds the port of a second service: every publish fails on it first, and
+    # must not cost the held socket of the port before it
+    holder = subprocess.Popen(daemon.nsenter([PY, "-c",
+                              "import socket,time\ns=socket.socket()\n"
+                              "s.bind(('0.0.0.0',18187))\ns.listen()\nprint('up',flush=True)\n"
+                              "time.sleep(120)\n"]), stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "up"
+    a = app("kp", "services:\n  web:\n" + shop(replicas=2, port=18190) +
+            "  zz:\n" + shop(port=18187))
     a.up()
     a.ready("web", 2)
     p = subprocess.Popen(daemon.nsenter([PY, CLIENT, "http://127.0.0.1:18190/", "300",
@@ -600,25 +608,32 @@ def test_published_port_waits_instead_of_refusing_while_skiffd_restarts(daemon, 
                          stdout=subprocess.PIPE, text=True)
     gw = a.network()["gateway"]
     want = sorted(r["address"] for r in a.ready("web", 2))
-    q = None
+    q = h = None
     try:
         time.sleep(0.5)
         pid = daemon.daemon_pid()
         os.kill(pid, signal.SIGKILL)
         wait_for(lambda: not os.path.exists(f"/proc/{pid}") or None, 5, 0.01, "skiffd dead")
-        # a DNS query sent while no skiffd runs waits in the held socket
+        # a DNS query and an HTTP request sent while no skiffd runs wait in the held sockets
         q = subprocess.Popen(daemon.nsenter(["dig", "+short", "+time=10", "+tries=1", f"@{gw}", "web"]),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        h = subprocess.Popen(daemon.nsenter(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                                             "--max-time", "15", "http://127.0.0.1:18190/"]),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: daemon.daemon_pid() not in (None, pid) and
                  daemon.api("GET", "/v1/info")[0] == 200 or None, 20, 0.1, "skiffd restarted")
         out, _ = p.communicate(timeout=120)
         dns_out, dns_err = q.communicate(timeout=30)
+        http_out, http_err = h.communicate(timeout=30)
     finally:
-        for proc in (p, q):
+        holder.kill()
+        holder.wait()
+        for proc in (p, q, h):
             if proc and proc.poll() is None:
                 proc.kill()
                 proc.wait()
     assert sorted(dns_out.split()) == want, (dns_out, dns_err)
+    assert http_out == "200", (http_out, http_err)
     res = json.loads(out)["results"]
     assert len(res) == 300
     refused = [r for r in res if "ConnectionRefused" in r[3]]

@@ -22,8 +22,10 @@ void sk_dns_listener_unref(struct listener *l)
 {
 	if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
 		return;
-	close(l->udp_fd);
-	close(l->tcp_fd);
+	if (l->udp_fd >= 0)
+		close(l->udp_fd);
+	if (l->tcp_fd >= 0)
+		close(l->tcp_fd);
 	free(l);
 }
 
@@ -34,7 +36,7 @@ static struct listener *listener_ref(struct listener *l)
 }
 
 static int bind_one(struct sk_dns *d, int type, struct in_addr addr, uint16_t port,
-		    struct sk_error **err)
+		    bool *ret_adopted, struct sk_error **err)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons(port),
@@ -44,6 +46,7 @@ static int bind_one(struct sk_dns *d, int type, struct in_addr addr, uint16_t po
 	char a[INET_ADDRSTRLEN];
 	int one = 1;
 
+	*ret_adopted = spare >= 0;
 	if (spare >= 0)
 		return spare; /* held across a restart of skiffd: bound (and listening) */
 	fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -64,17 +67,24 @@ static int listener_new(struct sk_dns *d, struct in_addr addr, uint16_t port, st
 			struct sk_error **err)
 {
 	struct listener *l;
+	bool ua = false, ta = false;
 	int u, t;
 
-	u = bind_one(d, SOCK_DGRAM, addr, port, err);
+	u = bind_one(d, SOCK_DGRAM, addr, port, &ua, err);
 	if (u < 0)
 		return u;
-	t = bind_one(d, SOCK_STREAM, addr, port, err);
+	t = bind_one(d, SOCK_STREAM, addr, port, &ta, err);
 	if (t < 0) {
-		close(u);
+		if (ua)
+			sk_spares_add(&d->spares, u);
+		else
+			close(u);
 		return t;
 	}
 	l = sk_new0(struct listener, 1);
+	l->udp_adopted = ua;
+	l->tcp_adopted = ta;
+	l->fresh = true;
 	l->hu.kind = H_UDP;
 	l->ht.kind = H_TCP;
 	atomic_init(&l->refs, 1);
@@ -194,10 +204,25 @@ int sk_dns_publish(struct sk_dns *d, const struct sk_dns_zone *zones, size_t n_z
 		s->n = i + 1;
 	}
 	if (r < 0) {
+		for (size_t i = 0; i < s->n; i++) {
+			struct listener *l = s->listeners[i];
+			if (!l->fresh)
+				continue;
+			if (l->udp_adopted) { /* back to the spares for the next try */
+				sk_spares_add(&d->spares, l->udp_fd);
+				l->udp_fd = -1;
+			}
+			if (l->tcp_adopted) {
+				sk_spares_add(&d->spares, l->tcp_fd);
+				l->tcp_fd = -1;
+			}
+		}
 		pthread_mutex_unlock(&d->pub_lock);
 		sk_dns_snapshot_free(s); /* closes only what this call opened */
 		return r;
 	}
+	for (size_t i = 0; i < s->n; i++)
+		s->listeners[i]->fresh = false;
 	prev = d->pub;
 	n_prev = d->n_pub;
 	d->pub = sk_new0(struct listener *, n_zones + 1);

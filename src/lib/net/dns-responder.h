@@ -40,6 +40,9 @@ struct listener {
 	atomic_int refs;
 	struct in_addr addr;
 	int udp_fd, tcp_fd;
+	/* publishers, under pub_lock: fds taken from the spares, given back if the publish
+	 * that opened the listener fails */
+	bool udp_adopted, tcp_adopted, fresh;
 	/* responder thread only */
 	bool registered;
 	const struct sk_dns_zone *zone; /* in the responder's snapshot; NULL: retired */

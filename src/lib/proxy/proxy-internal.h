@@ -113,8 +113,10 @@ struct sk_proxy_lsock {
 	struct sk_proxy_ltag {
 		struct sk_proxy_tag tag;
 		struct sk_proxy_lsock *ls;
-	} * tags; /* [n] */
-	int *fds; /* [n] */
+	} * tags;      /* [n] */
+	int *fds;      /* [n] */
+	bool *adopted; /* [n]: fds[i] came from the spares (given back if this publish fails) */
+	bool fresh;    /* opened by a publish not completed yet */
 };
 
 struct sk_proxy_sep {

@@ -34,6 +34,7 @@ void sk_proxy_lsock_unref(struct sk_proxy_lsock *ls)
 		if (ls->fds[i] >= 0)
 			close(ls->fds[i]);
 	free(ls->fds);
+	free(ls->adopted);
 	free(ls->tags);
 	free(ls);
 }
@@ -173,6 +174,16 @@ size_t sk_proxy_listener_fds(struct sk_proxy *p, int type, const struct sockaddr
 	return n;
 }
 
+/* A listener of a publish that failed: its adopted sockets go back to the spares, under lock. */
+static void lsock_return_spares(struct sk_proxy *p, struct sk_proxy_lsock *ls)
+{
+	for (unsigned i = 0; i < ls->n; i++)
+		if (ls->adopted[i] && ls->fds[i] >= 0) {
+			sk_spares_add(&p->spares, ls->fds[i]);
+			ls->fds[i] = -1;
+		}
+}
+
 /*
  * One worker's socket of a listener: TCP, or UDP without SO_REUSEADDR (for
  * UDP it would let us share a port another program holds, not fail).
@@ -212,6 +223,8 @@ static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l, boo
 	ls->udp = udp;
 	ls->n = p->threads;
 	ls->fds = sk_new0(int, p->threads);
+	ls->adopted = sk_new0(bool, p->threads);
+	ls->fresh = true;
 	ls->tags = sk_new0(struct sk_proxy_ltag, p->threads);
 	for (unsigned i = 0; i < ls->n; i++) {
 		ls->fds[i] = -1;
@@ -224,10 +237,12 @@ static int lsock_open(struct sk_proxy *p, const struct sk_proxy_listener *l, boo
 					(const struct sockaddr *)&l->addr, l->addrlen);
 
 		/* held across a restart of the daemon: bound (and listening) */
+		ls->adopted[i] = fd >= 0;
 		ls->fds[i] = fd >= 0 ? fd : lsock_socket(l, udp);
 		if (ls->fds[i] < 0) {
 			int r = sk_error_errno(err, "listen on '%s'", name);
 
+			lsock_return_spares(p, ls);
 			sk_proxy_lsock_unref(ls);
 			return r;
 		}
@@ -391,10 +406,15 @@ int sk_proxy_publish(struct sk_proxy *p, const struct sk_proxy_config *c, struct
 	/* listeners first: a bind error must leave everything as it was */
 	r = build_listeners(p, c, s, err);
 	if (r < 0) {
+		for (size_t i = 0; i < s->n_listeners; i++)
+			if (s->listeners[i].ls->fresh)
+				lsock_return_spares(p, s->listeners[i].ls);
 		pthread_mutex_unlock(&p->lock);
 		sk_proxy_snap_unref(s);
 		return r;
 	}
+	for (size_t i = 0; i < s->n_listeners; i++)
+		s->listeners[i].ls->fresh = false;
 	s->clusters = sk_new0(struct sk_proxy_scluster, c->n_clusters ? c->n_clusters : 1);
 	s->n_clusters = c->n_clusters;
 	for (size_t i = 0; i < c->n_clusters; i++)
