@@ -414,6 +414,21 @@ static struct resp get(int port, const char *req)
 }
 
 #define JSON(...) sk_asprintf(__VA_ARGS__)
+
+/* A proxy on a free port whose one listener serves cluster "c" of one endpoint "a" (backend a). */
+static struct sk_proxy *one_endpoint_proxy(const struct backend *a, int *ret_port)
+{
+	int port = free_port();
+	_cleanup_free_ char *cfg =
+	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
+		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"a\",\"address\":"
+		 "\"127.0.0.1:%d\"}]}]}",
+		 port, a->port);
+
+	*ret_port = port;
+	return proxy_start(cfg);
+}
+
 #define GET "GET /x HTTP/1.1\r\nHost: t\r\n\r\n"
 
 /* ---- tests ---- */
@@ -472,13 +487,8 @@ static void test_round_robin_keepalive(void **state)
 static void test_bodies_pipelining(void **state)
 {
 	struct backend *a = be_start("a", BE_OK);
-	int port = free_port();
-	_cleanup_free_ char *cfg =
-	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
-		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"a\",\"address\":"
-		 "\"127.0.0.1:%d\"}]}]}",
-		 port, a->port);
-	struct sk_proxy *p = proxy_start(cfg);
+	int port;
+	struct sk_proxy *p = one_endpoint_proxy(a, &port);
 	size_t big = 200 * 1024;
 	_cleanup_free_ char *body = sk_malloc0(big);
 	int fd = client(port);
@@ -522,13 +532,8 @@ static void test_bodies_pipelining(void **state)
 static void test_expect_continue(void **state)
 {
 	struct backend *a = be_start("a", BE_OK);
-	int port = free_port();
-	_cleanup_free_ char *cfg =
-	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
-		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"a\",\"address\":"
-		 "\"127.0.0.1:%d\"}]}]}",
-		 port, a->port);
-	struct sk_proxy *p = proxy_start(cfg);
+	int port;
+	struct sk_proxy *p = one_endpoint_proxy(a, &port);
 	int fd = client(port);
 	char buf[64] = "";
 	struct resp r;
@@ -549,13 +554,8 @@ static void test_expect_continue(void **state)
 static void test_response_framing(void **state)
 {
 	struct backend *a = be_start("a", BE_CHUNKED);
-	int port = free_port();
-	_cleanup_free_ char *cfg =
-	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
-		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"a\",\"address\":"
-		 "\"127.0.0.1:%d\"}]}]}",
-		 port, a->port);
-	struct sk_proxy *p = proxy_start(cfg);
+	int port;
+	struct sk_proxy *p = one_endpoint_proxy(a, &port);
 	struct resp r;
 
 	r = get(port, GET);
@@ -902,13 +902,8 @@ static void test_upgrade_tunnel(void **state)
 static void test_upgrade_declined(void **state)
 {
 	struct backend *a = be_start("a", BE_OK);
-	int port = free_port();
-	_cleanup_free_ char *cfg =
-	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
-		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"a\",\"address\":"
-		 "\"127.0.0.1:%d\"}]}]}",
-		 port, a->port);
-	struct sk_proxy *p = proxy_start(cfg);
+	int port;
+	struct sk_proxy *p = one_endpoint_proxy(a, &port);
 	int fd = client(port);
 	struct resp r;
 
@@ -958,13 +953,8 @@ static void test_upgrade_declined(void **state)
 static void test_upgrade_unexpected_101(void **state)
 {
 	struct backend *a = be_start("a", BE_UPGRADE);
-	int port = free_port();
-	_cleanup_free_ char *cfg =
-	    JSON("{\"listeners\":[{\"address\":\"127.0.0.1:%d\",\"cluster\":\"c\"}],"
-		 "\"clusters\":[{\"name\":\"c\",\"endpoints\":[{\"id\":\"a\",\"address\":"
-		 "\"127.0.0.1:%d\"}]}]}",
-		 port, a->port);
-	struct sk_proxy *p = proxy_start(cfg);
+	int port;
+	struct sk_proxy *p = one_endpoint_proxy(a, &port);
 	int fd = client(port);
 	struct resp r;
 
